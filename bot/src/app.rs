@@ -1,0 +1,79 @@
+//! Wiring: config -> market data (with cache) -> report builder -> store -> commands.
+
+use anyhow::Context;
+use chainsignal_commands::{Commands, I18n, Locale, Services};
+use chainsignal_core::config::{Config, describe_database_url};
+use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
+use chainsignal_core::report::ReportBuilder;
+use chainsignal_core::store::{self, Store};
+use chainsignal_core::{Clock, SystemClock};
+use secrecy::SecretString;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a running Chainsignal holds.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub commands: Commands,
+    pub reports: ReportBuilder,
+    pub i18n: Arc<I18n>,
+}
+
+/// The market data source `config` asks for (or `source` when given), behind the cache.
+pub fn market(config: &Config, source: Source, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn MarketData>> {
+    let inner: Arc<dyn MarketData> = match source {
+        Source::Demo => Arc::new(DemoMarket::new(clock)),
+        Source::Binance => Arc::new(
+            BinanceClient::new(config.market.binance_settings()).context("building the Binance client")?,
+        ),
+    };
+    Ok(Arc::new(CachedMarket::new(
+        inner,
+        Duration::from_secs(config.market.cache_ttl_secs),
+    )))
+}
+
+impl App {
+    /// Open the database (migrating it) and build the services. `source` overrides
+    /// `market.source`; `database_url` overrides `DATABASE_URL` and the SQLite default.
+    pub async fn build(
+        config: Config,
+        source: Option<Source>,
+        database_url: Option<SecretString>,
+    ) -> anyhow::Result<Self> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let source = source
+            .or_else(|| Source::parse(&config.market.source))
+            .unwrap_or(Source::Binance);
+        let market = market(&config, source, clock.clone())?;
+        let m = &config.market;
+        let reports = ReportBuilder::new(market, clock, m.concurrency, m.hourly_candles, m.daily_candles);
+        let url = database_url.unwrap_or_else(|| config.database_url());
+        let store = store::open(&url, config.database.max_connections)
+            .await
+            .with_context(|| format!("opening the {} database", describe_database_url(&url)))?;
+        tracing::info!(
+            database = describe_database_url(&url),
+            source = source.as_str(),
+            "ready"
+        );
+        let i18n = Arc::new(I18n::new());
+        let services = Services {
+            store: store.clone(),
+            reports: reports.clone(),
+            i18n: i18n.clone(),
+            watchlist: config.watchlist(),
+            quote: config.market.quote.to_ascii_uppercase(),
+            default_locale: Locale::from_tag(&config.chat.default_locale).unwrap_or_default(),
+        };
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            commands: Commands::new(services),
+            reports,
+            i18n,
+        })
+    }
+}

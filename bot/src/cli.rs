@@ -1,0 +1,452 @@
+//! The command line (DESIGN.md "CLI"): `run`, `demo`, `report`, `migrate`, `export`.
+
+use crate::app::App;
+use crate::shutdown::{self, Shutdown};
+use crate::{console, http, logging};
+use anyhow::{Context, bail};
+use chainsignal_commands::report_view::{failure_message, report_reply};
+use chainsignal_commands::{I18n, Locale};
+use chainsignal_core::config::{Config, sqlite_url};
+use chainsignal_core::market::Source;
+use chainsignal_core::report::{Report, ReportRow};
+use chainsignal_core::store::{HistoryRow, ReportOrigin};
+use chainsignal_core::symbol;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
+
+/// Chainsignal: market reports and alerts for crypto traders, on Discord, Telegram
+/// and the console.
+#[derive(Debug, Parser)]
+#[command(name = "chainsignal", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// Config file (default: ./chainsignal.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot: every adapter that has a token, the scheduler, the HTTP server.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Also serve the console on stdin/stdout.
+        #[arg(long)]
+        console: bool,
+    },
+    /// Offline showcase: demo market data, a temporary SQLite database, the console.
+    Demo {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Print a market report once (and keep it in the history).
+    Report {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Comma-separated symbols (default: the watchlist), e.g. BTCUSDT,ETH,sol.
+        #[arg(long, value_delimiter = ',')]
+        symbols: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Language of the table and the messages.
+        #[arg(long, value_enum, default_value_t = LocaleArg::En)]
+        locale: LocaleArg,
+    },
+    /// Apply the database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Export stored data.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Export {
+    /// Every stored report row as one merged CSV.
+    Reports {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only reports generated on or after this date (YYYY-MM-DD, UTC) or instant (RFC 3339).
+        #[arg(long, value_name = "DATE", value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LocaleArg {
+    En,
+    Pl,
+}
+
+impl From<LocaleArg> for Locale {
+    fn from(l: LocaleArg) -> Self {
+        match l {
+            LocaleArg::En => Locale::En,
+            LocaleArg::Pl => Locale::Pl,
+        }
+    }
+}
+
+fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "expected a date like 2026-11-01 or an RFC 3339 instant".into())
+}
+
+/// Standard streams, replaceable in tests.
+pub struct Io<R, W> {
+    pub stdin: R,
+    pub stdout: W,
+    /// Whether stdin is a terminal (prompts are shown only then).
+    pub interactive: bool,
+}
+
+/// The binary's entry: logs, runs, maps errors to an exit code and one clear line.
+pub async fn main(cli: Cli) -> ExitCode {
+    let (trigger, shutdown) = shutdown::channel();
+    tokio::spawn(async move {
+        shutdown::os_signal().await;
+        trigger.trigger();
+    });
+    let io = Io {
+        stdin: tokio::io::BufReader::new(tokio::io::stdin()),
+        stdout: tokio::io::stdout(),
+        interactive: std::io::stdin().is_terminal(),
+    };
+    match execute(cli, io, shutdown).await {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "fatal");
+            eprintln!("chainsignal: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(arg: &ConfigArg, quiet: bool) -> anyhow::Result<Config> {
+    let config = Config::load(arg.config.as_deref())?;
+    // One-shot commands keep stderr quiet unless RUST_LOG says otherwise.
+    let level = if quiet { "warn" } else { config.log.level.as_str() };
+    logging::init(config.log.format, level);
+    Ok(config)
+}
+
+pub async fn execute<R, W>(cli: Cli, io: Io<R, W>, shutdown: Shutdown) -> anyhow::Result<ExitCode>
+where
+    R: AsyncBufRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
+    match cli.command {
+        Command::Run { config, console } => {
+            let config = load_config(&config, false)?;
+            run(config, console.then_some(io), shutdown).await
+        }
+        Command::Demo { config } => {
+            let config = load_config(&config, true)?;
+            demo(config, io).await
+        }
+        Command::Report {
+            config,
+            symbols,
+            format,
+            locale,
+        } => {
+            let config = load_config(&config, true)?;
+            report(config, &symbols, format, locale.into(), io.stdout).await
+        }
+        Command::Migrate { config } => {
+            let config = load_config(&config, true)?;
+            let app = App::build(config, None, None).await?;
+            let mut out = io.stdout;
+            out.write_all(b"migrations applied\n").await?;
+            out.flush().await?;
+            app.store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            what: Export::Reports { config, since, out },
+        } => {
+            let config = load_config(&config, true)?;
+            export_reports(config, since, out, io.stdout).await
+        }
+    }
+}
+
+async fn run<R, W>(
+    config: Config,
+    console_io: Option<Io<R, W>>,
+    shutdown: Shutdown,
+) -> anyhow::Result<ExitCode>
+where
+    R: AsyncBufRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
+    let s = &config.secrets;
+    tracing::info!(
+        discord = s.discord_token.is_some(),
+        telegram = s.telegram_token.is_some(),
+        ai = s.ai_api_key.is_some(),
+        "starting chainsignal"
+    );
+    let app = App::build(config, None, None).await?;
+    let http = if app.config.http.enabled {
+        let listener = tokio::net::TcpListener::bind(&app.config.http.bind)
+            .await
+            .with_context(|| format!("binding the HTTP server to {}", app.config.http.bind))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "http server listening");
+        Some(tokio::spawn(http::serve(
+            listener,
+            app.store.clone(),
+            shutdown.clone(),
+        )))
+    } else {
+        None
+    };
+    match console_io {
+        Some(io) => {
+            let console = console::serve(&app.commands, io.stdin, io.stdout, io.interactive);
+            tokio::select! {
+                r = console => { r?; tracing::info!("console closed; the bot keeps running"); shutdown.clone().wait().await }
+                _ = shutdown.clone().wait() => {}
+            }
+        }
+        None => shutdown.clone().wait().await,
+    }
+    tracing::info!("shutting down");
+    if let Some(task) = http {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "http server failed"),
+            Err(e) => tracing::error!(error = %e, "http server task failed"),
+        }
+    }
+    app.store.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo<R, W>(config: Config, io: Io<R, W>) -> anyhow::Result<ExitCode>
+where
+    R: AsyncBufRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
+    // A throw-away database: the demo never touches data/ or DATABASE_URL.
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let url = SecretString::from(sqlite_url(&dir.path().join("demo.sqlite")));
+    let app = App::build(config, Some(Source::Demo), Some(url)).await?;
+    let mut out = io.stdout;
+    let greeting = chainsignal_commands::report_view::demo_banner(&app.i18n, Locale::En);
+    out.write_all(greeting.as_bytes()).await?;
+    out.write_all(b"\n\n").await?;
+    if let Some(text) = console::answer(&app.commands, "/report").await {
+        out.write_all(text.as_bytes()).await?;
+        out.write_all(b"\n\n").await?;
+    }
+    out.flush().await?;
+    console::serve(&app.commands, io.stdin, out, io.interactive).await?;
+    app.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    generated_at: String,
+    source: &'static str,
+    rows: &'a [ReportRow],
+    errors: Vec<JsonError>,
+}
+
+#[derive(Serialize)]
+struct JsonError {
+    symbol: String,
+    code: &'static str,
+    message: String,
+}
+
+fn report_json(report: &Report, locale: Locale, i18n: &I18n) -> anyhow::Result<String> {
+    let json = JsonReport {
+        generated_at: report.generated_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        source: report.source.as_str(),
+        rows: &report.rows,
+        errors: report
+            .errors
+            .iter()
+            .map(|f| JsonError {
+                symbol: f.symbol.clone(),
+                code: f.error.code(),
+                message: failure_message(f, locale, i18n),
+            })
+            .collect(),
+    };
+    Ok(serde_json::to_string_pretty(&json)?)
+}
+
+async fn report<W: AsyncWrite + Unpin>(
+    config: Config,
+    symbols: &[String],
+    format: Format,
+    locale: Locale,
+    mut out: W,
+) -> anyhow::Result<ExitCode> {
+    let quote = config.market.quote.clone();
+    let symbols = if symbols.is_empty() {
+        config.watchlist()
+    } else {
+        match symbol::parse_list(symbols.iter().map(String::as_str), &quote) {
+            Ok(list) => list,
+            Err((input, e)) => bail!("--symbols: {input:?} is not a symbol ({e})"),
+        }
+    };
+    let app = App::build(config, None, None).await?;
+    let report = app.reports.build(&symbols).await;
+    if !report.rows.is_empty() {
+        let origin = ReportOrigin {
+            origin: "cli".into(),
+            ..Default::default()
+        };
+        if let Err(e) = app.store.save_report(&report, &origin).await {
+            tracing::error!(error = %e, "could not store the report in the history");
+        }
+    }
+    let text = match format {
+        Format::Table => report_reply(&report, locale, &app.i18n).to_plain_text(),
+        Format::Csv => {
+            for f in &report.errors {
+                eprintln!("{}", failure_message(f, locale, &app.i18n));
+            }
+            report.to_csv().trim_end().to_string()
+        }
+        Format::Json => report_json(&report, locale, &app.i18n)?,
+    };
+    out.write_all(text.as_bytes()).await?;
+    out.write_all(b"\n").await?;
+    out.flush().await?;
+    app.store.close().await;
+    // Partial reports succeed; a report with no row at all is a failure for scripts.
+    Ok(if report.rows.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub const HISTORY_CSV_HEADER: [&str; 10] = [
+    "report_id",
+    "generated_at",
+    "source",
+    "symbol",
+    "close",
+    "change_24h_pct",
+    "change_3d_pct",
+    "change_7d_pct",
+    "atr_3d_pct",
+    "atr_7d_pct",
+];
+
+pub fn history_csv(rows: &[HistoryRow]) -> String {
+    let mut lines = vec![HISTORY_CSV_HEADER.join(",")];
+    for r in rows {
+        lines.push(format!(
+            "{},{},{},{},{},{},{},{},{},{}",
+            r.report_id,
+            r.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            r.source,
+            r.symbol,
+            r.close,
+            r.change_24h_pct,
+            r.change_3d_pct,
+            r.change_7d_pct,
+            r.atr_3d_pct,
+            r.atr_7d_pct
+        ));
+    }
+    lines.join("\n") + "\n"
+}
+
+async fn export_reports<W: AsyncWrite + Unpin>(
+    config: Config,
+    since: Option<DateTime<Utc>>,
+    out_file: Option<PathBuf>,
+    mut out: W,
+) -> anyhow::Result<ExitCode> {
+    let app = App::build(config, None, None).await?;
+    let rows = app.store.report_history(since).await?;
+    let csv = history_csv(&rows);
+    match out_file {
+        Some(path) => {
+            tokio::fs::write(&path, csv)
+                .await
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("{} rows written to {}", rows.len(), path.display());
+        }
+        None => {
+            out.write_all(csv.as_bytes()).await?;
+            out.flush().await?;
+        }
+    }
+    app.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_shape_and_dates() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        assert_eq!(
+            parse_since("2026-11-01").unwrap().to_rfc3339(),
+            "2026-11-01T00:00:00+00:00"
+        );
+        assert!(parse_since("2026-11-01T10:00:00Z").is_ok());
+        assert!(parse_since("yesterday").is_err());
+        let cli = Cli::try_parse_from([
+            "chainsignal",
+            "report",
+            "--symbols",
+            "BTCUSDT,eth",
+            "--format",
+            "json",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Report { symbols, format, .. } => {
+                assert_eq!(symbols, ["BTCUSDT", "eth"]);
+                assert_eq!(format, Format::Json);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

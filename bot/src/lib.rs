@@ -1,0 +1,9 @@
+//! The `chainsignal` binary's pieces: CLI, application wiring, console adapter, HTTP.
+//! Adapters only translate: platform event -> Invocation -> command -> Reply -> message.
+
+pub mod app;
+pub mod cli;
+pub mod console;
+pub mod http;
+pub mod logging;
+pub mod shutdown;

@@ -1,0 +1,90 @@
+//! Numbers and times as people read them, per locale. Full precision stays in CSV/JSON.
+
+use crate::i18n::Locale;
+use chrono::{DateTime, Utc};
+
+/// A price with as many decimals as its size needs: 92,345.12 / 145.20 / 1.2345 /
+/// 0.00007234; Polish uses `92 345,12`.
+pub fn price(value: f64, locale: Locale) -> String {
+    if !value.is_finite() {
+        return "–".into();
+    }
+    let abs = value.abs();
+    let decimals = if abs >= 100.0 {
+        2
+    } else if abs >= 1.0 {
+        4
+    } else if abs == 0.0 {
+        2
+    } else {
+        // Four significant digits.
+        ((-abs.log10().floor()) as usize + 3).min(12)
+    };
+    localize(&format!("{value:.decimals$}"), locale)
+}
+
+/// A signed percentage with two decimals: `+1.23%`, `-0.50%` (`+1,23%` in Polish).
+pub fn percent(value: f64, locale: Locale) -> String {
+    if !value.is_finite() {
+        return "–".into();
+    }
+    localize(&format!("{value:+.2}%"), locale)
+}
+
+/// An unsigned percentage with two decimals (ATR).
+pub fn percent_unsigned(value: f64, locale: Locale) -> String {
+    if !value.is_finite() {
+        return "–".into();
+    }
+    localize(&format!("{value:.2}%"), locale)
+}
+
+/// `2026-11-22 10:00` (UTC).
+pub fn utc_minute(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Swap the decimal point and group the integer part's thousands.
+fn localize(plain: &str, locale: Locale) -> String {
+    let (sign, rest) = match plain.strip_prefix(['-', '+']) {
+        Some(r) => (&plain[..1], r),
+        None => ("", plain),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let digits: Vec<char> = int.chars().collect();
+    let mut grouped = String::new();
+    for (i, c) in digits.iter().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() >= locale.group_from_digits() {
+            grouped.push(locale.group_separator());
+        }
+        grouped.push(*c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}{}{f}", locale.decimal_separator()),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_and_percentages_per_locale() {
+        assert_eq!(price(92345.123, Locale::En), "92,345.12");
+        assert_eq!(price(92345.123, Locale::Pl), "92 345,12");
+        assert_eq!(price(1234.5, Locale::En), "1,234.50");
+        assert_eq!(price(1234.5, Locale::Pl), "1234,50");
+        assert_eq!(price(145.2, Locale::En), "145.20");
+        assert_eq!(price(1.23456, Locale::Pl), "1,2346");
+        assert_eq!(price(0.000072345, Locale::En), "0.00007234");
+        assert_eq!(price(f64::NAN, Locale::En), "–");
+        assert_eq!(percent(1.234, Locale::En), "+1.23%");
+        assert_eq!(percent(-0.5, Locale::Pl), "-0,50%");
+        assert_eq!(percent_unsigned(3.14659, Locale::En), "3.15%");
+        assert_eq!(percent(12345.0, Locale::En), "+12,345.00%");
+    }
+}

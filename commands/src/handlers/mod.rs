@@ -1,0 +1,16 @@
+//! One file per command.
+
+mod help;
+mod lang;
+mod report;
+
+use crate::registry::{CommandKind, CommandSpec};
+use crate::{CommandError, Ctx, Handled};
+
+pub(crate) async fn dispatch(spec: &CommandSpec, ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
+    match spec.kind {
+        CommandKind::Help => help::run(ctx),
+        CommandKind::Report => report::run(ctx).await,
+        CommandKind::Lang => lang::run(ctx).await,
+    }
+}

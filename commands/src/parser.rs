@@ -1,0 +1,96 @@
+//! The text form of a command, shared by Telegram and the console:
+//! `/report BTC eth`, `/report@ChainsignalBot btc, eth`, `report btc` on the console.
+
+use thiserror::Error;
+
+/// Longest message taken as a command; Telegram's own limit is 4096.
+pub const MAX_INPUT: usize = 4096;
+/// Most arguments taken; the rest are ignored.
+pub const MAX_ARGS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedCommand {
+    pub name: String,
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    #[error("the message is too long")]
+    TooLong,
+    #[error("the command name is not valid")]
+    BadName,
+}
+
+/// Parse a message. `Ok(None)`: not a command (no leading `/`, or addressed to another
+/// bot with `/cmd@OtherBot`); `bot_username` is compared case-insensitively.
+pub fn parse(text: &str, bot_username: Option<&str>) -> Result<Option<ParsedCommand>, ParseError> {
+    let text = text.trim();
+    let Some(rest) = text.strip_prefix('/') else {
+        return Ok(None);
+    };
+    if text.len() > MAX_INPUT {
+        return Err(ParseError::TooLong);
+    }
+    let mut words = rest
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty());
+    let head = words.next().unwrap_or_default();
+    let (name, addressee) = match head.split_once('@') {
+        Some((n, a)) => (n, Some(a)),
+        None => (head, None),
+    };
+    if let (Some(to), Some(me)) = (addressee, bot_username)
+        && !to.eq_ignore_ascii_case(me.trim_start_matches('@'))
+    {
+        return Ok(None);
+    }
+    if name.is_empty() || name.len() > 32 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ParseError::BadName);
+    }
+    Ok(Some(ParsedCommand {
+        name: name.to_ascii_lowercase(),
+        args: words.take(MAX_ARGS).map(str::to_string).collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> ParsedCommand {
+        parse(text, Some("ChainsignalBot")).unwrap().unwrap()
+    }
+
+    #[test]
+    fn commands_and_arguments() {
+        assert_eq!(ok("/report BTC eth").name, "report");
+        assert_eq!(ok("/report BTC eth").args, ["BTC", "eth"]);
+        assert_eq!(ok("  /REPORT   btc,eth ,  sol ").args, ["btc", "eth", "sol"]);
+        assert_eq!(ok("/help").args, Vec::<String>::new());
+        assert_eq!(ok("/report@chainsignalbot btc").args, ["btc"]);
+    }
+
+    #[test]
+    fn not_for_us() {
+        assert_eq!(parse("hello", None).unwrap(), None);
+        assert_eq!(
+            parse("/report@OtherBot btc", Some("ChainsignalBot")).unwrap(),
+            None
+        );
+        assert_eq!(parse("", None).unwrap(), None);
+    }
+
+    #[test]
+    fn garbage() {
+        assert_eq!(parse("/", None), Err(ParseError::BadName));
+        assert_eq!(parse("/<script>", None), Err(ParseError::BadName));
+        assert_eq!(parse("/rep😀ort", None), Err(ParseError::BadName));
+        assert_eq!(
+            parse(&format!("/report {}", "x ".repeat(3000)), None),
+            Err(ParseError::TooLong)
+        );
+        let many = format!("/report {}", "a ".repeat(200));
+        assert_eq!(parse(&many, None).unwrap().unwrap().args.len(), MAX_ARGS);
+    }
+}

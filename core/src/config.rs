@@ -1,0 +1,331 @@
+//! Layered configuration: defaults, then `chainsignal.toml` (or `--config FILE`), then
+//! `CHAINSIGNAL_<SECTION>__<KEY>` environment variables. Secrets come only from the
+//! environment and are redacted in `Debug`.
+
+use crate::market::BinanceSettings;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_CONFIG_FILE: &str = "chainsignal.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub market: MarketConfig,
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+    pub chat: ChatConfig,
+    #[serde(skip)]
+    pub secrets: Secrets,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MarketConfig {
+    /// `binance` or `demo`.
+    pub source: String,
+    pub binance_url: String,
+    /// Quote asset appended to a bare symbol (`btc` -> `BTCUSDT`).
+    pub quote: String,
+    /// Default watchlist; bare assets get `quote` appended.
+    pub watchlist: Vec<String>,
+    pub cache_ttl_secs: u64,
+    /// Symbols fetched at once.
+    pub concurrency: usize,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub max_retries: u32,
+    pub backoff_ms: u64,
+    pub max_retry_after_secs: u64,
+    pub weight_soft_limit: u32,
+    pub hourly_candles: u16,
+    pub daily_candles: u16,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        Self {
+            source: "binance".into(),
+            binance_url: "https://api.binance.com".into(),
+            quote: "USDT".into(),
+            watchlist: ["BTC", "ETH", "SOL", "BNB", "TAO", "DASH", "HEMI", "PYTH"]
+                .map(String::from)
+                .to_vec(),
+            cache_ttl_secs: 30,
+            concurrency: 8,
+            connect_timeout_ms: 3_000,
+            request_timeout_ms: 10_000,
+            max_retries: 2,
+            backoff_ms: 250,
+            max_retry_after_secs: 10,
+            weight_soft_limit: 5_000,
+            hourly_candles: 200,
+            daily_candles: 365,
+        }
+    }
+}
+
+impl MarketConfig {
+    pub fn binance_settings(&self) -> BinanceSettings {
+        BinanceSettings {
+            base_url: self.binance_url.clone(),
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            max_retries: self.max_retries,
+            backoff: Duration::from_millis(self.backoff_ms),
+            max_retry_after: Duration::from_secs(self.max_retry_after_secs),
+            weight_soft_limit: self.weight_soft_limit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// The SQLite file used when `DATABASE_URL` is not set.
+    pub sqlite_path: PathBuf,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            sqlite_path: PathBuf::from("data/chainsignal.sqlite"),
+            max_connections: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub enabled: bool,
+    pub bind: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `chainsignal=debug,sqlx=warn`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// Language of a new chat when the platform tells none (`en` or `pl`).
+    pub default_locale: String,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            default_locale: "en".into(),
+        }
+    }
+}
+
+/// Secrets, read only from the environment. `Debug` prints `[REDACTED]`.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub discord_token: Option<SecretString>,
+    pub telegram_token: Option<SecretString>,
+    pub ai_api_key: Option<SecretString>,
+    pub vault_key: Option<SecretString>,
+    pub database_url: Option<SecretString>,
+}
+
+impl Secrets {
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let secret = |k: &str| get(k).filter(|v| !v.trim().is_empty()).map(SecretString::from);
+        Self {
+            discord_token: secret("DISCORD_TOKEN"),
+            telegram_token: secret("TELEGRAM_BOT_TOKEN"),
+            ai_api_key: secret("AI_API_KEY").or_else(|| secret("GROQ_API_KEY")),
+            vault_key: secret("CHAINSIGNAL_VAULT_KEY"),
+            database_url: secret("DATABASE_URL"),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults < config file < `CHAINSIGNAL_<SECTION>__<KEY>` variables; secrets from
+    /// the environment. `file` must exist when given; without it `chainsignal.toml` in
+    /// the working directory is read when present.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError::Missing(path.to_path_buf())),
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        // Only SECTION__KEY variables: CHAINSIGNAL_VAULT_KEY is a secret, not a setting.
+        let env = Env::prefixed("CHAINSIGNAL_")
+            .filter(|k| k.as_str().contains("__"))
+            .split("__");
+        let mut config: Config = figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.secrets = Secrets::from_env();
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let m = &self.market;
+        if crate::market::Source::parse(&m.source).is_none() {
+            return bad(format!(
+                "market.source must be \"binance\" or \"demo\", not {:?}",
+                m.source
+            ));
+        }
+        if m.quote.is_empty() || !m.quote.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return bad("market.quote must be letters and digits, e.g. USDT".into());
+        }
+        if m.watchlist.is_empty() {
+            return bad("market.watchlist must name at least one symbol".into());
+        }
+        if let Err((s, e)) = crate::symbol::parse_list(m.watchlist.iter().map(String::as_str), &m.quote) {
+            return bad(format!("market.watchlist entry {s:?}: {e}"));
+        }
+        if !(m.binance_url.starts_with("http://") || m.binance_url.starts_with("https://")) {
+            return bad("market.binance_url must start with http:// or https://".into());
+        }
+        if m.concurrency == 0 || m.concurrency > 64 {
+            return bad("market.concurrency must be between 1 and 64".into());
+        }
+        if m.hourly_candles as usize > 1000 || m.daily_candles as usize > 1000 {
+            return bad("market.hourly_candles and market.daily_candles are at most 1000".into());
+        }
+        if self.http.bind.parse::<std::net::SocketAddr>().is_err() {
+            return bad(format!(
+                "http.bind must be an address like 127.0.0.1:8080, not {:?}",
+                self.http.bind
+            ));
+        }
+        if !["en", "pl"].contains(&self.chat.default_locale.as_str()) {
+            return bad("chat.default_locale must be \"en\" or \"pl\"".into());
+        }
+        if self.database.max_connections == 0 {
+            return bad("database.max_connections must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// `DATABASE_URL`, or the SQLite file of `database.sqlite_path`.
+    pub fn database_url(&self) -> SecretString {
+        match &self.secrets.database_url {
+            Some(url) => url.clone(),
+            None => SecretString::from(sqlite_url(&self.database.sqlite_path)),
+        }
+    }
+
+    /// The watchlist, normalised (validated at load time).
+    pub fn watchlist(&self) -> Vec<crate::Symbol> {
+        crate::symbol::parse_list(
+            self.market.watchlist.iter().map(String::as_str),
+            &self.market.quote,
+        )
+        .unwrap_or_default()
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// A description of a database URL safe for logs: the engine only.
+pub fn describe_database_url(url: &SecretString) -> &'static str {
+    let u = url.expose_secret();
+    if u.starts_with("postgres://") || u.starts_with("postgresql://") {
+        "postgresql"
+    } else if u.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "unknown"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_secrets_redacted() {
+        let mut c = Config::default();
+        c.validate().unwrap();
+        c.secrets = Secrets::from_lookup(|k| match k {
+            "DISCORD_TOKEN" => Some("discord-secret-123".into()),
+            "GROQ_API_KEY" => Some("gsk_secret_456".into()),
+            "DATABASE_URL" => Some("postgres://u:pw-secret-789@h/db".into()),
+            _ => None,
+        });
+        let debug = format!("{c:?}");
+        for secret in ["discord-secret-123", "gsk_secret_456", "pw-secret-789"] {
+            assert!(!debug.contains(secret), "{secret} leaked into Debug");
+        }
+        assert!(c.secrets.ai_api_key.is_some(), "GROQ_API_KEY is accepted");
+        assert_eq!(describe_database_url(&c.database_url()), "postgresql");
+        assert_eq!(c.watchlist().len(), 8);
+        assert_eq!(c.watchlist()[0].as_str(), "BTCUSDT");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let mut c = Config::default();
+        c.market.watchlist = vec!["b@d".into()];
+        assert!(c.validate().unwrap_err().to_string().contains("b@d"));
+        let mut c = Config::default();
+        c.http.bind = "nowhere".into();
+        assert!(c.validate().unwrap_err().to_string().contains("http.bind"));
+        let mut c = Config::default();
+        c.market.source = "kraken".into();
+        assert!(c.validate().is_err());
+    }
+}

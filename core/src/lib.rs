@@ -1,0 +1,16 @@
+//! Chainsignal's domain. Nothing here knows about Discord, Telegram or HTTP servers:
+//! market data, indicators, reports, storage, configuration and time.
+
+pub mod clock;
+pub mod config;
+pub mod indicators;
+pub mod market;
+pub mod report;
+pub mod store;
+pub mod symbol;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use market::{Candle, Interval, MarketData, MarketError, Source};
+pub use report::{Report, ReportBuilder, ReportRow, SymbolFailure};
+pub use symbol::{Symbol, SymbolError};

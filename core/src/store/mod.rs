@@ -1,0 +1,188 @@
+//! One storage API, two backends: SQLite (the embedded default) and PostgreSQL. Each
+//! has its own migrations under `migrations/`; both run the same SQL text (`$N`
+//! parameters, `RETURNING`, `ON CONFLICT`), written once in [`sql`].
+
+#[macro_use]
+mod sql;
+mod postgres;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+use crate::report::Report;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL itself is never repeated: it may hold a password.
+    #[error("unsupported DATABASE_URL: expected sqlite:… or postgres://…")]
+    UnsupportedUrl,
+    #[error("cannot create the database directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Who someone is on one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub platform: String,
+    pub platform_user_id: String,
+    pub display_name: Option<String>,
+}
+
+/// A chat (or channel) on one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatKey {
+    pub platform: String,
+    pub platform_chat_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChatRecord {
+    pub id: i64,
+    pub platform: String,
+    pub platform_chat_id: String,
+    pub locale: String,
+    pub active: bool,
+}
+
+/// Where a stored report came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportOrigin {
+    /// `cli`, `console`, `telegram`, `discord`, `scheduler`…
+    pub origin: String,
+    pub platform_chat_id: Option<String>,
+    pub user_id: Option<i64>,
+}
+
+/// One row of the merged report history (what `export reports` writes).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub report_id: i64,
+    pub generated_at: DateTime<Utc>,
+    pub source: String,
+    pub symbol: String,
+    pub close: f64,
+    pub change_24h_pct: f64,
+    pub change_3d_pct: f64,
+    pub change_7d_pct: f64,
+    pub atr_3d_pct: f64,
+    pub atr_7d_pct: f64,
+}
+
+/// A stored report, rows and failed symbols included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReport {
+    pub id: i64,
+    pub generated_at: DateTime<Utc>,
+    pub source: String,
+    pub origin: String,
+    pub rows: Vec<HistoryRow>,
+    /// (symbol, error code)
+    pub errors: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// The user asked for something that cannot be done (bad symbol, bad argument).
+    UserError,
+    Denied,
+    /// Something on our side or upstream failed.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::UserError => "user_error",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One command run: who, where, what, outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub platform: String,
+    pub platform_user_id: String,
+    pub platform_chat_id: String,
+    pub command: String,
+    /// Arguments as the command chose to record them (secrets never).
+    pub args: String,
+    pub outcome: Outcome,
+    pub detail: Option<String>,
+    pub duration_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub platform: String,
+    pub platform_user_id: String,
+    pub platform_chat_id: String,
+    pub command: String,
+    pub args: String,
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub duration_ms: i64,
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    fn backend(&self) -> Backend;
+    /// Apply the embedded migrations of this backend.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Is the database reachable?
+    async fn ping(&self) -> Result<(), StoreError>;
+    async fn close(&self);
+
+    /// Store a report with its rows and failed symbols; returns its id.
+    async fn save_report(&self, report: &Report, origin: &ReportOrigin) -> Result<i64, StoreError>;
+    async fn report(&self, id: i64) -> Result<Option<StoredReport>, StoreError>;
+    /// Every stored row generated at or after `since`, oldest first.
+    async fn report_history(&self, since: Option<DateTime<Utc>>) -> Result<Vec<HistoryRow>, StoreError>;
+
+    /// The user behind a platform identity, created on first sight; returns the user id.
+    async fn ensure_user(&self, identity: &Identity) -> Result<i64, StoreError>;
+    /// The chat, created with `default_locale` on first sight.
+    async fn ensure_chat(&self, chat: &ChatKey, default_locale: &str) -> Result<ChatRecord, StoreError>;
+    async fn set_chat_locale(&self, chat: &ChatKey, locale: &str) -> Result<(), StoreError>;
+
+    async fn record_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
+    /// The newest `limit` audit rows, newest first.
+    async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
+pub type Store = Arc<dyn Storage>;
+
+/// Open the database behind `url` (sqlite:… or postgres://…) and run its migrations.
+pub async fn open(url: &SecretString, max_connections: u32) -> Result<Store, StoreError> {
+    let u = url.expose_secret();
+    let store: Store = if u.starts_with("postgres://") || u.starts_with("postgresql://") {
+        Arc::new(PgStore::connect(u, max_connections).await?)
+    } else if u.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(u, max_connections).await?)
+    } else {
+        return Err(StoreError::UnsupportedUrl);
+    };
+    store.migrate().await?;
+    Ok(store)
+}

@@ -1,0 +1,255 @@
+//! The SQL both backends run, written once. SQLite and PostgreSQL both accept `$N`
+//! parameters, `RETURNING` and `ON CONFLICT … DO NOTHING`, so each backend module
+//! only supplies its pool, its migrations and its connection settings.
+
+/// Implements [`Storage`](super::Storage) for a struct with a `pool` field of a sqlx
+/// pool type; `$migrator` is that backend's embedded migrations.
+macro_rules! impl_storage {
+    ($store:ty, $backend:expr, $migrator:expr) => {
+        #[async_trait::async_trait]
+        impl Storage for $store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn migrate(&self) -> Result<(), StoreError> {
+                $migrator.run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            async fn save_report(
+                &self,
+                report: &Report,
+                origin: &ReportOrigin,
+            ) -> Result<i64, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO reports (generated_at, source, origin, platform_chat_id, user_id) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(report.generated_at)
+                .bind(report.source.as_str())
+                .bind(&origin.origin)
+                .bind(&origin.platform_chat_id)
+                .bind(origin.user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                for (position, row) in report.rows.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO report_rows (report_id, position, symbol, close, change_24h_pct, \
+                         change_3d_pct, change_7d_pct, atr_3d_pct, atr_7d_pct) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(id)
+                    .bind(position as i32)
+                    .bind(row.symbol.as_str())
+                    .bind(row.close)
+                    .bind(row.change_24h_pct)
+                    .bind(row.change_3d_pct)
+                    .bind(row.change_7d_pct)
+                    .bind(row.atr_3d_pct)
+                    .bind(row.atr_7d_pct)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for (position, failure) in report.errors.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO report_errors (report_id, position, symbol, error_code) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(id)
+                    .bind(position as i32)
+                    .bind(&failure.symbol)
+                    .bind(failure.error.code())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn report(&self, id: i64) -> Result<Option<StoredReport>, StoreError> {
+                let header: Option<(DateTime<Utc>, String, String)> = sqlx::query_as(
+                    "SELECT generated_at, source, origin FROM reports WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((generated_at, source, origin)) = header else {
+                    return Ok(None);
+                };
+                let rows: Vec<HistoryRow> = sqlx::query_as(concat!(
+                    "SELECT r.id AS report_id, r.generated_at, r.source, w.symbol, w.close, ",
+                    "w.change_24h_pct, w.change_3d_pct, w.change_7d_pct, w.atr_3d_pct, w.atr_7d_pct ",
+                    "FROM reports r JOIN report_rows w ON w.report_id = r.id ",
+                    "WHERE r.id = $1 ORDER BY w.position"
+                ))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                let errors: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT symbol, error_code FROM report_errors WHERE report_id = $1 ORDER BY position",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(Some(StoredReport { id, generated_at, source, origin, rows, errors }))
+            }
+
+            async fn report_history(
+                &self,
+                since: Option<DateTime<Utc>>,
+            ) -> Result<Vec<HistoryRow>, StoreError> {
+                let since = since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+                Ok(sqlx::query_as(concat!(
+                    "SELECT r.id AS report_id, r.generated_at, r.source, w.symbol, w.close, ",
+                    "w.change_24h_pct, w.change_3d_pct, w.change_7d_pct, w.atr_3d_pct, w.atr_7d_pct ",
+                    "FROM reports r JOIN report_rows w ON w.report_id = r.id ",
+                    "WHERE r.generated_at >= $1 ORDER BY r.generated_at, r.id, w.position"
+                ))
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn ensure_user(&self, identity: &Identity) -> Result<i64, StoreError> {
+                let now = Utc::now();
+                let mut tx = self.pool.begin().await?;
+                let found: Option<(i64,)> = sqlx::query_as(
+                    "SELECT user_id FROM user_identities WHERE platform = $1 AND platform_user_id = $2",
+                )
+                .bind(&identity.platform)
+                .bind(&identity.platform_user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let user_id = match found {
+                    Some((user_id,)) => {
+                        sqlx::query(
+                            "UPDATE user_identities SET last_seen_at = $1, \
+                             display_name = COALESCE($2, display_name) \
+                             WHERE platform = $3 AND platform_user_id = $4",
+                        )
+                        .bind(now)
+                        .bind(&identity.display_name)
+                        .bind(&identity.platform)
+                        .bind(&identity.platform_user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        user_id
+                    }
+                    None => {
+                        let (new_id,): (i64,) =
+                            sqlx::query_as("INSERT INTO users (created_at) VALUES ($1) RETURNING id")
+                                .bind(now)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        sqlx::query(
+                            "INSERT INTO user_identities (user_id, platform, platform_user_id, \
+                             display_name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                             ON CONFLICT (platform, platform_user_id) DO NOTHING",
+                        )
+                        .bind(new_id)
+                        .bind(&identity.platform)
+                        .bind(&identity.platform_user_id)
+                        .bind(&identity.display_name)
+                        .bind(now)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        new_id
+                    }
+                };
+                tx.commit().await?;
+                Ok(user_id)
+            }
+
+            async fn ensure_chat(
+                &self,
+                chat: &ChatKey,
+                default_locale: &str,
+            ) -> Result<ChatRecord, StoreError> {
+                const SELECT: &str = "SELECT id, platform, platform_chat_id, locale, active \
+                                      FROM chats WHERE platform = $1 AND platform_chat_id = $2";
+                let existing: Option<ChatRecord> = sqlx::query_as(SELECT)
+                    .bind(&chat.platform)
+                    .bind(&chat.platform_chat_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(record) = existing {
+                    return Ok(record);
+                }
+                let now = Utc::now();
+                sqlx::query(
+                    "INSERT INTO chats (platform, platform_chat_id, locale, active, created_at, updated_at) \
+                     VALUES ($1, $2, $3, TRUE, $4, $5) ON CONFLICT (platform, platform_chat_id) DO NOTHING",
+                )
+                .bind(&chat.platform)
+                .bind(&chat.platform_chat_id)
+                .bind(default_locale)
+                .bind(now)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(sqlx::query_as(SELECT)
+                    .bind(&chat.platform)
+                    .bind(&chat.platform_chat_id)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn set_chat_locale(&self, chat: &ChatKey, locale: &str) -> Result<(), StoreError> {
+                self.ensure_chat(chat, locale).await?;
+                sqlx::query(
+                    "UPDATE chats SET locale = $1, updated_at = $2 \
+                     WHERE platform = $3 AND platform_chat_id = $4",
+                )
+                .bind(locale)
+                .bind(Utc::now())
+                .bind(&chat.platform)
+                .bind(&chat.platform_chat_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn record_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO audit_log (at, platform, platform_user_id, platform_chat_id, command, \
+                     args, outcome, detail, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     RETURNING id",
+                )
+                .bind(e.at)
+                .bind(&e.platform)
+                .bind(&e.platform_user_id)
+                .bind(&e.platform_chat_id)
+                .bind(&e.command)
+                .bind(&e.args)
+                .bind(e.outcome.as_str())
+                .bind(&e.detail)
+                .bind(e.duration_ms)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(id)
+            }
+
+            async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, at, platform, platform_user_id, platform_chat_id, command, args, \
+                     outcome, detail, duration_ms FROM audit_log ORDER BY id DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+    };
+}

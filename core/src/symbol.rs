@@ -1,0 +1,144 @@
+//! Trading-pair symbols as users write them: `btc`, `BTC`, `BTCUSDT`, `BTC/USDT`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Quote assets recognised at the end of a symbol written without a separator
+/// (`ETHUSDC`). Any other pair needs a separator (`ETH/BTC`), so `WBTC` means
+/// WBTC against the default quote rather than "W against BTC".
+const SUFFIX_QUOTES: &[&str] = &["USDT", "USDC", "FDUSD"];
+const MAX_SYMBOL_LEN: usize = 20;
+
+/// A normalised exchange symbol such as `BTCUSDT`: upper-case ASCII letters and digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Symbol(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SymbolError {
+    #[error("empty symbol")]
+    Empty,
+    #[error("symbol is too long")]
+    TooLong,
+    #[error("symbol contains characters other than letters and digits")]
+    InvalidCharacters,
+}
+
+impl Symbol {
+    /// Normalise what a user typed, appending `default_quote` to a bare asset.
+    pub fn parse(input: &str, default_quote: &str) -> Result<Self, SymbolError> {
+        let raw = input.trim();
+        if raw.is_empty() {
+            return Err(SymbolError::Empty);
+        }
+        if raw.chars().count() > MAX_SYMBOL_LEN + 1 {
+            return Err(SymbolError::TooLong);
+        }
+        let upper = raw.to_ascii_uppercase();
+        let mut parts = upper.split(['/', '-', '_', ':']);
+        let base = parts.next().unwrap_or_default();
+        let quote = parts.next();
+        if parts.next().is_some() {
+            return Err(SymbolError::InvalidCharacters);
+        }
+        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+        let joined = match quote {
+            Some(q) => {
+                if !valid(base) || !valid(q) {
+                    return Err(SymbolError::InvalidCharacters);
+                }
+                format!("{base}{q}")
+            }
+            None => {
+                if !valid(base) {
+                    return Err(SymbolError::InvalidCharacters);
+                }
+                let has_quote = SUFFIX_QUOTES
+                    .iter()
+                    .chain(std::iter::once(&default_quote))
+                    .any(|q| base.len() > q.len() && base.ends_with(q));
+                if has_quote {
+                    base.to_string()
+                } else {
+                    format!("{base}{}", default_quote.to_ascii_uppercase())
+                }
+            }
+        };
+        if joined.len() > MAX_SYMBOL_LEN {
+            return Err(SymbolError::TooLong);
+        }
+        Ok(Self(joined))
+    }
+
+    /// A symbol known to be in normal form already (exchange data, stored rows).
+    pub fn from_normalized(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parse a list of user-typed symbols, dropping duplicates but keeping order.
+pub fn parse_list<'a>(
+    inputs: impl IntoIterator<Item = &'a str>,
+    default_quote: &str,
+) -> Result<Vec<Symbol>, (String, SymbolError)> {
+    let mut out: Vec<Symbol> = Vec::new();
+    for input in inputs {
+        let s = Symbol::parse(input, default_quote).map_err(|e| (input.to_string(), e))?;
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<String, SymbolError> {
+        Symbol::parse(s, "USDT").map(|s| s.0)
+    }
+
+    #[test]
+    fn the_ways_users_write_a_symbol() {
+        for s in ["btc", "BTC", "BTCUSDT", "BTC/USDT", "btc/usdt", " btc-usdt "] {
+            assert_eq!(p(s).unwrap(), "BTCUSDT", "{s}");
+        }
+        assert_eq!(p("eth/btc").unwrap(), "ETHBTC");
+        assert_eq!(p("ETHUSDC").unwrap(), "ETHUSDC");
+        assert_eq!(p("WBTC").unwrap(), "WBTCUSDT");
+        assert_eq!(p("USDT").unwrap(), "USDTUSDT");
+        assert_eq!(p("1000sats").unwrap(), "1000SATSUSDT");
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert_eq!(p(""), Err(SymbolError::Empty));
+        assert_eq!(p("<b>"), Err(SymbolError::InvalidCharacters));
+        assert_eq!(p("a/b/c"), Err(SymbolError::InvalidCharacters));
+        assert_eq!(p("/usdt"), Err(SymbolError::InvalidCharacters));
+        assert_eq!(p("bitcoin😀"), Err(SymbolError::InvalidCharacters));
+        assert_eq!(p(&"X".repeat(500)), Err(SymbolError::TooLong));
+        assert_eq!(p(&"X".repeat(18)), Err(SymbolError::TooLong));
+    }
+
+    #[test]
+    fn lists_drop_duplicates_in_order() {
+        let l = parse_list(["eth", "btc", "ETHUSDT"], "USDT").unwrap();
+        assert_eq!(
+            l.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            ["ETHUSDT", "BTCUSDT"]
+        );
+        assert!(parse_list(["btc", "$$"], "USDT").is_err());
+    }
+}

@@ -1,0 +1,55 @@
+# Chainsignal, English. Every user-facing sentence lives here and in ../pl.
+
+## Commands: their one-line help (also Discord/Telegram command descriptions)
+cmd-help = Show the commands and how to use them
+cmd-report = Market report: close, 24h / 3D / 7D change, ATR 3D / 7D
+cmd-lang = Switch the language of this chat (en, pl)
+arg-symbols = [symbols…]
+arg-lang = en|pl
+
+## demo
+demo-banner = Chainsignal demo: synthetic prices (demo data, not the market), a throw-away database. Type /help for the commands; end of input (Ctrl-D) quits.
+
+## /help
+help-title = Chainsignal commands
+help-symbols = Symbols can be written as btc, BTC, BTCUSDT or BTC/USDT. Without symbols, /report uses the watchlist.
+
+## /report
+report-title = Market report
+report-title-demo = Market report (demo data)
+report-col-symbol = Symbol
+report-col-close = Close
+report-col-24h = 24h
+report-col-3d = 3D
+report-col-7d = 7D
+report-col-atr3 = ATR 3D
+report-col-atr7 = ATR 7D
+report-source-binance = Binance
+report-source-demo = demo data (synthetic prices, not the market)
+report-footer = Source: { $source } · { $time } UTC
+report-not-included = Not included:
+report-no-rows = No symbol could be reported.
+report-too-many-symbols = At most { $max } symbols in one report, please.
+action-refresh = Refresh
+
+## Why a symbol is missing from a report
+symbol-invalid = “{ $symbol }” is not a symbol. Write it like btc, BTCUSDT or BTC/USDT.
+symbol-unknown = { $symbol }: the exchange does not list this symbol.
+symbol-rate-limited = { $symbol }: the exchange is limiting requests; try again in a minute.
+symbol-timeout = { $symbol }: the exchange did not answer in time.
+symbol-exchange-unavailable = { $symbol }: the exchange is unavailable right now.
+symbol-exchange-rejected = { $symbol }: the exchange refused the request.
+symbol-invalid-data = { $symbol }: the exchange sent data that could not be read.
+symbol-insufficient-history = { $symbol }: not enough price history yet.
+
+## /lang
+lang-set = Language of this chat: English.
+lang-usage = Usage: /lang en or /lang pl. Current language: { $current }.
+lang-name-en = English
+lang-name-pl = Polish
+
+## Errors
+error-unknown-command = Unknown command /{ $command }. Send /help for the list.
+error-not-a-command = That is not a command. Send /help for the list.
+error-too-long = That message is too long for a command.
+error-internal = Something went wrong on our side. It has been logged; please try again later.

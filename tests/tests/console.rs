@@ -1,0 +1,130 @@
+//! The console path end to end: lines in, the real commands, the real Binance client
+//! against the fake exchange, SQLite, plain text out.
+
+use chainsignal::app::App;
+use chainsignal::console;
+use chainsignal_core::config::Config;
+use chainsignal_core::store::Store;
+use chainsignal_tests::fake_binance::{Behaviour, FakeBinance};
+use secrecy::SecretString;
+
+async fn app(fake: &FakeBinance, dir: &std::path::Path) -> App {
+    let mut config = Config::default();
+    config.market.binance_url = fake.url();
+    config.market.backoff_ms = 1;
+    let url = SecretString::from(format!("sqlite://{}", dir.join("console.sqlite").display()));
+    App::build(config, None, Some(url)).await.unwrap()
+}
+
+async fn session(app: &App, input: &str) -> String {
+    let mut out: Vec<u8> = Vec::new();
+    console::serve(&app.commands, input.as_bytes(), &mut out, false)
+        .await
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+async fn audit_count(store: &Store) -> usize {
+    store.recent_audit(1000).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn report_help_errors_and_language() {
+    let fake = FakeBinance::with_watchlist().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&fake, dir.path()).await;
+
+    let out = session(&app, "/report btc eth\n").await;
+    assert!(out.starts_with("Market report\n"), "{out}");
+    assert!(
+        out.contains("BTCUSDT") && out.contains("ETHUSDT") && !out.contains("SOLUSDT"),
+        "{out}"
+    );
+    assert!(out.contains("Source: Binance"));
+    assert_eq!(
+        app.store.report_history(None).await.unwrap().len(),
+        2,
+        "the report is kept"
+    );
+
+    let out = session(&app, "/report nope\n").await;
+    assert!(out.contains("No symbol could be reported."), "{out}");
+    assert!(
+        out.contains("NOPEUSDT: the exchange does not list this symbol."),
+        "{out}"
+    );
+    assert_eq!(
+        app.store.report_history(None).await.unwrap().len(),
+        2,
+        "empty reports are not kept"
+    );
+
+    let out = session(&app, "/help\n").await;
+    for c in ["/help", "/report [symbols…]", "/lang en|pl"] {
+        assert!(out.contains(c), "{c} missing from help:\n{out}");
+    }
+
+    let out = session(&app, "/lang pl\n/report btc\n/help\n/foo\n").await;
+    assert!(out.starts_with("Język tego czatu: polski."), "{out}");
+    assert!(out.contains("Raport rynkowy") && out.contains("Cena"), "{out}");
+    assert!(out.contains("Komendy Chainsignal"), "{out}");
+    assert!(out.contains("Nieznana komenda /foo"), "{out}");
+
+    // Polish stays: it is stored for the chat, not held in memory by the session.
+    let again = app_again(&fake, dir.path()).await;
+    let out = session(&again, "report btc\n").await;
+    assert!(out.contains("Raport rynkowy"), "{out}");
+    let out = session(&again, "/lang\n/lang de\n/lang en\n/report btc\n").await;
+    assert!(
+        out.contains("Użycie: /lang en lub /lang pl. Obecny język: polski."),
+        "{out}"
+    );
+    assert!(out.contains("Language of this chat: English."), "{out}");
+    assert!(out.contains("Market report"), "{out}");
+}
+
+async fn app_again(fake: &FakeBinance, dir: &std::path::Path) -> App {
+    app(fake, dir).await
+}
+
+#[tokio::test]
+async fn bad_input_of_every_kind_gets_an_answer_and_an_audit_row() {
+    let fake = FakeBinance::with_watchlist().await;
+    fake.set_behaviour("SOLUSDT", Behaviour::ServerError { times: 1000 });
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&fake, dir.path()).await;
+    let huge = format!("/report {}\n", "x".repeat(5000));
+    let many = format!(
+        "/report {}\n",
+        (0..30).map(|i| format!("c{i}")).collect::<Vec<_>>().join(" ")
+    );
+    let input = format!(
+        "/report btc <b>&amp; x/y/z 😀\n/report sol btc\n{huge}{many}$$$\n/\n\n   \n/report@someone btc\n"
+    );
+    let out = session(&app, &input).await;
+    assert!(out.contains("“<b>&amp;” is not a symbol."), "{out}");
+    assert!(out.contains("“x/y/z” is not a symbol."), "{out}");
+    assert!(out.contains("“😀” is not a symbol."), "{out}");
+    assert!(
+        out.contains("SOLUSDT: the exchange is unavailable right now."),
+        "{out}"
+    );
+    assert!(out.contains("That message is too long for a command."), "{out}");
+    assert!(out.contains("At most 20 symbols in one report, please."), "{out}");
+    assert!(out.contains("That is not a command."), "{out}");
+    assert!(
+        !out.to_lowercase().contains("panic") && !out.contains("error:"),
+        "{out}"
+    );
+    // One audit row per command that ran (parse errors never reach a command).
+    let audit = app.store.recent_audit(100).await.unwrap();
+    let outcomes: Vec<&str> = audit.iter().rev().map(|a| a.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["user_error", "failed", "user_error", "ok"],
+        "{audit:#?}"
+    );
+    assert_eq!(audit_count(&app.store).await, 4);
+    assert_eq!(audit[0].command, "report");
+    assert_eq!(audit[0].platform, "console");
+}

@@ -1,0 +1,224 @@
+//! `chainsignal report` as a user runs it (the real binary, configured by environment
+//! variables) against the fake exchange; the numbers are checked against an independent
+//! implementation of DESIGN.md's definitions.
+
+use chainsignal_tests::chainsignal_bin;
+use chainsignal_tests::fake_binance::{Behaviour, FakeBinance, Kline};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+
+async fn chainsignal(dir: &Path, fake: &FakeBinance, args: &[&str]) -> Output {
+    tokio::process::Command::new(chainsignal_bin())
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CHAINSIGNAL_MARKET__BINANCE_URL", fake.url())
+        .env("CHAINSIGNAL_MARKET__BACKOFF_MS", "10")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("history.sqlite").display()),
+        )
+        .output()
+        .await
+        .expect("run chainsignal")
+}
+
+fn f(s: &str) -> f64 {
+    s.parse().unwrap()
+}
+
+/// DESIGN.md's definitions, written from the text, independently of core::indicators.
+struct Expected {
+    close: f64,
+    ch: [f64; 3],
+    atr: [f64; 2],
+}
+
+fn expected(hourly: &[Kline], daily: &[Kline]) -> Expected {
+    let closes: Vec<f64> = hourly.iter().map(|k| f(&k.close)).collect();
+    let last = closes.len() - 1;
+    let close = closes[last];
+    let ch = [24, 72, 168].map(|h| (close / closes[last - h] - 1.0) * 100.0);
+    let atr = [3usize, 7].map(|n| {
+        let mut value = 0.0;
+        for i in 1..daily.len() {
+            let (h, l, pc) = (f(&daily[i].high), f(&daily[i].low), f(&daily[i - 1].close));
+            let tr = [h - l, (h - pc).abs(), (l - pc).abs()]
+                .into_iter()
+                .fold(f64::MIN, f64::max);
+            if i < n {
+                value += tr;
+            } else if i == n {
+                value = (value + tr) / n as f64;
+            } else {
+                value = (value * (n as f64 - 1.0) + tr) / n as f64;
+            }
+        }
+        value / close * 100.0
+    });
+    Expected { close, ch, atr }
+}
+
+fn close_to(got: f64, want: f64) -> bool {
+    (got - want).abs() <= 1e-9 * want.abs().max(1e-12)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_report_matches_the_definitions_and_lists_failures() {
+    let fake = FakeBinance::with_watchlist().await;
+    fake.set_behaviour("SOLUSDT", Behaviour::ServerError { times: 1000 });
+    let dir = tempfile::tempdir().unwrap();
+    let out = chainsignal(
+        dir.path(),
+        &fake,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--symbols",
+            "btc,ETH/USDT,nope,SOLUSDT,hemiusdt",
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(json["source"], "binance");
+    assert!(chrono::DateTime::parse_from_rfc3339(json["generated_at"].as_str().unwrap()).is_ok());
+
+    let rows = json["rows"].as_array().unwrap();
+    let symbols: Vec<&str> = rows.iter().map(|r| r["symbol"].as_str().unwrap()).collect();
+    assert_eq!(symbols, ["BTCUSDT", "ETHUSDT", "HEMIUSDT"]);
+    for row in rows {
+        let s = row["symbol"].as_str().unwrap();
+        // All the daily candles the fake has (400), not only the 365 asked for:
+        // Wilder's smoothing has forgotten its start long before.
+        let want = expected(&fake.klines(s, "1h"), &fake.klines(s, "1d"));
+        let fields = [
+            ("close", want.close),
+            ("change_24h_pct", want.ch[0]),
+            ("change_3d_pct", want.ch[1]),
+            ("change_7d_pct", want.ch[2]),
+            ("atr_3d_pct", want.atr[0]),
+            ("atr_7d_pct", want.atr[1]),
+        ];
+        for (name, value) in fields {
+            let got = row[name]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{s}.{name} is not a number"));
+            assert!(close_to(got, value), "{s}.{name}: got {got}, want {value}");
+        }
+    }
+    let errors = json["errors"].as_array().unwrap();
+    let failed: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e["symbol"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("NOPEUSDT", "unknown_symbol"),
+            ("SOLUSDT", "exchange_unavailable")
+        ]
+    );
+    assert!(errors[0]["message"].as_str().unwrap().contains("does not list"));
+
+    // The report is kept: the history export has its rows.
+    let export = chainsignal(dir.path(), &fake, &["export", "reports", "--since", "2020-01-01"]).await;
+    assert!(export.status.success());
+    let csv = String::from_utf8_lossy(&export.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "report_id,generated_at,source,symbol,close,change_24h_pct,change_3d_pct,change_7d_pct,atr_3d_pct,atr_7d_pct"
+    );
+    assert_eq!(lines.len(), 4);
+    assert!(lines[1].contains(",binance,BTCUSDT,"));
+    let close: f64 = lines[1].split(',').nth(4).unwrap().parse().unwrap();
+    assert_eq!(
+        close,
+        rows[0]["close"].as_f64().unwrap(),
+        "full precision in the history"
+    );
+
+    // --since in the future: header only; --out writes a file.
+    let export = chainsignal(dir.path(), &fake, &["export", "reports", "--since", "2999-01-01"]).await;
+    assert_eq!(String::from_utf8_lossy(&export.stdout).lines().count(), 1);
+    let file = dir.path().join("history.csv");
+    let export = chainsignal(
+        dir.path(),
+        &fake,
+        &["export", "reports", "--out", file.to_str().unwrap()],
+    )
+    .await;
+    assert!(export.status.success());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), csv);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_and_csv_formats_and_the_default_watchlist() {
+    let fake = FakeBinance::with_watchlist().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = chainsignal(dir.path(), &fake, &["report"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("Market report\n"), "{table}");
+    for s in [
+        "BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "TAOUSDT", "DASHUSDT", "HEMIUSDT", "PYTHUSDT",
+    ] {
+        assert!(table.contains(s), "{s} missing:\n{table}");
+    }
+    assert!(table.contains("Source: Binance"));
+    assert_eq!(fake.request_count(), 16, "hourly and daily for each of 8 symbols");
+
+    let out = chainsignal(
+        dir.path(),
+        &fake,
+        &["report", "--format", "csv", "--symbols", "btc,nope"],
+    )
+    .await;
+    assert!(out.status.success());
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(csv.lines().count(), 2);
+    assert!(csv.starts_with(
+        "symbol,close,change_24h_pct,change_3d_pct,change_7d_pct,atr_3d_pct,atr_7d_pct\nBTCUSDT,"
+    ));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOPEUSDT"));
+
+    let out = chainsignal(
+        dir.path(),
+        &fake,
+        &["report", "--symbols", "nope", "--locale", "pl"],
+    )
+    .await;
+    assert!(!out.status.success(), "no row at all is a failure");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("giełda nie notuje"));
+
+    let out = chainsignal(dir.path(), &fake, &["report", "--symbols", "b@d"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a symbol"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_and_bad_configuration() {
+    let fake = FakeBinance::with_watchlist().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = chainsignal(dir.path(), &fake, &["migrate"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("history.sqlite").exists());
+
+    std::fs::write(dir.path().join("chainsignal.toml"), "[market]\nconcurrency = 0\n").unwrap();
+    let out = chainsignal(dir.path(), &fake, &["report"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("market.concurrency"));
+
+    let out = chainsignal(dir.path(), &fake, &["report", "--config", "missing.toml"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}

@@ -1,0 +1,215 @@
+//! One storage suite, run on SQLite (temp file) and on PostgreSQL (a fresh database on
+//! the local server, dropped afterwards). PostgreSQL is required when CI is set.
+
+use chainsignal_core::market::{MarketError, Source};
+use chainsignal_core::report::{Report, ReportError, ReportRow, SymbolFailure};
+use chainsignal_core::store::{self, AuditEntry, Backend, ChatKey, Identity, Outcome, ReportOrigin, Store};
+use chainsignal_core::symbol::Symbol;
+use chrono::{Duration, TimeZone, Utc};
+use secrecy::SecretString;
+use sqlx::Connection;
+
+fn report(at: chrono::DateTime<Utc>, closes: &[(&str, f64)], failed: &[&str]) -> Report {
+    Report {
+        generated_at: at,
+        source: Source::Binance,
+        rows: closes
+            .iter()
+            .map(|(s, c)| ReportRow {
+                symbol: Symbol::from_normalized(*s),
+                close: *c,
+                change_24h_pct: 1.0 / 3.0,
+                change_3d_pct: -2.5,
+                change_7d_pct: 1e-12,
+                atr_3d_pct: std::f64::consts::PI,
+                atr_7d_pct: std::f64::consts::E,
+            })
+            .collect(),
+        errors: failed
+            .iter()
+            .map(|s| SymbolFailure {
+                symbol: s.to_string(),
+                error: ReportError::Market(MarketError::UnknownSymbol),
+            })
+            .collect(),
+    }
+}
+
+async fn suite(store: Store) {
+    store.ping().await.unwrap();
+    // Migrating twice is harmless.
+    store.migrate().await.unwrap();
+
+    // Reports and history, full precision, oldest first, filtered by date.
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 6, 0, 0).unwrap();
+    let first = report(
+        t0,
+        &[("BTCUSDT", 91234.56789012345), ("ETHUSDT", 3012.5)],
+        &["NOPEUSDT"],
+    );
+    let origin = ReportOrigin {
+        origin: "cli".into(),
+        ..Default::default()
+    };
+    let id1 = store.save_report(&first, &origin).await.unwrap();
+    let second = report(
+        t0 + Duration::hours(10),
+        &[("SOLUSDT", 0.000012345678901234)],
+        &[],
+    );
+    let id2 = store.save_report(&second, &origin).await.unwrap();
+    assert!(id2 > id1);
+
+    let all = store.report_history(None).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!((all[0].report_id, all[0].symbol.as_str()), (id1, "BTCUSDT"));
+    assert_eq!(all[0].close, 91234.56789012345);
+    assert_eq!(all[0].change_24h_pct, 1.0 / 3.0);
+    assert_eq!(all[0].atr_3d_pct, std::f64::consts::PI);
+    assert_eq!(all[0].generated_at, t0);
+    assert_eq!(all[2].close, 0.000012345678901234);
+    let later = store.report_history(Some(t0 + Duration::hours(1))).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].symbol, "SOLUSDT");
+
+    let stored = store.report(id1).await.unwrap().unwrap();
+    assert_eq!(stored.rows.len(), 2);
+    assert_eq!(
+        stored.errors,
+        [("NOPEUSDT".to_string(), "unknown_symbol".to_string())]
+    );
+    assert_eq!(stored.source, "binance");
+    assert!(store.report(9_999_999).await.unwrap().is_none());
+
+    // Users: one per platform identity, stable across calls.
+    let alice = Identity {
+        platform: "telegram".into(),
+        platform_user_id: "42".into(),
+        display_name: Some("Alice".into()),
+    };
+    let u1 = store.ensure_user(&alice).await.unwrap();
+    assert_eq!(store.ensure_user(&alice).await.unwrap(), u1);
+    let alice_dc = Identity {
+        platform: "discord".into(),
+        ..alice.clone()
+    };
+    assert_ne!(store.ensure_user(&alice_dc).await.unwrap(), u1);
+    let origin = ReportOrigin {
+        origin: "telegram".into(),
+        platform_chat_id: Some("-100".into()),
+        user_id: Some(u1),
+    };
+    store.save_report(&first, &origin).await.unwrap();
+
+    // Chats: created with a default language, which /lang changes and which stays.
+    let chat = ChatKey {
+        platform: "telegram".into(),
+        platform_chat_id: "-1001234567890".into(),
+    };
+    let c = store.ensure_chat(&chat, "pl").await.unwrap();
+    assert_eq!((c.locale.as_str(), c.active), ("pl", true));
+    assert_eq!(
+        store.ensure_chat(&chat, "en").await.unwrap().locale,
+        "pl",
+        "first sight decides"
+    );
+    store.set_chat_locale(&chat, "en").await.unwrap();
+    assert_eq!(store.ensure_chat(&chat, "pl").await.unwrap().locale, "en");
+    let fresh = ChatKey {
+        platform: "discord".into(),
+        platform_chat_id: "1234".into(),
+    };
+    store.set_chat_locale(&fresh, "pl").await.unwrap();
+    assert_eq!(store.ensure_chat(&fresh, "en").await.unwrap().locale, "pl");
+
+    // Audit log: one row per command, newest first.
+    for (i, outcome) in [Outcome::Ok, Outcome::UserError, Outcome::Failed]
+        .into_iter()
+        .enumerate()
+    {
+        store
+            .record_audit(&AuditEntry {
+                at: t0 + Duration::seconds(i as i64),
+                platform: "console".into(),
+                platform_user_id: "local".into(),
+                platform_chat_id: "console".into(),
+                command: "report".into(),
+                args: format!("btc {i}"),
+                outcome,
+                detail: (i > 0).then(|| "NOPEUSDT:unknown_symbol".into()),
+                duration_ms: 12,
+            })
+            .await
+            .unwrap();
+    }
+    let audit = store.recent_audit(2).await.unwrap();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(
+        (audit[0].outcome.as_str(), audit[0].args.as_str()),
+        ("failed", "btc 2")
+    );
+    assert_eq!(audit[1].outcome, "user_error");
+    assert_eq!(audit[1].at, t0 + Duration::seconds(1));
+    assert_eq!(audit[1].detail.as_deref(), Some("NOPEUSDT:unknown_symbol"));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn storage_suite_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!(
+        "sqlite://{}",
+        dir.path().join("nested/dir/test.sqlite").display()
+    ));
+    let store = store::open(&url, 4).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    suite(store).await;
+    assert!(dir.path().join("nested/dir/test.sqlite").exists());
+}
+
+#[tokio::test]
+async fn storage_suite_on_postgres() {
+    let admin_url = chainsignal_tests::postgres_admin_url();
+    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(c) => c,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "SKIPPED storage_suite_on_postgres: PostgreSQL not reachable ({e}); CI never skips this"
+            );
+            return;
+        }
+        Err(e) => panic!("PostgreSQL is required in CI: {e}"),
+    };
+    let name = format!(
+        "chainsignal_test_{}_{}",
+        std::process::id(),
+        Utc::now().timestamp_micros()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let url = SecretString::from(format!("{base}/{name}"));
+    let store = store::open(&url, 4).await.unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    suite(store).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unsupported_and_unreachable_databases_are_clear_errors_without_the_url() {
+    let url = SecretString::from("mysql://root:hunter2@localhost/db".to_string());
+    let err = store::open(&url, 1).await.unwrap_err().to_string();
+    assert!(err.contains("unsupported"), "{err}");
+    assert!(!err.contains("hunter2"));
+    let url = SecretString::from("postgres://u:sup3rsecret@127.0.0.1:1/db".to_string());
+    let err = store::open(&url, 1).await.unwrap_err();
+    assert!(
+        !format!("{err} {err:?}").contains("sup3rsecret"),
+        "password leaked: {err:?}"
+    );
+}

@@ -218,17 +218,16 @@ where
         "starting chainsignal"
     );
     let app = App::build(config, None, None).await?;
+    let telegram = crate::telegram::start(&app, shutdown.clone())?;
+    let webhook = telegram.as_ref().and_then(|t| t.webhook.clone());
     let http = if app.config.http.enabled {
         let listener = tokio::net::TcpListener::bind(&app.config.http.bind)
             .await
             .with_context(|| format!("binding the HTTP server to {}", app.config.http.bind))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "http server listening");
-        Some(tokio::spawn(http::serve(
-            listener,
-            app.store.clone(),
-            shutdown.clone(),
-        )))
+        let routes = http::router(app.store.clone(), webhook);
+        Some(tokio::spawn(http::serve(listener, routes, shutdown.clone())))
     } else {
         None
     };
@@ -243,6 +242,11 @@ where
         None => shutdown.clone().wait().await,
     }
     tracing::info!("shutting down");
+    if let Some(telegram) = telegram
+        && let Err(e) = telegram.task.await
+    {
+        tracing::error!(error = %e, "telegram task failed");
+    }
     if let Some(task) = http {
         match task.await {
             Ok(Ok(())) => {}

@@ -1,5 +1,5 @@
 //! The bot's own HTTP server: `/healthz` (the process is up) and `/readyz` (the
-//! database answers). Later also metrics and the Telegram webhook.
+//! database answers), plus the adapters' routes (the Telegram webhook).
 
 use crate::shutdown::Shutdown;
 use axum::Router;
@@ -9,11 +9,16 @@ use axum::routing::get;
 use chainsignal_core::store::Store;
 use tokio::net::TcpListener;
 
-pub fn router(store: Store) -> Router {
-    Router::new()
+/// Health routes, merged with `extra` (the Telegram webhook) when given.
+pub fn router(store: Store, extra: Option<Router>) -> Router {
+    let health = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(store)
+        .with_state(store);
+    match extra {
+        Some(routes) => health.merge(routes),
+        None => health,
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -31,8 +36,8 @@ async fn readyz(State(store): State<Store>) -> (StatusCode, &'static str) {
 }
 
 /// Serve until `shutdown`, then finish in-flight requests.
-pub async fn serve(listener: TcpListener, store: Store, shutdown: Shutdown) -> std::io::Result<()> {
-    axum::serve(listener, router(store))
+pub async fn serve(listener: TcpListener, routes: Router, shutdown: Shutdown) -> std::io::Result<()> {
+    axum::serve(listener, routes)
         .with_graceful_shutdown(shutdown.wait())
         .await
 }

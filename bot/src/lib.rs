@@ -7,3 +7,4 @@ pub mod console;
 pub mod http;
 pub mod logging;
 pub mod shutdown;
+pub mod telegram;

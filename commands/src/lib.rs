@@ -122,7 +122,15 @@ impl Commands {
         let key = chat_key(chat);
         let default = hint.unwrap_or(self.services.default_locale);
         match self.services.store.ensure_chat(&key, default.code()).await {
-            Ok(record) => Locale::from_tag(&record.locale).unwrap_or(default),
+            Ok(record) => {
+                if !record.active {
+                    // A message from the chat proves it is reachable again (unblocked, re-added).
+                    if let Err(e) = self.services.store.set_chat_active(&key, true).await {
+                        tracing::warn!(error = %e, "could not reactivate a chat");
+                    }
+                }
+                Locale::from_tag(&record.locale).unwrap_or(default)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "chat record unavailable; using the default language");
                 default

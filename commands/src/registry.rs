@@ -4,6 +4,7 @@
 /// Which handler runs the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommandKind {
+    Start,
     Help,
     Report,
     Lang,
@@ -30,9 +31,21 @@ pub struct CommandSpec {
     pub args: ArgKind,
     /// Whether arguments may be written to the audit log (never for secrets).
     pub audit_args: bool,
+    /// Listed in /help and in the platforms' command menus. `/start` is not: Telegram
+    /// sends it by itself when someone opens the bot.
+    pub menu: bool,
 }
 
 pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "start",
+        kind: CommandKind::Start,
+        description_key: "cmd-start",
+        usage_key: None,
+        args: ArgKind::None,
+        audit_args: true,
+        menu: false,
+    },
     CommandSpec {
         name: "help",
         kind: CommandKind::Help,
@@ -40,6 +53,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         usage_key: None,
         args: ArgKind::None,
         audit_args: true,
+        menu: true,
     },
     CommandSpec {
         name: "report",
@@ -48,6 +62,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         usage_key: Some("arg-symbols"),
         args: ArgKind::Symbols,
         audit_args: true,
+        menu: true,
     },
     CommandSpec {
         name: "lang",
@@ -56,8 +71,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         usage_key: Some("arg-lang"),
         args: ArgKind::Choice(&["en", "pl"]),
         audit_args: true,
+        menu: true,
     },
 ];
+
+/// The commands shown in /help and in the platforms' menus.
+pub fn menu() -> impl Iterator<Item = &'static CommandSpec> {
+    COMMANDS.iter().filter(|c| c.menu)
+}
 
 pub fn find(name: &str) -> Option<&'static CommandSpec> {
     COMMANDS.iter().find(|c| c.name.eq_ignore_ascii_case(name))

@@ -28,6 +28,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub log: LogConfig,
     pub chat: ChatConfig,
+    pub telegram: TelegramConfig,
     #[serde(skip)]
     pub secrets: Secrets,
 }
@@ -165,11 +166,49 @@ impl Default for ChatConfig {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TelegramMode {
+    /// getUpdates long polling: works anywhere, one instance per token.
+    #[default]
+    Polling,
+    /// Telegram POSTs updates to `webhook_url`, served by the bot's own HTTP server.
+    Webhook,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// The Bot API server (a local Bot API server or a test fake elsewhere).
+    pub api_url: String,
+    pub mode: TelegramMode,
+    /// Webhook mode: the public HTTPS URL Telegram calls, e.g. https://bot.example.com/telegram/webhook.
+    pub webhook_url: String,
+    /// Webhook mode: the path of that URL on the bot's own HTTP server (`http.bind`).
+    pub webhook_path: String,
+    /// Long polling: how long one getUpdates waits for news.
+    pub poll_timeout_secs: u64,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            api_url: "https://api.telegram.org".into(),
+            mode: TelegramMode::Polling,
+            webhook_url: String::new(),
+            webhook_path: "/telegram/webhook".into(),
+            poll_timeout_secs: 30,
+        }
+    }
+}
+
 /// Secrets, read only from the environment. `Debug` prints `[REDACTED]`.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
     pub discord_token: Option<SecretString>,
     pub telegram_token: Option<SecretString>,
+    /// Webhook mode: the `secret_token` Telegram sends back; derived from the bot token when unset.
+    pub telegram_webhook_secret: Option<SecretString>,
     pub ai_api_key: Option<SecretString>,
     pub vault_key: Option<SecretString>,
     pub database_url: Option<SecretString>,
@@ -185,6 +224,7 @@ impl Secrets {
         Self {
             discord_token: secret("DISCORD_TOKEN"),
             telegram_token: secret("TELEGRAM_BOT_TOKEN"),
+            telegram_webhook_secret: secret("TELEGRAM_WEBHOOK_SECRET"),
             ai_api_key: secret("AI_API_KEY").or_else(|| secret("GROQ_API_KEY")),
             vault_key: secret("CHAINSIGNAL_VAULT_KEY"),
             database_url: secret("DATABASE_URL"),
@@ -251,6 +291,21 @@ impl Config {
         }
         if !["en", "pl"].contains(&self.chat.default_locale.as_str()) {
             return bad("chat.default_locale must be \"en\" or \"pl\"".into());
+        }
+        let tg = &self.telegram;
+        if !(tg.api_url.starts_with("http://") || tg.api_url.starts_with("https://")) {
+            return bad("telegram.api_url must start with http:// or https://".into());
+        }
+        if tg.mode == TelegramMode::Webhook {
+            if !(tg.webhook_url.starts_with("https://") || tg.webhook_url.starts_with("http://")) {
+                return bad("telegram.webhook_url must be the public https:// URL in webhook mode".into());
+            }
+            if !tg.webhook_path.starts_with('/') {
+                return bad("telegram.webhook_path must start with /".into());
+            }
+            if !self.http.enabled {
+                return bad("telegram webhook mode needs the HTTP server (http.enabled = true)".into());
+            }
         }
         if self.database.max_connections == 0 {
             return bad("database.max_connections must be at least 1".into());

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod indicators;
 pub mod market;
+pub mod pacing;
 pub mod report;
 pub mod store;
 pub mod symbol;

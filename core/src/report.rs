@@ -154,8 +154,13 @@ impl ReportBuilder {
     /// A report for `symbols`, in their order. Never fails as a whole: each symbol
     /// that cannot be reported is listed under `errors`.
     pub async fn build(&self, symbols: &[Symbol]) -> Report {
-        let results: Vec<(Symbol, Result<ReportRow, MarketError>)> = futures::stream::iter(symbols)
-            .map(|s| async move { (s.clone(), self.row(s).await) })
+        // Owned symbols keep the futures free of higher-ranked borrows, so a report can
+        // be built inside any spawned task.
+        let results: Vec<(Symbol, Result<ReportRow, MarketError>)> = futures::stream::iter(symbols.to_vec())
+            .map(|s| async move {
+                let row = self.row(&s).await;
+                (s, row)
+            })
             .buffered(self.concurrency)
             .collect()
             .await;

@@ -1,6 +1,7 @@
 # Chainsignal, English. Every user-facing sentence lives here and in ../pl.
 
 ## Commands: their one-line help (also Discord/Telegram command descriptions)
+cmd-start = Start: a greeting and the commands
 cmd-help = Show the commands and how to use them
 cmd-report = Market report: close, 24h / 3D / 7D change, ATR 3D / 7D
 cmd-lang = Switch the language of this chat (en, pl)
@@ -9,6 +10,10 @@ arg-lang = en|pl
 
 ## demo
 demo-banner = Chainsignal demo: synthetic prices (demo data, not the market), a throw-away database. Type /help for the commands; end of input (Ctrl-D) quits.
+
+## /start
+start-greeting = Hi { $name }! I am Chainsignal: market reports for crypto traders, right in this chat.
+start-greeting-anonymous = Hi! I am Chainsignal: market reports for crypto traders, right in this chat.
 
 ## /help
 help-title = Chainsignal commands

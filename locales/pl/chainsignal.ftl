@@ -1,6 +1,7 @@
 # Chainsignal, polski. Każde zdanie widoczne dla użytkownika jest tutaj i w ../en.
 
 ## Komendy: jednozdaniowa pomoc (także opisy komend na Discordzie i Telegramie)
+cmd-start = Start: powitanie i lista komend
 cmd-help = Pokaż komendy i sposób ich użycia
 cmd-report = Raport rynkowy: cena, zmiana 24h / 3D / 7D, ATR 3D / 7D
 cmd-lang = Zmień język tego czatu (en, pl)
@@ -9,6 +10,10 @@ arg-lang = en|pl
 
 ## demo
 demo-banner = Demo Chainsignal: ceny syntetyczne (dane demonstracyjne, nie rynkowe), tymczasowa baza danych. Wpisz /help, aby zobaczyć komendy; koniec wejścia (Ctrl-D) kończy.
+
+## /start
+start-greeting = Cześć { $name }! Jestem Chainsignal: raporty rynkowe dla traderów kryptowalut, prosto w tym czacie.
+start-greeting-anonymous = Cześć! Jestem Chainsignal: raporty rynkowe dla traderów kryptowalut, prosto w tym czacie.
 
 ## /help
 help-title = Komendy Chainsignal

@@ -115,6 +115,11 @@ async fn suite(store: Store) {
     );
     store.set_chat_locale(&chat, "en").await.unwrap();
     assert_eq!(store.ensure_chat(&chat, "pl").await.unwrap().locale, "en");
+    store.set_chat_active(&chat, false).await.unwrap();
+    let c = store.ensure_chat(&chat, "pl").await.unwrap();
+    assert_eq!((c.locale.as_str(), c.active), ("en", false));
+    store.set_chat_active(&chat, true).await.unwrap();
+    assert!(store.ensure_chat(&chat, "pl").await.unwrap().active);
     let fresh = ChatKey {
         platform: "discord".into(),
         platform_chat_id: "1234".into(),

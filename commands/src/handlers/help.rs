@@ -1,19 +1,33 @@
 //! `/help`: the command list, generated from the registry.
 
-use crate::registry::COMMANDS;
+use crate::registry;
 use crate::{Block, CommandError, Ctx, Handled, Reply};
 
+/// `/start`: a greeting, then the same list as /help.
+pub(crate) fn start(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
+    let name = ctx.invocation.user.display_name.clone().unwrap_or_default();
+    let greeting = match name.trim() {
+        "" => ctx.t("start-greeting-anonymous"),
+        name => ctx.tr("start-greeting", &[("name", name)]),
+    };
+    let mut reply = help_reply(ctx);
+    reply.blocks.insert(0, Block::Paragraph(greeting));
+    Ok(reply.into())
+}
+
 pub(crate) fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    let lines = COMMANDS
-        .iter()
+    Ok(help_reply(ctx).into())
+}
+
+fn help_reply(ctx: &Ctx<'_>) -> Reply {
+    let lines = registry::menu()
         .map(|c| {
             let usage = c.usage_key.map(|k| format!(" {}", ctx.t(k))).unwrap_or_default();
             format!("/{}{} — {}", c.name, usage, ctx.t(c.description_key))
         })
         .collect();
-    Ok(Reply::default()
+    Reply::default()
         .block(Block::Title(ctx.t("help-title")))
         .block(Block::List(lines))
         .block(Block::Paragraph(ctx.t("help-symbols")))
-        .into())
 }

@@ -9,6 +9,7 @@ use crate::{CommandError, Ctx, Handled};
 
 pub(crate) async fn dispatch(spec: &CommandSpec, ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     match spec.kind {
+        CommandKind::Start => help::start(ctx),
         CommandKind::Help => help::run(ctx),
         CommandKind::Report => report::run(ctx).await,
         CommandKind::Lang => lang::run(ctx).await,

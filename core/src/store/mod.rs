@@ -165,6 +165,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// The chat, created with `default_locale` on first sight.
     async fn ensure_chat(&self, chat: &ChatKey, default_locale: &str) -> Result<ChatRecord, StoreError>;
     async fn set_chat_locale(&self, chat: &ChatKey, locale: &str) -> Result<(), StoreError>;
+    /// Mark a chat reachable or not (a bot blocked or removed is not retried).
+    async fn set_chat_active(&self, chat: &ChatKey, active: bool) -> Result<(), StoreError>;
 
     async fn record_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
     /// The newest `limit` audit rows, newest first.

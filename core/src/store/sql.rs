@@ -221,6 +221,20 @@ macro_rules! impl_storage {
                 Ok(())
             }
 
+            async fn set_chat_active(&self, chat: &ChatKey, active: bool) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE chats SET active = $1, updated_at = $2 \
+                     WHERE platform = $3 AND platform_chat_id = $4",
+                )
+                .bind(active)
+                .bind(Utc::now())
+                .bind(&chat.platform)
+                .bind(&chat.platform_chat_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
             async fn record_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO audit_log (at, platform, platform_user_id, platform_chat_id, command, \

@@ -1,0 +1,465 @@
+//! The Telegram adapter (teloxide): long polling or webhook, every command of the
+//! commands crate without per-command code, HTML rendering, paced and retried sends.
+
+mod render;
+pub mod webhook;
+
+pub use render::{MESSAGE_LIMIT, html_messages};
+
+use crate::app::App;
+use crate::shutdown::Shutdown;
+use axum::Router;
+use chainsignal_commands::parser::{self, ParsedCommand};
+use chainsignal_commands::{
+    ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, Reply, Role, UserRef, chat_key, registry,
+};
+use chainsignal_core::config::{Config, TelegramMode};
+use chainsignal_core::pacing::{Pacer, PacerLimits};
+use chainsignal_core::store::Store;
+use futures::StreamExt;
+use secrecy::{ExposeSecret, SecretString};
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use teloxide::dispatching::{Dispatcher, UpdateFilterExt};
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::payloads::{
+    SendChatActionSetters, SendDocumentSetters, SendMessageSetters, SetMyCommandsSetters, SetWebhookSetters,
+};
+use teloxide::prelude::{Bot, Requester};
+use teloxide::types::{
+    AllowedUpdate, BotCommand, ChatAction, ChatId, InputFile, LinkPreviewOptions, Message, ParseMode,
+    ThreadId, Update,
+};
+use teloxide::update_listeners::{Polling, StatefulListener};
+use teloxide::{ApiError, RequestError, dptree};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Attempts of one send on network errors and `RetryAfter`.
+const SEND_ATTEMPTS: u32 = 4;
+
+/// What one chat message needs to be answered.
+struct Ctx {
+    bot: Bot,
+    username: String,
+    commands: Commands,
+    store: Store,
+    pacer: Pacer,
+}
+
+/// Where a reply goes: the chat and, in a forum, the topic.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub chat: ChatId,
+    pub thread: Option<ThreadId>,
+    pub group: bool,
+}
+
+/// The running adapter: its task and, in webhook mode, the route to mount.
+pub struct Started {
+    pub webhook: Option<Router>,
+    pub task: JoinHandle<()>,
+}
+
+/// Start Telegram when `TELEGRAM_BOT_TOKEN` is set. The task connects (retrying while
+/// Telegram is unreachable), registers the command menus, and serves until `shutdown`.
+pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
+    let Some(token) = app.config.secrets.telegram_token.clone() else {
+        return Ok(None);
+    };
+    let api_url: reqwest::Url = app
+        .config
+        .telegram
+        .api_url
+        .parse()
+        .map_err(|_| anyhow::anyhow!("telegram.api_url is not a URL"))?;
+    let bot = Bot::new(token.expose_secret()).set_api_url(api_url);
+    let (webhook, updates) = match app.config.telegram.mode {
+        TelegramMode::Polling => (None, None),
+        TelegramMode::Webhook => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let secret = webhook::secret(app.config.secrets.telegram_webhook_secret.as_ref(), &token);
+            (
+                Some(webhook::router(&app.config.telegram.webhook_path, secret, tx)),
+                Some(rx),
+            )
+        }
+    };
+    let config = app.config.clone();
+    let commands = app.commands.clone();
+    let store = app.store.clone();
+    let i18n = app.i18n.clone();
+    let task = tokio::spawn(async move {
+        serve(bot, token, config, commands, store, i18n, updates, shutdown).await;
+    });
+    Ok(Some(Started { webhook, task }))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve(
+    bot: Bot,
+    token: SecretString,
+    config: Arc<Config>,
+    commands: Commands,
+    store: Store,
+    i18n: Arc<I18n>,
+    updates: Option<mpsc::UnboundedReceiver<Update>>,
+    shutdown: Shutdown,
+) {
+    let Some(username) = until_shutdown(&shutdown, connect(&bot)).await.flatten() else {
+        return;
+    };
+    tracing::info!(bot = %username, mode = ?config.telegram.mode, "telegram connected");
+    register_commands(&bot, &i18n).await;
+
+    let ctx = Arc::new(Ctx {
+        bot: bot.clone(),
+        username,
+        commands,
+        store,
+        pacer: Pacer::new(PacerLimits::TELEGRAM),
+    });
+    let handler = Update::filter_message().endpoint(|msg: Message, ctx: Arc<Ctx>| async move {
+        on_message(&ctx, &msg).await;
+        Ok::<(), RequestError>(())
+    });
+    let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
+        .dependencies(dptree::deps![ctx])
+        .default_handler(|_| async {})
+        .build();
+    let stop = dispatcher.shutdown_token();
+    let listener_errors = Arc::new(ListenerErrors::default());
+
+    match updates {
+        None => {
+            let polling = Polling::builder(bot.clone())
+                .timeout(Duration::from_secs(config.telegram.poll_timeout_secs))
+                .allowed_updates(vec![AllowedUpdate::Message])
+                .backoff_strategy(|errors| {
+                    Duration::from_millis(500 * 2u64.pow(errors.min(7))).min(Duration::from_secs(60))
+                })
+                .delete_webhook()
+                .await
+                .build();
+            let run = dispatcher.try_dispatch_with_listener(polling, listener_errors);
+            run_until(run, stop, shutdown).await;
+        }
+        Some(rx) => {
+            let url = config.telegram.webhook_url.parse();
+            let secret = webhook::secret(config.secrets.telegram_webhook_secret.as_ref(), &token);
+            match url {
+                Ok(url) => {
+                    let set = bot
+                        .set_webhook(url)
+                        .secret_token(secret.expose_secret().to_string())
+                        .allowed_updates(vec![AllowedUpdate::Message]);
+                    if let Err(e) = set.await {
+                        tracing::error!(error = %e, "telegram setWebhook failed; updates may not arrive");
+                    }
+                }
+                Err(_) => tracing::error!("telegram.webhook_url is not a URL"),
+            }
+            // The stream ends when the dispatcher stops the listener.
+            let (stop_token, stop_flag) = teloxide::stop::mk_stop_token();
+            let stream = updates_stream(rx).take_until(stop_flag);
+            let listener = StatefulListener::new(
+                (stream, stop_token),
+                first_mut,
+                |state: &mut (_, teloxide::stop::StopToken)| state.1.clone(),
+            );
+            let run = dispatcher.try_dispatch_with_listener(listener, listener_errors);
+            run_until(run, stop, shutdown).await;
+        }
+    }
+    tracing::info!("telegram stopped");
+}
+
+fn first_mut<A, B>(pair: &mut (A, B)) -> &mut A {
+    &mut pair.0
+}
+
+/// Updates from the webhook channel as the stream teloxide's listener wants.
+fn updates_stream(
+    mut rx: mpsc::UnboundedReceiver<Update>,
+) -> impl futures::Stream<Item = Result<Update, RequestError>> + Send + Unpin {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|u| u.map(Ok)))
+}
+
+/// Run the dispatcher until it ends or shutdown is asked for, then let it finish the
+/// updates in hand.
+async fn run_until(
+    run: impl Future<Output = Result<(), RequestError>>,
+    stop: teloxide::dispatching::ShutdownToken,
+    shutdown: Shutdown,
+) {
+    tokio::pin!(run);
+    let result = tokio::select! {
+        r = &mut run => r,
+        _ = shutdown.wait() => match stop.shutdown() {
+            Ok(_) => run.await,
+            Err(_) => Ok(()),
+        },
+    };
+    if let Err(e) = result {
+        tracing::error!(error = %e, "telegram dispatcher could not start; the Telegram adapter is off");
+    }
+}
+
+/// Wait for `f` unless shutdown comes first.
+async fn until_shutdown<T>(shutdown: &Shutdown, f: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        v = f => Some(v),
+        _ = shutdown.clone().wait() => None,
+    }
+}
+
+/// getMe until it answers; `None` when the token is refused (retrying cannot help).
+async fn connect(bot: &Bot) -> Option<String> {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match bot.get_me().await {
+            Ok(me) => return Some(me.username.clone().unwrap_or_default()),
+            Err(RequestError::Api(ApiError::InvalidToken)) => {
+                tracing::error!(
+                    "telegram refused the bot token (TELEGRAM_BOT_TOKEN); the Telegram adapter is off"
+                );
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, ?delay, "telegram getMe failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+}
+
+/// The command menus, English by default and Polish for Polish clients. Not essential.
+async fn register_commands(bot: &Bot, i18n: &I18n) {
+    for locale in Locale::ALL {
+        let commands: Vec<BotCommand> = registry::menu()
+            .map(|c| BotCommand::new(c.name, i18n.t(locale, c.description_key)))
+            .collect();
+        let request = bot.set_my_commands(commands);
+        let result = match locale {
+            Locale::En => request.await,
+            other => request.language_code(other.code()).await,
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, %locale, "telegram setMyCommands failed; going on without menus");
+        }
+    }
+}
+
+/// Listener errors: a 409 means a second instance polls the same token. Say so once per
+/// streak, in one clear line; the listener backs off and keeps trying.
+#[derive(Default)]
+struct ListenerErrors {
+    conflict_reported: AtomicBool,
+}
+
+impl ErrorHandler<RequestError> for ListenerErrors {
+    fn handle_error(self: Arc<Self>, error: RequestError) -> futures::future::BoxFuture<'static, ()> {
+        match error {
+            RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => {
+                if !self.conflict_reported.swap(true, Ordering::SeqCst) {
+                    tracing::error!(
+                        "telegram 409 Conflict: another instance is polling getUpdates with the same bot token; \
+                         run one poller per token (or use webhook mode). Backing off and retrying."
+                    );
+                }
+            }
+            other => {
+                self.conflict_reported.store(false, Ordering::SeqCst);
+                tracing::warn!(error = %other, "telegram getUpdates failed; backing off");
+            }
+        }
+        Box::pin(async {})
+    }
+}
+
+fn is_unreachable(e: &RequestError) -> bool {
+    matches!(
+        e,
+        RequestError::Api(
+            ApiError::BotBlocked
+                | ApiError::BotKicked
+                | ApiError::BotKickedFromSupergroup
+                | ApiError::BotKickedFromChannel
+                | ApiError::UserDeactivated
+                | ApiError::CantInitiateConversation
+                | ApiError::ChatNotFound
+        )
+    )
+}
+
+async fn on_message(ctx: &Ctx, msg: &Message) {
+    let Some(text) = msg.text() else { return };
+    let private = msg.chat.is_private();
+    let kind = if private {
+        ChatKind::Private
+    } else if msg.chat.is_channel() {
+        ChatKind::Channel
+    } else {
+        ChatKind::Group
+    };
+    let chat = ChatRef {
+        platform: Platform::Telegram,
+        id: msg.chat.id.0.to_string(),
+        kind,
+    };
+    let target = Target {
+        chat: msg.chat.id,
+        thread: msg.thread_id.filter(|_| msg.is_topic_message),
+        group: !private,
+    };
+    let from = msg.from.as_ref();
+    let locale = from
+        .and_then(|u| u.language_code.as_deref())
+        .and_then(Locale::from_tag);
+    let addressed = text.split_whitespace().next().is_some_and(|w| w.contains('@'));
+    let reply = match parser::parse(text, Some(&ctx.username)) {
+        Ok(Some(ParsedCommand { name, args })) => {
+            // In a group, a command we do not know is probably another bot's.
+            if !private && !addressed && registry::find(&name).is_none() {
+                return;
+            }
+            let invocation = Invocation {
+                user: UserRef {
+                    platform: Platform::Telegram,
+                    id: from
+                        .map(|u| u.id.0.to_string())
+                        .unwrap_or_else(|| chat.id.clone()),
+                    display_name: from.map(|u| u.first_name.clone()),
+                },
+                chat: chat.clone(),
+                locale,
+                role: Role::User,
+                command: name,
+                args,
+            };
+            let typing = typing(&ctx.bot, target);
+            let (reply, ()) = tokio::join!(ctx.commands.run(&invocation), typing);
+            reply
+        }
+        // Plain talk: answered with a hint in private, ignored in groups.
+        Ok(None) if private && !text.trim_start().starts_with('/') => {
+            ctx.commands
+                .parse_error_reply(&chat, locale, &parser::ParseError::BadName)
+                .await
+        }
+        Ok(None) => return,
+        Err(e) if private || addressed => ctx.commands.parse_error_reply(&chat, locale, &e).await,
+        Err(_) => return,
+    };
+    deliver(ctx, target, &reply).await;
+}
+
+/// "typing…" while the command works. Not essential: failures are only logged.
+async fn typing(bot: &Bot, target: Target) {
+    let mut request = bot.send_chat_action(target.chat, ChatAction::Typing);
+    if let Some(thread) = target.thread {
+        request = request.message_thread_id(thread);
+    }
+    if let Err(e) = request.await {
+        tracing::debug!(error = %e, "telegram sendChatAction failed");
+    }
+}
+
+/// Send `reply` to `target`: the text in as many HTML messages as it takes, then the
+/// attachments. A failed attachment does not stop anything; a chat that blocked the bot
+/// is marked inactive and not tried again.
+async fn deliver(ctx: &Ctx, target: Target, reply: &Reply) {
+    for html in html_messages(reply, MESSAGE_LIMIT) {
+        let result = send(ctx, target, || {
+            let mut request = ctx
+                .bot
+                .send_message(target.chat, html.clone())
+                .parse_mode(ParseMode::Html)
+                .link_preview_options(LinkPreviewOptions {
+                    is_disabled: true,
+                    url: None,
+                    prefer_small_media: false,
+                    prefer_large_media: false,
+                    show_above_text: false,
+                });
+            if let Some(thread) = target.thread {
+                request = request.message_thread_id(thread);
+            }
+            request
+        })
+        .await;
+        if let Err(e) = result {
+            handle_send_error(ctx, target, &e).await;
+            return;
+        }
+    }
+    for attachment in &reply.attachments {
+        let result = send(ctx, target, || {
+            let file = InputFile::memory(attachment.data.clone()).file_name(attachment.filename.clone());
+            let mut request = ctx.bot.send_document(target.chat, file);
+            if let Some(thread) = target.thread {
+                request = request.message_thread_id(thread);
+            }
+            request
+        })
+        .await;
+        if let Err(e) = result {
+            if is_unreachable(&e) {
+                handle_send_error(ctx, target, &e).await;
+                return;
+            }
+            tracing::warn!(error = %e, file = %attachment.filename, "telegram sendDocument failed; the text was sent");
+        }
+    }
+}
+
+async fn handle_send_error(ctx: &Ctx, target: Target, e: &RequestError) {
+    if is_unreachable(e) {
+        tracing::info!(chat = target.chat.0, error = %e, "telegram chat unreachable; marked inactive");
+        let chat = ChatRef {
+            platform: Platform::Telegram,
+            id: target.chat.0.to_string(),
+            kind: if target.group {
+                ChatKind::Group
+            } else {
+                ChatKind::Private
+            },
+        };
+        if let Err(err) = ctx.store.set_chat_active(&chat_key(&chat), false).await {
+            tracing::warn!(error = %err, "could not mark a chat inactive");
+        }
+    } else {
+        tracing::error!(chat = target.chat.0, error = %e, "telegram send failed");
+    }
+}
+
+/// One paced send, retried after `RetryAfter` and on network errors.
+async fn send<F, R>(ctx: &Ctx, target: Target, make: F) -> Result<Message, RequestError>
+where
+    F: Fn() -> R,
+    R: IntoFuture<Output = Result<Message, RequestError>>,
+{
+    let key = target.chat.0.to_string();
+    let mut backoff = Duration::from_millis(300);
+    let mut attempt = 1;
+    loop {
+        ctx.pacer.acquire(&key, target.group).await;
+        match make().await {
+            Ok(message) => return Ok(message),
+            Err(RequestError::RetryAfter(wait)) if attempt < SEND_ATTEMPTS => {
+                tracing::warn!(chat = target.chat.0, retry_after = ?wait.duration(), "telegram asked to slow down");
+                tokio::time::sleep(wait.duration()).await;
+            }
+            Err(RequestError::Network(e)) if attempt < SEND_ATTEMPTS => {
+                tracing::warn!(chat = target.chat.0, error = %e, "telegram send failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+        attempt += 1;
+    }
+}

@@ -1,0 +1,325 @@
+//! The Telegram adapter end to end: the real teloxide client against a fake Bot API
+//! server on 127.0.0.1, the real commands, demo market data, SQLite.
+
+use chainsignal::app::App;
+use chainsignal::shutdown::{self, ShutdownTrigger};
+use chainsignal::telegram::{self, Started};
+use chainsignal_commands::{ChatKind, ChatRef, Platform, chat_key};
+use chainsignal_core::config::{Config, TelegramMode};
+use chainsignal_core::market::Source;
+use chainsignal_tests::fake_telegram::{Call, Failure, FakeTelegram, IncomingMessage};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Bot {
+    app: App,
+    started: Started,
+    trigger: ShutdownTrigger,
+    _dir: tempfile::TempDir,
+}
+
+impl Bot {
+    async fn stop(self) {
+        self.trigger.trigger();
+        tokio::time::timeout(WAIT, self.started.task)
+            .await
+            .expect("telegram stops")
+            .unwrap();
+    }
+}
+
+async fn start(fake: &FakeTelegram, tweak: impl FnOnce(&mut Config)) -> Bot {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.telegram.api_url = fake.url();
+    config.telegram.poll_timeout_secs = 1;
+    config.secrets.telegram_token = Some(SecretString::from("123:TEST".to_string()));
+    tweak(&mut config);
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("tg.sqlite").display()));
+    let app = App::build(config, Some(Source::Demo), Some(url)).await.unwrap();
+    let (trigger, shutdown) = shutdown::channel();
+    let started = telegram::start(&app, shutdown).unwrap().expect("a token is set");
+    Bot {
+        app,
+        started,
+        trigger,
+        _dir: dir,
+    }
+}
+
+fn texts(calls: &[Call]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| c.method == "sendmessage")
+        .map(|c| c.body["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn replies(fake: &FakeTelegram, n: usize) -> Vec<Call> {
+    fake.wait_for_calls("sendmessage", n, WAIT).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_chat_start_help_report_lang() {
+    let fake = FakeTelegram::start().await;
+    let bot = start(&fake, |_| {}).await;
+
+    fake.push_message(&IncomingMessage::private(42, "/start"));
+    let sent = replies(&fake, 1).await;
+    assert_eq!(sent[0].body["chat_id"], 42);
+    assert_eq!(sent[0].body["parse_mode"], "HTML");
+    let start = texts(&sent)[0].clone();
+    assert!(start.contains("I am Chainsignal"), "{start}");
+    assert!(
+        start.contains("/report") && start.contains("/lang") && !start.contains("/start "),
+        "{start}"
+    );
+
+    // The command menus: English by default, Polish for Polish clients, without /start.
+    let menus = fake.calls_of("setmycommands");
+    assert_eq!(menus.len(), 2, "{menus:?}");
+    let names: Vec<&str> = menus[0].body["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["help", "report", "lang"]);
+    assert!(menus[0].body.get("language_code").is_none_or(Value::is_null));
+    assert_eq!(menus[1].body["language_code"], "pl");
+    assert!(
+        menus[1].body["commands"][1]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Raport")
+    );
+
+    fake.push_message(&IncomingMessage::private(42, "/report btc eth"));
+    let sent = replies(&fake, 2).await;
+    let report = &texts(&sent)[1];
+    assert!(report.starts_with("<b>Market report (demo data)</b>"), "{report}");
+    assert!(report.contains("<pre>Symbol") && report.contains("BTCUSDT") && report.contains("ETHUSDT"));
+    let docs = fake.wait_for_calls("senddocument", 1, WAIT).await;
+    let doc = &docs[0].body["document"];
+    assert!(doc["filename"].as_str().unwrap().ends_with(".csv"));
+    assert!(
+        doc["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("symbol,close,change_24h_pct")
+    );
+    let typing = fake.calls_of("sendchataction");
+    assert!(typing.iter().any(|c| c.body["action"] == "typing"), "{typing:?}");
+
+    fake.push_message(&IncomingMessage::private(42, "/report nope"));
+    let sent = replies(&fake, 3).await;
+    assert!(texts(&sent)[2].contains("NOPEUSDT: the exchange does not list this symbol."));
+
+    fake.push_message(&IncomingMessage::private(42, "/lang pl"));
+    fake.push_message(&IncomingMessage::private(42, "/report btc"));
+    let sent = replies(&fake, 5).await;
+    let t = texts(&sent);
+    assert_eq!(t[3], "Język tego czatu: polski.");
+    assert!(
+        t[4].contains("Raport rynkowy") && t[4].contains("Cena"),
+        "{}",
+        t[4]
+    );
+
+    fake.push_message(&IncomingMessage::private(42, "hello there"));
+    let sent = replies(&fake, 6).await;
+    assert!(
+        texts(&sent)[5].contains("To nie jest komenda"),
+        "plain talk in private gets a hint"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_topics_language_and_escaping() {
+    let fake = FakeTelegram::start().await;
+    let bot = start(&fake, |_| {}).await;
+    let group = -100_777;
+
+    // Not for us: other bots' commands, unknown commands, chatter.
+    fake.push_message(&IncomingMessage::private(0, "/report@OtherBot btc").in_group(group));
+    fake.push_message(&IncomingMessage::private(0, "/foo").in_group(group));
+    fake.push_message(&IncomingMessage::private(0, "good morning").in_group(group));
+    // For us.
+    fake.push_message(&IncomingMessage::private(0, "/foo@chainsignal_test_bot").in_group(group));
+    fake.push_message(
+        &IncomingMessage::private(0, "/report@chainsignal_test_bot <b>&amp; btc").in_group(group),
+    );
+    let sent = replies(&fake, 2).await;
+    let t = texts(&sent);
+    assert!(t[0].contains("Unknown command /foo"), "{}", t[0]);
+    assert!(t[1].contains("BTCUSDT"), "{}", t[1]);
+    assert!(
+        t[1].contains("“&lt;b&gt;&amp;amp;” is not a symbol"),
+        "escaped: {}",
+        t[1]
+    );
+    assert!(sent.iter().all(|c| c.body["chat_id"] == group));
+
+    // A forum topic: the answer goes to the same thread.
+    fake.push_message(&IncomingMessage::private(0, "/help").in_topic(-100_888, 77));
+    let sent = replies(&fake, 3).await;
+    assert_eq!(sent[2].body["message_thread_id"], 77);
+    assert_eq!(sent[2].body["chat_id"], -100_888);
+
+    // A Polish client's new chat starts in Polish.
+    fake.push_message(&IncomingMessage::private(55, "/help").lang("pl"));
+    let sent = replies(&fake, 4).await;
+    assert!(
+        texts(&sent)[3].contains("Komendy Chainsignal"),
+        "{}",
+        texts(&sent)[3]
+    );
+
+    // Only the two group commands addressed to us were answered there.
+    let to_group = fake
+        .calls_of("sendmessage")
+        .iter()
+        .filter(|c| c.body["chat_id"] == group)
+        .count();
+    assert_eq!(to_group, 2);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_of_non_essential_calls_do_not_stop_the_text() {
+    let fake = FakeTelegram::start().await;
+    fake.fail("setMyCommands", Failure::NotFound);
+    fake.fail("sendChatAction", Failure::NotFound);
+    fake.fail("sendDocument", Failure::NotFound);
+    let bot = start(&fake, |_| {}).await;
+
+    fake.push_message(&IncomingMessage::private(7, "/report btc"));
+    fake.push_message(&IncomingMessage::private(7, "/help"));
+    let sent = replies(&fake, 2).await;
+    let t = texts(&sent);
+    assert!(t[0].contains("BTCUSDT"));
+    assert!(t[1].contains("Chainsignal commands"));
+    assert!(
+        !fake.calls_of("senddocument").is_empty(),
+        "the document was tried"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_and_blocked_chats_are_left_alone() {
+    let fake = FakeTelegram::start().await;
+    fake.fail("sendMessage", Failure::RetryAfter { secs: 1, times: 1 });
+    let bot = start(&fake, |_| {}).await;
+
+    fake.push_message(&IncomingMessage::private(9, "/help"));
+    let sent = fake
+        .wait_until(WAIT, |calls| {
+            calls
+                .iter()
+                .any(|c| c.method == "sendmessage" && c.status == 200 && c.text().is_some())
+        })
+        .await;
+    let attempts: Vec<&Call> = sent.iter().filter(|c| c.method == "sendmessage").collect();
+    assert_eq!(attempts.len(), 2, "one 429, then the retry");
+    assert!(
+        attempts[1].at - attempts[0].at >= Duration::from_secs(1),
+        "the retry waited retry_after"
+    );
+
+    fake.block_chat(13);
+    fake.push_message(&IncomingMessage::private(13, "/report btc"));
+    fake.push_message(&IncomingMessage::private(14, "/help"));
+    fake.wait_until(WAIT, |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "sendmessage" && c.body["chat_id"] == 14)
+    })
+    .await;
+    let chat = ChatRef {
+        platform: Platform::Telegram,
+        id: "13".into(),
+        kind: ChatKind::Private,
+    };
+    // The refused send and the marking happen in chat 13's own worker: wait for the mark.
+    let store = bot.app.store.clone();
+    let key = chat_key(&chat);
+    let active = tokio::time::timeout(WAIT, async {
+        while store.ensure_chat(&key, "en").await.unwrap().active {
+            tokio::task::yield_now().await;
+        }
+        false
+    })
+    .await
+    .unwrap_or(true);
+    assert!(!active, "a chat that blocked the bot is marked inactive");
+    let to_blocked: Vec<Call> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.body["chat_id"] == 13)
+        .collect();
+    let sends = to_blocked
+        .iter()
+        .filter(|c| c.method.starts_with("send") && c.method != "sendchataction")
+        .count();
+    assert_eq!(
+        sends, 1,
+        "one refused send, no retry loop, no document: {to_blocked:?}"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_checks_the_secret() {
+    let fake = FakeTelegram::start().await;
+    let bot = start(&fake, |c| {
+        c.telegram.mode = TelegramMode::Webhook;
+        c.telegram.webhook_url = "https://bot.example.invalid/telegram/webhook".into();
+        c.secrets.telegram_webhook_secret = Some(SecretString::from("s3cret-Token_1".to_string()));
+    })
+    .await;
+    let routes = chainsignal::http::router(bot.app.store.clone(), bot.started.webhook.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, routes).await });
+
+    let set = fake.wait_for_calls("setwebhook", 1, WAIT).await;
+    assert_eq!(set[0].body["url"], "https://bot.example.invalid/telegram/webhook");
+    assert_eq!(set[0].body["secret_token"], "s3cret-Token_1");
+    assert!(
+        fake.calls_of("getupdates").is_empty(),
+        "no polling in webhook mode"
+    );
+
+    let update = json!({"update_id": 1, "message": {"message_id": 1, "date": 1_700_000_000,
+        "chat": {"id": 21, "type": "private", "first_name": "Ann"},
+        "from": {"id": 21, "is_bot": false, "first_name": "Ann", "language_code": "en"},
+        "text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}});
+    let http = reqwest::Client::new();
+    let hook = format!("http://{addr}/telegram/webhook");
+    for secret in [None, Some("wrong"), Some("s3cret-Token_")] {
+        let mut request = http.post(&hook).json(&update);
+        if let Some(s) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 403, "secret {secret:?}");
+    }
+    let ok = http
+        .post(&hook)
+        .header("X-Telegram-Bot-Api-Secret-Token", "s3cret-Token_1")
+        .json(&update);
+    assert_eq!(ok.send().await.unwrap().status(), 200);
+    let sent = replies(&fake, 1).await;
+    assert_eq!(sent[0].body["chat_id"], 21);
+    assert!(texts(&sent)[0].contains("Chainsignal commands"));
+    assert_eq!(
+        fake.calls_of("sendmessage").len(),
+        1,
+        "refused updates were not processed"
+    );
+    bot.stop().await;
+}

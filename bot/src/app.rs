@@ -1,7 +1,9 @@
 //! Wiring: config -> market data (with cache) -> report builder -> store -> commands.
 
 use anyhow::Context;
+use chainsignal_commands::summary::AiLimits;
 use chainsignal_commands::{Commands, I18n, Locale, Services};
+use chainsignal_core::ai::AiClient;
 use chainsignal_core::config::{Config, describe_database_url};
 use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
 use chainsignal_core::report::ReportBuilder;
@@ -60,6 +62,14 @@ impl App {
             "ready"
         );
         let i18n = Arc::new(I18n::new());
+        let ai_key = config.secrets.ai_api_key.clone();
+        let ai = AiClient::new(config.ai.settings(ai_key)).context("building the AI client")?;
+        let ai_limits = AiLimits {
+            cooldown: chrono::Duration::seconds(config.ai.cooldown_secs as i64),
+            user_daily_tokens: config.ai.user_daily_tokens,
+            total_daily_tokens: config.ai.total_daily_tokens,
+            max_answer_chars: config.ai.max_answer_chars,
+        };
         let services = Services {
             store: store.clone(),
             reports: reports.clone(),
@@ -67,6 +77,8 @@ impl App {
             watchlist: config.watchlist(),
             quote: config.market.quote.to_ascii_uppercase(),
             default_locale: Locale::from_tag(&config.chat.default_locale).unwrap_or_default(),
+            ai,
+            ai_limits,
         };
         Ok(Self {
             config: Arc::new(config),

@@ -5,6 +5,7 @@ use crate::shutdown::{self, Shutdown};
 use crate::{console, http, logging};
 use anyhow::{Context, bail};
 use chainsignal_commands::report_view::{failure_message, report_reply};
+use chainsignal_commands::summary::summarize;
 use chainsignal_commands::{I18n, Locale};
 use chainsignal_core::config::{Config, sqlite_url};
 use chainsignal_core::market::Source;
@@ -61,6 +62,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Language of the table and the messages.
+        #[arg(long, value_enum, default_value_t = LocaleArg::En)]
+        locale: LocaleArg,
+    },
+    /// Print a market summary once: AI when AI_API_KEY is set, rule-based otherwise.
+    Summary {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Comma-separated symbols (default: the watchlist).
+        #[arg(long, value_delimiter = ',')]
+        symbols: Vec<String>,
+        /// Language of the summary.
         #[arg(long, value_enum, default_value_t = LocaleArg::En)]
         locale: LocaleArg,
     },
@@ -183,6 +195,14 @@ where
             let config = load_config(&config, true)?;
             report(config, &symbols, format, locale.into(), io.stdout).await
         }
+        Command::Summary {
+            config,
+            symbols,
+            locale,
+        } => {
+            let config = load_config(&config, true)?;
+            summary(config, &symbols, locale.into(), io.stdout).await
+        }
         Command::Migrate { config } => {
             let config = load_config(&config, true)?;
             let app = App::build(config, None, None).await?;
@@ -259,11 +279,13 @@ where
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo<R, W>(config: Config, io: Io<R, W>) -> anyhow::Result<ExitCode>
+async fn demo<R, W>(mut config: Config, io: Io<R, W>) -> anyhow::Result<ExitCode>
 where
     R: AsyncBufRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send,
 {
+    // Offline: no AI provider either; /summary answers with the rule-based summary.
+    config.secrets.ai_api_key = None;
     // A throw-away database: the demo never touches data/ or DATABASE_URL.
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let url = SecretString::from(sqlite_url(&dir.path().join("demo.sqlite")));
@@ -315,18 +337,12 @@ fn report_json(report: &Report, locale: Locale, i18n: &I18n) -> anyhow::Result<S
     Ok(serde_json::to_string_pretty(&json)?)
 }
 
-async fn report<W: AsyncWrite + Unpin>(
-    config: Config,
-    symbols: &[String],
-    format: Format,
-    locale: Locale,
-    mut out: W,
-) -> anyhow::Result<ExitCode> {
-    let quote = config.market.quote.clone();
+/// The app and a report for `--symbols` (the watchlist when empty), kept in the history.
+async fn cli_report(config: Config, symbols: &[String]) -> anyhow::Result<(App, Report)> {
     let symbols = if symbols.is_empty() {
         config.watchlist()
     } else {
-        match symbol::parse_list(symbols.iter().map(String::as_str), &quote) {
+        match symbol::parse_list(symbols.iter().map(String::as_str), &config.market.quote) {
             Ok(list) => list,
             Err((input, e)) => bail!("--symbols: {input:?} is not a symbol ({e})"),
         }
@@ -342,6 +358,44 @@ async fn report<W: AsyncWrite + Unpin>(
             tracing::error!(error = %e, "could not store the report in the history");
         }
     }
+    Ok((app, report))
+}
+
+async fn summary<W: AsyncWrite + Unpin>(
+    config: Config,
+    symbols: &[String],
+    locale: Locale,
+    mut out: W,
+) -> anyhow::Result<ExitCode> {
+    let (app, report) = cli_report(config, symbols).await?;
+    let text = if report.rows.is_empty() {
+        report_reply(&report, locale, &app.i18n).to_plain_text()
+    } else {
+        match summarize(app.commands.services(), &report, locale, None).await {
+            Ok(summary) => summary.reply.to_plain_text(),
+            Err(chainsignal_commands::CommandError::User { key, .. }) => app.i18n.t(locale, key),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    out.write_all(text.as_bytes()).await?;
+    out.write_all(b"\n").await?;
+    out.flush().await?;
+    app.store.close().await;
+    Ok(if report.rows.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn report<W: AsyncWrite + Unpin>(
+    config: Config,
+    symbols: &[String],
+    format: Format,
+    locale: Locale,
+    mut out: W,
+) -> anyhow::Result<ExitCode> {
+    let (app, report) = cli_report(config, symbols).await?;
     let text = match format {
         Format::Table => report_reply(&report, locale, &app.i18n).to_plain_text(),
         Format::Csv => {

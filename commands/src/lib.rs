@@ -10,6 +10,8 @@ pub mod parser;
 pub mod registry;
 pub mod reply;
 pub mod report_view;
+pub mod summary;
+pub mod symbols;
 
 pub use i18n::{I18n, Locale};
 pub use invocation::{ChatKind, ChatRef, Invocation, Platform, Role, UserRef};
@@ -35,6 +37,9 @@ pub struct Services {
     /// Quote asset appended to bare symbols.
     pub quote: String,
     pub default_locale: Locale,
+    /// `None` without an API key: summaries are rule-based.
+    pub ai: Option<chainsignal_core::ai::AiClient>,
+    pub ai_limits: summary::AiLimits,
 }
 
 /// Why a command could not do what was asked. Users see a localized sentence chosen

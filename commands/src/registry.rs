@@ -7,6 +7,7 @@ pub enum CommandKind {
     Start,
     Help,
     Report,
+    Summary,
     Lang,
 }
 
@@ -59,6 +60,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "report",
         kind: CommandKind::Report,
         description_key: "cmd-report",
+        usage_key: Some("arg-symbols"),
+        args: ArgKind::Symbols,
+        audit_args: true,
+        menu: true,
+    },
+    CommandSpec {
+        name: "summary",
+        kind: CommandKind::Summary,
+        description_key: "cmd-summary",
         usage_key: Some("arg-symbols"),
         args: ArgKind::Symbols,
         audit_args: true,

@@ -29,6 +29,7 @@ pub struct Config {
     pub log: LogConfig,
     pub chat: ChatConfig,
     pub telegram: TelegramConfig,
+    pub ai: AiConfig,
     #[serde(skip)]
     pub secrets: Secrets,
 }
@@ -202,6 +203,56 @@ impl Default for TelegramConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AiConfig {
+    /// Any OpenAI-compatible API: Groq (default), `https://api.openai.com/v1`, a local
+    /// Ollama at `http://127.0.0.1:11434/v1`.
+    pub base_url: String,
+    pub model: String,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    /// For a whole call, retries included.
+    pub timeout_secs: u64,
+    /// A user waits this long between two summaries that ask the model.
+    pub cooldown_secs: u64,
+    /// Tokens (prompt + completion) a user may spend per UTC day.
+    pub user_daily_tokens: i64,
+    /// Tokens all users together may spend per UTC day.
+    pub total_daily_tokens: i64,
+    /// The model's answer is cut to this many characters.
+    pub max_answer_chars: usize,
+}
+
+impl Default for AiConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.groq.com/openai/v1".into(),
+            model: "llama-3.1-8b-instant".into(),
+            max_tokens: 500,
+            temperature: 0.3,
+            timeout_secs: 30,
+            cooldown_secs: 60,
+            user_daily_tokens: 20_000,
+            total_daily_tokens: 500_000,
+            max_answer_chars: 1_800,
+        }
+    }
+}
+
+impl AiConfig {
+    pub fn settings(&self, api_key: Option<SecretString>) -> crate::ai::AiSettings {
+        crate::ai::AiSettings {
+            base_url: self.base_url.clone(),
+            model: self.model.clone(),
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+            timeout: Duration::from_secs(self.timeout_secs),
+            api_key,
+        }
+    }
+}
+
 /// Secrets, read only from the environment. `Debug` prints `[REDACTED]`.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
@@ -306,6 +357,20 @@ impl Config {
             if !self.http.enabled {
                 return bad("telegram webhook mode needs the HTTP server (http.enabled = true)".into());
             }
+        }
+        let ai = &self.ai;
+        if !(ai.base_url.starts_with("http://") || ai.base_url.starts_with("https://")) {
+            return bad("ai.base_url must start with http:// or https://".into());
+        }
+        if ai.model.trim().is_empty()
+            || ai.max_tokens == 0
+            || ai.timeout_secs == 0
+            || ai.max_answer_chars < 100
+        {
+            return bad("ai.model must be set; ai.max_tokens and ai.timeout_secs above 0; ai.max_answer_chars at least 100".into());
+        }
+        if !(0.0..=2.0).contains(&ai.temperature) {
+            return bad("ai.temperature must be between 0 and 2".into());
         }
         if self.database.max_connections == 0 {
             return bad("database.max_connections must be at least 1".into());

@@ -1,6 +1,7 @@
 //! Chainsignal's domain. Nothing here knows about Discord, Telegram or HTTP servers:
 //! market data, indicators, reports, storage, configuration and time.
 
+pub mod ai;
 pub mod clock;
 pub mod config;
 pub mod indicators;

@@ -93,6 +93,22 @@ impl ReportRow {
 }
 
 impl Report {
+    /// A digest of what the report says (source, symbols, numbers), not of when it was
+    /// made: two reports with the same numbers have the same fingerprint.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.source.as_str());
+        for row in &self.rows {
+            h.update(b"\n");
+            h.update(row.symbol.as_str());
+            for n in row.numbers() {
+                h.update(n.to_bits().to_le_bytes());
+            }
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The report as CSV, one row per symbol, numbers at full precision.
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -255,5 +271,15 @@ mod tests {
         assert_eq!(first[0], "BTCUSDT");
         assert_eq!(first[1].parse::<f64>().unwrap(), report.rows[0].close);
         assert_eq!(csv.lines().count(), 3);
+
+        let mut later = report.clone();
+        later.generated_at += chrono::Duration::minutes(1);
+        assert_eq!(
+            later.fingerprint(),
+            report.fingerprint(),
+            "time is not part of it"
+        );
+        later.rows[0].close += 0.01;
+        assert_ne!(later.fingerprint(), report.fingerprint());
     }
 }

@@ -47,6 +47,31 @@ symbol-exchange-rejected = { $symbol }: the exchange refused the request.
 symbol-invalid-data = { $symbol }: the exchange sent data that could not be read.
 symbol-insufficient-history = { $symbol }: not enough price history yet.
 
+## /summary
+cmd-summary = Market summary in this chat's language: trend, volatility, movers, signals
+summary-title-ai = AI market summary
+summary-title-rules = Market summary (rule-based, not AI)
+summary-model = model { $model }
+summary-nfa = Not financial advice.
+summary-ai-unavailable = AI is unavailable right now; this summary is computed from the numbers.
+summary-ai-timeout = The AI did not answer in time; this summary is computed from the numbers.
+summary-cooldown = One AI summary a minute, please: try again in { $seconds } s.
+summary-budget-user = You have used today's AI budget; it renews at 00:00 UTC. /report still works.
+summary-budget-total = Today's AI budget is used up; it renews at 00:00 UTC. /report still works.
+summary-trend-up = Trend: up, { $day } on average over 24 hours and { $week } over 7 days.
+summary-trend-down = Trend: down, { $day } on average over 24 hours and { $week } over 7 days.
+summary-trend-sideways = Trend: sideways, { $day } on average over 24 hours and { $week } over 7 days.
+summary-trend-mixed = Trend: mixed, { $day } on average over 24 hours but { $week } over 7 days.
+summary-volatility-low = Volatility: low (average daily ATR 7D { $atr }).
+summary-volatility-moderate = Volatility: moderate (average daily ATR 7D { $atr }).
+summary-volatility-high = Volatility: high (average daily ATR 7D { $atr }).
+summary-movers = Strongest over 24h: { $best } { $best_change }; weakest: { $worst } { $worst_change }.
+summary-signals = Moves beyond the usual range (24h change larger than ATR 3D): { $symbols }.
+summary-signals-none = No move beyond the usual range (ATR 3D).
+ai-system-prompt = You are a concise crypto market analyst. Write in English, in plain text without Markdown, at most 8 sentences. Cover the overall trend, volatility, notable movers and possible signals, using only the numbers given. Do not invent numbers and do not give investment advice.
+ai-user-prompt = Market report at { $time } UTC, source { $source }. Per symbol: last close, percent change over 24 hours, 3 days and 7 days, and ATR over 3 and 7 days as a percent of the price.
+    { $table }
+
 ## /lang
 lang-set = Language of this chat: English.
 lang-usage = Usage: /lang en or /lang pl. Current language: { $current }.

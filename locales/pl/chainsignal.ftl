@@ -47,6 +47,31 @@ symbol-exchange-rejected = { $symbol }: giełda odrzuciła zapytanie.
 symbol-invalid-data = { $symbol }: giełda przysłała nieczytelne dane.
 symbol-insufficient-history = { $symbol }: za krótka historia cen.
 
+## /summary
+cmd-summary = Podsumowanie rynku w języku czatu: trend, zmienność, liderzy, sygnały
+summary-title-ai = Podsumowanie rynku (AI)
+summary-title-rules = Podsumowanie rynku (regułowe, nie AI)
+summary-model = model { $model }
+summary-nfa = To nie jest porada inwestycyjna.
+summary-ai-unavailable = AI jest teraz niedostępne; to podsumowanie wyliczono z liczb.
+summary-ai-timeout = AI nie odpowiedziało na czas; to podsumowanie wyliczono z liczb.
+summary-cooldown = Jedno podsumowanie AI na minutę: spróbuj ponownie za { $seconds } s.
+summary-budget-user = Dzisiejszy limit AI został wykorzystany; odnowi się o 00:00 UTC. /report działa dalej.
+summary-budget-total = Dzisiejszy limit AI dla wszystkich został wykorzystany; odnowi się o 00:00 UTC. /report działa dalej.
+summary-trend-up = Trend: wzrostowy, średnio { $day } w 24 godziny i { $week } w 7 dni.
+summary-trend-down = Trend: spadkowy, średnio { $day } w 24 godziny i { $week } w 7 dni.
+summary-trend-sideways = Trend: boczny, średnio { $day } w 24 godziny i { $week } w 7 dni.
+summary-trend-mixed = Trend: niejednoznaczny, średnio { $day } w 24 godziny, ale { $week } w 7 dni.
+summary-volatility-low = Zmienność: niska (średni dzienny ATR 7D { $atr }).
+summary-volatility-moderate = Zmienność: umiarkowana (średni dzienny ATR 7D { $atr }).
+summary-volatility-high = Zmienność: wysoka (średni dzienny ATR 7D { $atr }).
+summary-movers = Najsilniejszy w 24h: { $best } { $best_change }; najsłabszy: { $worst } { $worst_change }.
+summary-signals = Ruchy ponad zwykły zakres (zmiana 24h większa niż ATR 3D): { $symbols }.
+summary-signals-none = Brak ruchów ponad zwykły zakres (ATR 3D).
+ai-system-prompt = Jesteś zwięzłym analitykiem rynku kryptowalut. Pisz po polsku, zwykłym tekstem bez Markdown, najwyżej 8 zdań. Omów ogólny trend, zmienność, wyróżniające się symbole i możliwe sygnały, korzystając wyłącznie z podanych liczb. Nie wymyślaj liczb i nie udzielaj porad inwestycyjnych.
+ai-user-prompt = Raport rynkowy z { $time } UTC, źródło { $source }. Dla każdego symbolu: ostatnia cena zamknięcia, zmiana procentowa w 24 godziny, 3 dni i 7 dni oraz ATR z 3 i 7 dni jako procent ceny.
+    { $table }
+
 ## /lang
 lang-set = Język tego czatu: polski.
 lang-usage = Użycie: /lang en lub /lang pl. Obecny język: { $current }.

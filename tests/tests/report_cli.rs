@@ -222,3 +222,56 @@ async fn migrate_and_bad_configuration() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_cli_asks_the_configured_provider_in_polish_or_falls_back() {
+    use chainsignal_tests::fake_openai::FakeOpenAi;
+    let ai = FakeOpenAi::start().await;
+    ai.set_answer("Rynek jest spokojny.");
+    let fake = FakeBinance::with_watchlist().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |key: Option<&'static str>| {
+        let mut cmd = tokio::process::Command::new(chainsignal_bin());
+        cmd.args(["summary", "--locale", "pl", "--symbols", "btc,eth"])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("CHAINSIGNAL_MARKET__BINANCE_URL", fake.url())
+            .env("CHAINSIGNAL_AI__BASE_URL", ai.base_url())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("s.sqlite").display()),
+            )
+            .env("RUST_LOG", "debug");
+        if let Some(k) = key {
+            cmd.env("GROQ_API_KEY", k);
+        }
+        cmd.output()
+    };
+    let out = run(Some("gsk_cli_secret")).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Podsumowanie rynku (AI)") && stdout.contains("Rynek jest spokojny."),
+        "{stdout}"
+    );
+    let requests = ai.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].authorization.as_deref(),
+        Some("Bearer gsk_cli_secret")
+    );
+    let body = requests[0].body.to_string();
+    assert!(
+        body.contains("Pisz po polsku") && body.contains("BTCUSDT close=") && body.contains("ETHUSDT close=")
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("gsk_cli_secret"));
+
+    let out = run(None).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("Podsumowanie rynku (regułowe, nie AI)"),
+        "{stdout}"
+    );
+    assert_eq!(ai.requests().len(), 1, "no key, no request");
+}

@@ -3,7 +3,9 @@
 
 use chainsignal_core::market::{MarketError, Source};
 use chainsignal_core::report::{Report, ReportError, ReportRow, SymbolFailure};
-use chainsignal_core::store::{self, AuditEntry, Backend, ChatKey, Identity, Outcome, ReportOrigin, Store};
+use chainsignal_core::store::{
+    self, AiCall, AuditEntry, Backend, ChatKey, Identity, Outcome, ReportOrigin, Store,
+};
 use chainsignal_core::symbol::Symbol;
 use chrono::{Duration, TimeZone, Utc};
 use secrecy::SecretString;
@@ -156,6 +158,59 @@ async fn suite(store: Store) {
     assert_eq!(audit[1].outcome, "user_error");
     assert_eq!(audit[1].at, t0 + Duration::seconds(1));
     assert_eq!(audit[1].detail.as_deref(), Some("NOPEUSDT:unknown_symbol"));
+
+    // AI calls: tokens per user and in total since a time, the last call, kept answers.
+    let call = |user: &str, at, tokens: i64, outcome: &str| AiCall {
+        at,
+        platform: "telegram".into(),
+        platform_user_id: user.into(),
+        model: "llama".into(),
+        prompt_tokens: tokens,
+        completion_tokens: 1,
+        latency_ms: 250,
+        outcome: outcome.into(),
+    };
+    assert_eq!(store.ai_tokens_since(t0, None).await.unwrap(), 0);
+    assert_eq!(store.last_ai_call("telegram", "42").await.unwrap(), None);
+    store.record_ai_call(&call("42", t0, 100, "ok")).await.unwrap();
+    store
+        .record_ai_call(&call("42", t0 + Duration::minutes(5), 0, "timeout"))
+        .await
+        .unwrap();
+    store
+        .record_ai_call(&call("43", t0 + Duration::minutes(1), 50, "ok"))
+        .await
+        .unwrap();
+    store
+        .record_ai_call(&call("42", t0 - Duration::days(1), 1000, "ok"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.ai_tokens_since(t0, Some(("telegram", "42"))).await.unwrap(),
+        102
+    );
+    assert_eq!(store.ai_tokens_since(t0, None).await.unwrap(), 153);
+    assert_eq!(
+        store.ai_tokens_since(t0, Some(("discord", "42"))).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.last_ai_call("telegram", "42").await.unwrap(),
+        Some(t0 + Duration::minutes(5))
+    );
+    assert_eq!(store.cached_summary("k1").await.unwrap(), None);
+    store
+        .save_summary("k1", "pl", "llama", "Rynek rośnie.")
+        .await
+        .unwrap();
+    store
+        .save_summary("k1", "pl", "llama", "second write is ignored")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.cached_summary("k1").await.unwrap().as_deref(),
+        Some("Rynek rośnie.")
+    );
     store.close().await;
 }
 

@@ -3,6 +3,7 @@
 mod help;
 mod lang;
 mod report;
+mod summary;
 
 use crate::registry::{CommandKind, CommandSpec};
 use crate::{CommandError, Ctx, Handled};
@@ -12,6 +13,7 @@ pub(crate) async fn dispatch(spec: &CommandSpec, ctx: &Ctx<'_>) -> Result<Handle
         CommandKind::Start => help::start(ctx),
         CommandKind::Help => help::run(ctx),
         CommandKind::Report => report::run(ctx).await,
+        CommandKind::Summary => summary::run(ctx).await,
         CommandKind::Lang => lang::run(ctx).await,
     }
 }

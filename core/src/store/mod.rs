@@ -145,6 +145,20 @@ pub struct AuditRecord {
     pub duration_ms: i64,
 }
 
+/// One call to the AI provider, whatever its outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiCall {
+    pub at: DateTime<Utc>,
+    pub platform: String,
+    pub platform_user_id: String,
+    pub model: String,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub latency_ms: i64,
+    /// `ok` or an error code.
+    pub outcome: String,
+}
+
 #[async_trait]
 pub trait Storage: Send + Sync + std::fmt::Debug {
     fn backend(&self) -> Backend;
@@ -167,6 +181,22 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     async fn set_chat_locale(&self, chat: &ChatKey, locale: &str) -> Result<(), StoreError>;
     /// Mark a chat reachable or not (a bot blocked or removed is not retried).
     async fn set_chat_active(&self, chat: &ChatKey, active: bool) -> Result<(), StoreError>;
+
+    async fn record_ai_call(&self, call: &AiCall) -> Result<(), StoreError>;
+    /// Tokens spent since `since`, by one user (`Some((platform, id))`) or by everyone.
+    async fn ai_tokens_since(
+        &self,
+        since: DateTime<Utc>,
+        user: Option<(&str, &str)>,
+    ) -> Result<i64, StoreError>;
+    /// When the user last called the model.
+    async fn last_ai_call(
+        &self,
+        platform: &str,
+        platform_user_id: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn cached_summary(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn save_summary(&self, key: &str, locale: &str, model: &str, text: &str) -> Result<(), StoreError>;
 
     async fn record_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
     /// The newest `limit` audit rows, newest first.

@@ -235,6 +235,99 @@ macro_rules! impl_storage {
                 Ok(())
             }
 
+            async fn record_ai_call(&self, c: &AiCall) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO ai_calls (at, platform, platform_user_id, model, prompt_tokens, \
+                     completion_tokens, latency_ms, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(c.at)
+                .bind(&c.platform)
+                .bind(&c.platform_user_id)
+                .bind(&c.model)
+                .bind(c.prompt_tokens)
+                .bind(c.completion_tokens)
+                .bind(c.latency_ms)
+                .bind(&c.outcome)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn ai_tokens_since(
+                &self,
+                since: DateTime<Utc>,
+                user: Option<(&str, &str)>,
+            ) -> Result<i64, StoreError> {
+                let (sum,): (Option<i64>,) = match user {
+                    Some((platform, id)) => {
+                        sqlx::query_as(
+                            "SELECT CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) FROM ai_calls \
+                             WHERE at >= $1 AND platform = $2 AND platform_user_id = $3",
+                        )
+                        .bind(since)
+                        .bind(platform)
+                        .bind(id)
+                        .fetch_one(&self.pool)
+                        .await?
+                    }
+                    None => {
+                        sqlx::query_as(
+                            "SELECT CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) FROM ai_calls \
+                             WHERE at >= $1",
+                        )
+                        .bind(since)
+                        .fetch_one(&self.pool)
+                        .await?
+                    }
+                };
+                Ok(sum.unwrap_or(0))
+            }
+
+            async fn last_ai_call(
+                &self,
+                platform: &str,
+                platform_user_id: &str,
+            ) -> Result<Option<DateTime<Utc>>, StoreError> {
+                let row: Option<(DateTime<Utc>,)> = sqlx::query_as(
+                    "SELECT at FROM ai_calls WHERE platform = $1 AND platform_user_id = $2 \
+                     ORDER BY at DESC LIMIT 1",
+                )
+                .bind(platform)
+                .bind(platform_user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(at,)| at))
+            }
+
+            async fn cached_summary(&self, key: &str) -> Result<Option<String>, StoreError> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT text FROM ai_summaries WHERE cache_key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(t,)| t))
+            }
+
+            async fn save_summary(
+                &self,
+                key: &str,
+                locale: &str,
+                model: &str,
+                text: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO ai_summaries (cache_key, locale, model, created_at, text) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (cache_key) DO NOTHING",
+                )
+                .bind(key)
+                .bind(locale)
+                .bind(model)
+                .bind(Utc::now())
+                .bind(text)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
             async fn record_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO audit_log (at, platform, platform_user_id, platform_chat_id, command, \

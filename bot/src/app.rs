@@ -7,6 +7,7 @@ use chainsignal_core::ai::AiClient;
 use chainsignal_core::config::{Config, describe_database_url};
 use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
 use chainsignal_core::report::ReportBuilder;
+use chainsignal_core::schedule::ScheduleDef;
 use chainsignal_core::store::{self, Store};
 use chainsignal_core::{Clock, SystemClock};
 use secrecy::SecretString;
@@ -79,6 +80,12 @@ impl App {
             default_locale: Locale::from_tag(&config.chat.default_locale).unwrap_or_default(),
             ai,
             ai_limits,
+            schedules: config
+                .schedules()
+                .iter()
+                .map(|s| ScheduleDef::from_config(s, &config.market.quote))
+                .collect::<Result<_, _>>()
+                .context("a [[schedule]] of the config")?,
         };
         Ok(Self {
             config: Arc::new(config),

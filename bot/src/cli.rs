@@ -1,15 +1,19 @@
 //! The command line (DESIGN.md "CLI"): `run`, `demo`, `report`, `migrate`, `export`.
 
 use crate::app::App;
+use crate::scheduler::Scheduler;
+use crate::scheduler::outbox::{ConsoleOutbox, DiscordWebhookOutbox, Outbox, Outboxes, TelegramOutbox};
 use crate::shutdown::{self, Shutdown};
 use crate::{console, http, logging};
 use anyhow::{Context, bail};
 use chainsignal_commands::report_view::{failure_message, report_reply};
 use chainsignal_commands::summary::summarize;
 use chainsignal_commands::{I18n, Locale};
-use chainsignal_core::config::{Config, sqlite_url};
+use chainsignal_core::SystemClock;
+use chainsignal_core::config::{Config, ScheduleConfig, sqlite_url};
 use chainsignal_core::market::Source;
 use chainsignal_core::report::{Report, ReportRow};
+use chainsignal_core::store::ChatKey;
 use chainsignal_core::store::{HistoryRow, ReportOrigin};
 use chainsignal_core::symbol;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -19,6 +23,7 @@ use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
 
 /// Chainsignal: market reports and alerts for crypto traders, on Discord, Telegram
@@ -132,6 +137,12 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| "expected a date like 2026-11-01 or an RFC 3339 instant".into())
+}
+
+/// This process's name in the scheduler's claims.
+fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "chainsignal".into());
+    format!("{host}-{}-{}", std::process::id(), Utc::now().timestamp_millis())
 }
 
 /// Standard streams, replaceable in tests.
@@ -251,6 +262,30 @@ where
     } else {
         None
     };
+    let mut outboxes = Outboxes::new();
+    if let Some(t) = &telegram {
+        outboxes.insert(
+            "telegram".into(),
+            Arc::new(TelegramOutbox(t.sender.clone())) as Arc<dyn Outbox>,
+        );
+    }
+    let webhooks = DiscordWebhookOutbox::new(&app.config.discord_webhooks());
+    let webhook_ids = webhooks.ids();
+    if !webhook_ids.is_empty() {
+        outboxes.insert("discord-webhook".into(), Arc::new(webhooks));
+    }
+    let scheduler = if app.config.scheduler.enabled {
+        let scheduler = Arc::new(Scheduler::new(
+            &app,
+            Arc::new(SystemClock),
+            outboxes,
+            instance_name(),
+        ));
+        scheduler.register_webhooks(&webhook_ids).await;
+        Some(tokio::spawn(scheduler.run(shutdown.clone())))
+    } else {
+        None
+    };
     match console_io {
         Some(io) => {
             let console = console::serve(&app.commands, io.stdin, io.stdout, io.interactive);
@@ -262,6 +297,11 @@ where
         None => shutdown.clone().wait().await,
     }
     tracing::info!("shutting down");
+    if let Some(task) = scheduler
+        && let Err(e) = task.await
+    {
+        tracing::error!(error = %e, "scheduler task failed");
+    }
     if let Some(telegram) = telegram
         && let Err(e) = telegram.task.await
     {
@@ -286,6 +326,17 @@ where
 {
     // Offline: no AI provider either; /summary answers with the rule-based summary.
     config.secrets.ai_api_key = None;
+    // The scheduler at work: a report posted to the console at every full minute.
+    let mut schedules = config.schedules();
+    schedules.push(ScheduleConfig {
+        name: "demo-every-minute".into(),
+        cron: "* * * * *".into(),
+        timezone: "UTC".into(),
+        kind: "report".into(),
+        symbols: vec!["BTC".into(), "ETH".into()],
+    });
+    config.schedule = Some(schedules);
+    config.scheduler.grace_minutes = 0;
     // A throw-away database: the demo never touches data/ or DATABASE_URL.
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let url = SecretString::from(sqlite_url(&dir.path().join("demo.sqlite")));
@@ -299,7 +350,26 @@ where
         out.write_all(b"\n\n").await?;
     }
     out.flush().await?;
+    let console_chat = ChatKey {
+        platform: "console".into(),
+        platform_chat_id: "console".into(),
+    };
+    app.store.subscribe(&console_chat, "reports").await?;
+    app.store.subscribe(&console_chat, "alerts").await?;
+    let mut outboxes = Outboxes::new();
+    let printer: Arc<dyn Outbox> = Arc::new(ConsoleOutbox::new(Box::new(tokio::io::stdout())));
+    outboxes.insert("console".into(), printer);
+    let scheduler = Arc::new(Scheduler::new(
+        &app,
+        Arc::new(SystemClock),
+        outboxes,
+        instance_name(),
+    ));
+    let (stop, stopped) = crate::shutdown::channel();
+    let task = tokio::spawn(scheduler.run(stopped));
     console::serve(&app.commands, io.stdin, out, io.interactive).await?;
+    stop.trigger();
+    let _ = task.await;
     app.store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -37,7 +37,7 @@ pub async fn answer(commands: &Commands, line: &str) -> Option<String> {
     };
     let chat = console_chat();
     let reply = match parser::parse(&text, None) {
-        Ok(Some(ParsedCommand { name, args })) => {
+        Ok(Some(ParsedCommand { name, args, raw })) => {
             let invocation = Invocation {
                 user: console_user(),
                 chat,
@@ -46,6 +46,7 @@ pub async fn answer(commands: &Commands, line: &str) -> Option<String> {
                 role: Role::Owner,
                 command: name,
                 args,
+                raw_args: raw,
             };
             commands.run(&invocation).await
         }

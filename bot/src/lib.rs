@@ -6,5 +6,6 @@ pub mod cli;
 pub mod console;
 pub mod http;
 pub mod logging;
+pub mod scheduler;
 pub mod shutdown;
 pub mod telegram;

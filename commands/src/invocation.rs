@@ -72,4 +72,6 @@ pub struct Invocation {
     /// The command's name, lower case, without the slash.
     pub command: String,
     pub args: Vec<String>,
+    /// The arguments as written, for commands whose arguments contain commas.
+    pub raw_args: String,
 }

@@ -40,6 +40,8 @@ pub struct Services {
     /// `None` without an API key: summaries are rule-based.
     pub ai: Option<chainsignal_core::ai::AiClient>,
     pub ai_limits: summary::AiLimits,
+    /// The schedules of the config file (those in the database are read when needed).
+    pub schedules: Vec<chainsignal_core::schedule::ScheduleDef>,
 }
 
 /// Why a command could not do what was asked. Users see a localized sentence chosen
@@ -54,6 +56,9 @@ pub enum CommandError {
     },
     #[error("storage: {0}")]
     Store(#[from] chainsignal_core::store::StoreError),
+    /// The asker's role is below what the command needs.
+    #[error("permission denied: {0:?} needed")]
+    Denied(Role),
 }
 
 impl CommandError {
@@ -184,6 +189,7 @@ impl Commands {
         };
         let spec = registry::find(&invocation.command);
         let result = match spec {
+            Some(spec) if invocation.role < spec.permission => Err(CommandError::Denied(spec.permission)),
             Some(spec) => handlers::dispatch(spec, &ctx).await,
             None => Err(CommandError::user_with(
                 "error-unknown-command",
@@ -201,6 +207,18 @@ impl Commands {
                     detail: Some(key.to_string()),
                 }
             }
+            Err(CommandError::Denied(needed)) => Handled {
+                reply: Reply::error(self.services.i18n.t(
+                    locale,
+                    if needed >= Role::BotAdmin {
+                        "permission-bot-admin"
+                    } else {
+                        "permission-chat-admin"
+                    },
+                )),
+                outcome: Outcome::Denied,
+                detail: None,
+            },
             Err(e) => {
                 tracing::error!(command = %invocation.command, error = %e, "command failed");
                 Handled {

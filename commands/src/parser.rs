@@ -12,6 +12,8 @@ pub const MAX_ARGS: usize = 64;
 pub struct ParsedCommand {
     pub name: String,
     pub args: Vec<String>,
+    /// The text after the command word, as written (commas kept: cron fields have them).
+    pub raw: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -32,10 +34,14 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Result<Option<ParsedComm
     if text.len() > MAX_INPUT {
         return Err(ParseError::TooLong);
     }
-    let mut words = rest
+    let head_end = rest
+        .find(|c: char| c.is_whitespace() || c == ',')
+        .unwrap_or(rest.len());
+    let (head, tail) = rest.split_at(head_end);
+    let tail = tail.trim_start_matches(',');
+    let words = tail
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|w| !w.is_empty());
-    let head = words.next().unwrap_or_default();
     let (name, addressee) = match head.split_once('@') {
         Some((n, a)) => (n, Some(a)),
         None => (head, None),
@@ -51,6 +57,7 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Result<Option<ParsedComm
     Ok(Some(ParsedCommand {
         name: name.to_ascii_lowercase(),
         args: words.take(MAX_ARGS).map(str::to_string).collect(),
+        raw: tail.trim().to_string(),
     }))
 }
 
@@ -69,6 +76,7 @@ mod tests {
         assert_eq!(ok("  /REPORT   btc,eth ,  sol ").args, ["btc", "eth", "sol"]);
         assert_eq!(ok("/help").args, Vec::<String>::new());
         assert_eq!(ok("/report@chainsignalbot btc").args, ["btc"]);
+        assert_eq!(ok("/schedule add x 0 6,16 * * *").raw, "add x 0 6,16 * * *");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The one explicit list of commands. Adapters read it to register slash commands and
 //! menus; help is generated from it.
 
+use crate::invocation::Role;
+
 /// Which handler runs the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommandKind {
@@ -9,6 +11,9 @@ pub enum CommandKind {
     Report,
     Summary,
     Lang,
+    Subscribe,
+    Unsubscribe,
+    Schedule,
 }
 
 /// The kind of arguments a command takes, so adapters can offer typed options.
@@ -19,6 +24,8 @@ pub enum ArgKind {
     Symbols,
     /// One of a fixed set of words.
     Choice(&'static [&'static str]),
+    /// Free text (a sub-command and its arguments).
+    Text,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +39,8 @@ pub struct CommandSpec {
     pub args: ArgKind,
     /// Whether arguments may be written to the audit log (never for secrets).
     pub audit_args: bool,
+    /// Who may run it.
+    pub permission: Role,
     /// Listed in /help and in the platforms' command menus. `/start` is not: Telegram
     /// sends it by itself when someone opens the bot.
     pub menu: bool,
@@ -46,6 +55,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: ArgKind::None,
         audit_args: true,
         menu: false,
+        permission: Role::User,
     },
     CommandSpec {
         name: "help",
@@ -55,6 +65,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: ArgKind::None,
         audit_args: true,
         menu: true,
+        permission: Role::User,
     },
     CommandSpec {
         name: "report",
@@ -64,6 +75,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: ArgKind::Symbols,
         audit_args: true,
         menu: true,
+        permission: Role::User,
     },
     CommandSpec {
         name: "summary",
@@ -73,6 +85,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: ArgKind::Symbols,
         audit_args: true,
         menu: true,
+        permission: Role::User,
     },
     CommandSpec {
         name: "lang",
@@ -82,12 +95,48 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: ArgKind::Choice(&["en", "pl"]),
         audit_args: true,
         menu: true,
+        permission: Role::User,
+    },
+    CommandSpec {
+        name: "subscribe",
+        kind: CommandKind::Subscribe,
+        description_key: "cmd-subscribe",
+        usage_key: Some("arg-subscription"),
+        args: ArgKind::Choice(&["reports", "alerts"]),
+        audit_args: true,
+        menu: true,
+        permission: Role::ChatAdmin,
+    },
+    CommandSpec {
+        name: "unsubscribe",
+        kind: CommandKind::Unsubscribe,
+        description_key: "cmd-unsubscribe",
+        usage_key: Some("arg-subscription-optional"),
+        args: ArgKind::Choice(&["reports", "alerts"]),
+        audit_args: true,
+        menu: true,
+        permission: Role::ChatAdmin,
+    },
+    CommandSpec {
+        name: "schedule",
+        kind: CommandKind::Schedule,
+        description_key: "cmd-schedule",
+        usage_key: Some("arg-schedule"),
+        args: ArgKind::Text,
+        audit_args: true,
+        menu: true,
+        permission: Role::BotAdmin,
     },
 ];
 
-/// The commands shown in /help and in the platforms' menus.
+/// The commands of the platforms' menus: everything but the bot admins' commands.
 pub fn menu() -> impl Iterator<Item = &'static CommandSpec> {
-    COMMANDS.iter().filter(|c| c.menu)
+    available_to(Role::ChatAdmin)
+}
+
+/// The commands someone with `role` may run, as /help lists them.
+pub fn available_to(role: Role) -> impl Iterator<Item = &'static CommandSpec> {
+    COMMANDS.iter().filter(move |c| c.menu && c.permission <= role)
 }
 
 pub fn find(name: &str) -> Option<&'static CommandSpec> {

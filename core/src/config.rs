@@ -30,6 +30,12 @@ pub struct Config {
     pub chat: ChatConfig,
     pub telegram: TelegramConfig,
     pub ai: AiConfig,
+    /// `[[schedule]]` tables; absent: the report at 06:00 and 16:00 Europe/Warsaw.
+    pub schedule: Option<Vec<ScheduleConfig>>,
+    pub scheduler: SchedulerConfig,
+    pub alerts: AlertsConfig,
+    pub admins: AdminsConfig,
+    pub discord: DiscordConfig,
     #[serde(skip)]
     pub secrets: Secrets,
 }
@@ -253,6 +259,130 @@ impl AiConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub name: String,
+    /// Five fields: minute hour day-of-month month day-of-week.
+    pub cron: String,
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// `report` or `report+summary`.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// Empty: the watchlist.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+}
+
+fn default_timezone() -> String {
+    "Europe/Warsaw".into()
+}
+
+fn default_kind() -> String {
+    "report".into()
+}
+
+impl ScheduleConfig {
+    pub fn default_daily() -> Self {
+        Self {
+            name: "daily-report".into(),
+            cron: "0 6,16 * * *".into(),
+            timezone: default_timezone(),
+            kind: default_kind(),
+            symbols: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerConfig {
+    pub enabled: bool,
+    /// A slot missed while the bot was down runs at start-up when at most this old.
+    pub grace_minutes: i64,
+    /// How long a claimed slot stays ours without finishing before another instance may
+    /// take it over.
+    pub lease_secs: i64,
+    /// How often due slots are looked for.
+    pub tick_secs: u64,
+    /// A target refused (403/404) this many times in a row is disabled.
+    pub max_failures: i64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            grace_minutes: 15,
+            lease_secs: 120,
+            tick_secs: 20,
+            max_failures: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    pub enabled: bool,
+    pub interval_secs: u64,
+    /// A move of at least this percent over the last hour is an alert.
+    pub move_pct: f64,
+    /// ATR 3D at least this many times ATR 7D is a volatility alert.
+    pub atr_ratio: f64,
+    /// At most one alert per symbol and direction within this time.
+    pub cooldown_secs: i64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_secs: 300,
+            move_pct: 3.0,
+            atr_ratio: 1.5,
+            cooldown_secs: 3600,
+        }
+    }
+}
+
+/// Bot admins by platform user id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminsConfig {
+    #[serde(deserialize_with = "ids")]
+    pub telegram: Vec<String>,
+    #[serde(deserialize_with = "ids")]
+    pub discord: Vec<String>,
+}
+
+/// Ids written as numbers or as strings.
+fn ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        N(i64),
+        S(String),
+    }
+    Ok(Vec::<Id>::deserialize(d)?
+        .into_iter()
+        .map(|i| match i {
+            Id::N(n) => n.to_string(),
+            Id::S(s) => s,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// Discord webhook URLs that receive every scheduled report (also `DISCORD_WEBHOOK`).
+    /// They carry a token: keep the config file private. Never logged.
+    #[serde(skip_serializing)]
+    pub webhooks: Vec<SecretString>,
+}
+
 /// Secrets, read only from the environment. `Debug` prints `[REDACTED]`.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
@@ -263,6 +393,8 @@ pub struct Secrets {
     pub ai_api_key: Option<SecretString>,
     pub vault_key: Option<SecretString>,
     pub database_url: Option<SecretString>,
+    /// `DISCORD_WEBHOOK`: a webhook URL receiving scheduled reports.
+    pub discord_webhook: Option<SecretString>,
 }
 
 impl Secrets {
@@ -279,6 +411,7 @@ impl Secrets {
             ai_api_key: secret("AI_API_KEY").or_else(|| secret("GROQ_API_KEY")),
             vault_key: secret("CHAINSIGNAL_VAULT_KEY"),
             database_url: secret("DATABASE_URL"),
+            discord_webhook: secret("DISCORD_WEBHOOK"),
         }
     }
 }
@@ -372,10 +505,72 @@ impl Config {
         if !(0.0..=2.0).contains(&ai.temperature) {
             return bad("ai.temperature must be between 0 and 2".into());
         }
+        for s in self.schedules() {
+            if s.name.is_empty()
+                || s.name.len() > 32
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return bad(format!(
+                    "schedule name {:?}: letters, digits, - and _ only, at most 32",
+                    s.name
+                ));
+            }
+            if let Err(e) = crate::schedule::Cron::parse(&s.cron) {
+                return bad(format!("schedule {:?}: {e}", s.name));
+            }
+            if let Err(e) = crate::schedule::parse_tz(&s.timezone) {
+                return bad(format!("schedule {:?}: {e}", s.name));
+            }
+            if !["report", "report+summary"].contains(&s.kind.as_str()) {
+                return bad(format!(
+                    "schedule {:?}: kind must be \"report\" or \"report+summary\"",
+                    s.name
+                ));
+            }
+            if let Err((sym, e)) = crate::symbol::parse_list(s.symbols.iter().map(String::as_str), &m.quote) {
+                return bad(format!("schedule {:?}: symbol {sym:?}: {e}", s.name));
+            }
+        }
+        let schedules = self.schedules();
+        let names: std::collections::HashSet<&str> = schedules.iter().map(|s| s.name.as_str()).collect();
+        if names.len() != schedules.len() {
+            return bad("two [[schedule]] tables have the same name".into());
+        }
+        for url in self.discord.webhooks.iter().map(|u| u.expose_secret()) {
+            if !url.starts_with("https://") && !url.starts_with("http://") {
+                return bad("discord.webhooks must be URLs".into());
+            }
+        }
+        if self.scheduler.grace_minutes < 0 || self.scheduler.lease_secs < 10 || self.scheduler.tick_secs == 0
+        {
+            return bad(
+                "scheduler.grace_minutes >= 0, scheduler.lease_secs >= 10, scheduler.tick_secs > 0".into(),
+            );
+        }
+        if self.alerts.move_pct <= 0.0 || self.alerts.atr_ratio <= 1.0 || self.alerts.interval_secs == 0 {
+            return bad("alerts.move_pct > 0, alerts.atr_ratio > 1 and alerts.interval_secs > 0".into());
+        }
         if self.database.max_connections == 0 {
             return bad("database.max_connections must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// The configured schedules, or the default report at 06:00 and 16:00 Europe/Warsaw.
+    pub fn schedules(&self) -> Vec<ScheduleConfig> {
+        self.schedule
+            .clone()
+            .unwrap_or_else(|| vec![ScheduleConfig::default_daily()])
+    }
+
+    /// Webhook URLs from `discord.webhooks` and `DISCORD_WEBHOOK`.
+    pub fn discord_webhooks(&self) -> Vec<SecretString> {
+        let mut out = self.discord.webhooks.clone();
+        out.extend(self.secrets.discord_webhook.clone());
+        out
     }
 
     /// `DATABASE_URL`, or the SQLite file of `database.sqlite_path`.
@@ -424,10 +619,22 @@ mod tests {
             "DISCORD_TOKEN" => Some("discord-secret-123".into()),
             "GROQ_API_KEY" => Some("gsk_secret_456".into()),
             "DATABASE_URL" => Some("postgres://u:pw-secret-789@h/db".into()),
+            "DISCORD_WEBHOOK" => Some("https://discord.com/api/webhooks/1/hook-secret-000".into()),
             _ => None,
         });
         let debug = format!("{c:?}");
-        for secret in ["discord-secret-123", "gsk_secret_456", "pw-secret-789"] {
+        c.discord.webhooks = vec![SecretString::from(
+            "https://discord.com/api/webhooks/2/cfg-hook-secret".to_string(),
+        )];
+        assert_eq!(c.discord_webhooks().len(), 2);
+        assert_eq!(c.schedules()[0].cron, "0 6,16 * * *");
+        for secret in [
+            "discord-secret-123",
+            "gsk_secret_456",
+            "pw-secret-789",
+            "hook-secret-000",
+            "cfg-hook-secret",
+        ] {
             assert!(!debug.contains(secret), "{secret} leaked into Debug");
         }
         assert!(c.secrets.ai_api_key.is_some(), "GROQ_API_KEY is accepted");

@@ -8,6 +8,7 @@ pub mod indicators;
 pub mod market;
 pub mod pacing;
 pub mod report;
+pub mod schedule;
 pub mod store;
 pub mod symbol;
 

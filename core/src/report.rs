@@ -167,6 +167,11 @@ impl ReportBuilder {
         self.market.source()
     }
 
+    /// The market data the reports are built from (cached when the app made it so).
+    pub fn market(&self) -> &Arc<dyn MarketData> {
+        &self.market
+    }
+
     /// A report for `symbols`, in their order. Never fails as a whole: each symbol
     /// that cannot be reported is listed under `errors`.
     pub async fn build(&self, symbols: &[Symbol]) -> Report {

@@ -9,7 +9,7 @@ arg-symbols = [symbols…]
 arg-lang = en|pl
 
 ## demo
-demo-banner = Chainsignal demo: synthetic prices (demo data, not the market), a throw-away database. Type /help for the commands; end of input (Ctrl-D) quits.
+demo-banner = Chainsignal demo: synthetic prices (demo data, not the market), a throw-away database, and a demo schedule that posts a report here at every full minute. Type /help for the commands; end of input (Ctrl-D) quits.
 
 ## /start
 start-greeting = Hi { $name }! I am Chainsignal: market reports for crypto traders, right in this chat.
@@ -71,6 +71,49 @@ summary-signals-none = No move beyond the usual range (ATR 3D).
 ai-system-prompt = You are a concise crypto market analyst. Write in English, in plain text without Markdown, at most 8 sentences. Cover the overall trend, volatility, notable movers and possible signals, using only the numbers given. Do not invent numbers and do not give investment advice.
 ai-user-prompt = Market report at { $time } UTC, source { $source }. Per symbol: last close, percent change over 24 hours, 3 days and 7 days, and ATR over 3 and 7 days as a percent of the price.
     { $table }
+
+## /subscribe, /unsubscribe
+cmd-subscribe = Receive scheduled reports or market alerts in this chat (chat admins)
+cmd-unsubscribe = Stop scheduled reports or alerts in this chat (chat admins)
+arg-subscription = reports|alerts
+arg-subscription-optional = [reports|alerts]
+subscribe-usage = Usage: /subscribe reports or /subscribe alerts; /unsubscribe [reports|alerts].
+subscribed-reports = This chat now receives the scheduled market reports.
+subscribed-alerts = This chat now receives market alerts.
+already-subscribed-reports = This chat already receives the scheduled market reports.
+already-subscribed-alerts = This chat already receives market alerts.
+unsubscribed = Done: this chat no longer receives them.
+not-subscribed = This chat was not subscribed.
+permission-chat-admin = Only the chat's administrators (or the bot's admins) can do that.
+permission-bot-admin = Only the bot's admins can do that.
+
+## /schedule
+cmd-schedule = Scheduled reports: list, add, remove (bot admins)
+arg-schedule = list | add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|report+summary] [symbols…] | remove NAME
+schedule-usage = Usage: /schedule list; /schedule add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|report+summary] [symbols…], e.g. /schedule add evening 0 20 * * * Europe/Warsaw; /schedule remove NAME.
+schedule-title = Scheduled reports
+schedule-line = { $name }: { $cron } ({ $zone }), { $kind }, { $symbols }; next { $next }; { $origin }
+schedule-watchlist = the watchlist
+schedule-from-config = from the config file
+schedule-from-chat = added in chat
+schedule-footer = Now: { $time } UTC
+schedule-none = No schedules.
+schedule-added = Schedule { $name } added; next run { $next } ({ $zone }).
+schedule-removed = Schedule { $name } removed.
+schedule-exists = A schedule named { $value } already exists.
+schedule-unknown = There is no schedule named { $value }.
+schedule-in-config = Schedule { $value } comes from the config file; change it there.
+schedule-bad-name = “{ $value }” cannot be a schedule name: letters, digits, - and _ only, at most 32.
+schedule-bad-cron = “{ $value }” is not a cron expression: five fields, minute hour day month weekday.
+schedule-bad-zone = “{ $value }” is not a time zone; use a name like Europe/Warsaw.
+
+## Scheduled posts and alerts
+scheduled-report-title = Scheduled report: { $name }
+alert-move-up = { $symbol } rose { $change } in the last hour, now { $price }.
+alert-move-down = { $symbol } fell { $change } in the last hour, now { $price }.
+alert-volatility = { $symbol }: volatility is rising, ATR 3D { $atr3 } against ATR 7D { $atr7 }.
+alert-title = Market alert
+target-disabled = A scheduled-post target was disabled after { $count } refusals in a row: { $target }.
 
 ## /lang
 lang-set = Language of this chat: English.

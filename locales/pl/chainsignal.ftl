@@ -9,7 +9,7 @@ arg-symbols = [symbole…]
 arg-lang = en|pl
 
 ## demo
-demo-banner = Demo Chainsignal: ceny syntetyczne (dane demonstracyjne, nie rynkowe), tymczasowa baza danych. Wpisz /help, aby zobaczyć komendy; koniec wejścia (Ctrl-D) kończy.
+demo-banner = Demo Chainsignal: ceny syntetyczne (dane demonstracyjne, nie rynkowe), tymczasowa baza danych i harmonogram demonstracyjny, który co pełną minutę publikuje tu raport. Wpisz /help, aby zobaczyć komendy; koniec wejścia (Ctrl-D) kończy.
 
 ## /start
 start-greeting = Cześć { $name }! Jestem Chainsignal: raporty rynkowe dla traderów kryptowalut, prosto w tym czacie.
@@ -71,6 +71,49 @@ summary-signals-none = Brak ruchów ponad zwykły zakres (ATR 3D).
 ai-system-prompt = Jesteś zwięzłym analitykiem rynku kryptowalut. Pisz po polsku, zwykłym tekstem bez Markdown, najwyżej 8 zdań. Omów ogólny trend, zmienność, wyróżniające się symbole i możliwe sygnały, korzystając wyłącznie z podanych liczb. Nie wymyślaj liczb i nie udzielaj porad inwestycyjnych.
 ai-user-prompt = Raport rynkowy z { $time } UTC, źródło { $source }. Dla każdego symbolu: ostatnia cena zamknięcia, zmiana procentowa w 24 godziny, 3 dni i 7 dni oraz ATR z 3 i 7 dni jako procent ceny.
     { $table }
+
+## /subscribe, /unsubscribe
+cmd-subscribe = Otrzymuj w tym czacie raporty planowe lub alerty rynkowe (administratorzy czatu)
+cmd-unsubscribe = Wyłącz raporty planowe lub alerty w tym czacie (administratorzy czatu)
+arg-subscription = reports|alerts
+arg-subscription-optional = [reports|alerts]
+subscribe-usage = Użycie: /subscribe reports lub /subscribe alerts; /unsubscribe [reports|alerts].
+subscribed-reports = Ten czat będzie otrzymywać planowe raporty rynkowe.
+subscribed-alerts = Ten czat będzie otrzymywać alerty rynkowe.
+already-subscribed-reports = Ten czat już otrzymuje planowe raporty rynkowe.
+already-subscribed-alerts = Ten czat już otrzymuje alerty rynkowe.
+unsubscribed = Gotowe: ten czat nie będzie ich już otrzymywać.
+not-subscribed = Ten czat nie był zapisany.
+permission-chat-admin = Tylko administratorzy czatu (lub administratorzy bota) mogą to zrobić.
+permission-bot-admin = Tylko administratorzy bota mogą to zrobić.
+
+## /schedule
+cmd-schedule = Raporty planowe: lista, dodawanie, usuwanie (administratorzy bota)
+arg-schedule = list | add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|report+summary] [symbole…] | remove NAZWA
+schedule-usage = Użycie: /schedule list; /schedule add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|report+summary] [symbole…], np. /schedule add wieczor 0 20 * * * Europe/Warsaw; /schedule remove NAZWA.
+schedule-title = Raporty planowe
+schedule-line = { $name }: { $cron } ({ $zone }), { $kind }, { $symbols }; następny { $next }; { $origin }
+schedule-watchlist = lista obserwowanych
+schedule-from-config = z pliku konfiguracyjnego
+schedule-from-chat = dodany w czacie
+schedule-footer = Teraz: { $time } UTC
+schedule-none = Brak harmonogramów.
+schedule-added = Dodano harmonogram { $name }; następne uruchomienie { $next } ({ $zone }).
+schedule-removed = Usunięto harmonogram { $name }.
+schedule-exists = Harmonogram o nazwie { $value } już istnieje.
+schedule-unknown = Nie ma harmonogramu o nazwie { $value }.
+schedule-in-config = Harmonogram { $value } pochodzi z pliku konfiguracyjnego; zmień go tam.
+schedule-bad-name = „{ $value }” nie może być nazwą harmonogramu: tylko litery, cyfry, - i _, najwyżej 32 znaki.
+schedule-bad-cron = „{ $value }” nie jest wyrażeniem cron: pięć pól, minuta godzina dzień miesiąc dzień_tygodnia.
+schedule-bad-zone = „{ $value }” nie jest strefą czasową; użyj nazwy takiej jak Europe/Warsaw.
+
+## Posty planowe i alerty
+scheduled-report-title = Raport planowy: { $name }
+alert-move-up = { $symbol } wzrósł o { $change } w ostatniej godzinie, teraz { $price }.
+alert-move-down = { $symbol } spadł o { $change } w ostatniej godzinie, teraz { $price }.
+alert-volatility = { $symbol }: zmienność rośnie, ATR 3D { $atr3 } wobec ATR 7D { $atr7 }.
+alert-title = Alert rynkowy
+target-disabled = Cel postów planowych wyłączono po { $count } kolejnych odmowach: { $target }.
 
 ## /lang
 lang-set = Język tego czatu: polski.

@@ -4,7 +4,7 @@
 use chainsignal_core::market::{MarketError, Source};
 use chainsignal_core::report::{Report, ReportError, ReportRow, SymbolFailure};
 use chainsignal_core::store::{
-    self, AiCall, AuditEntry, Backend, ChatKey, Identity, Outcome, ReportOrigin, Store,
+    self, AiCall, AuditEntry, Backend, ChatKey, Identity, Outcome, ReportOrigin, Store, StoredSchedule,
 };
 use chainsignal_core::symbol::Symbol;
 use chrono::{Duration, TimeZone, Utc};
@@ -211,7 +211,122 @@ async fn suite(store: Store) {
         store.cached_summary("k1").await.unwrap().as_deref(),
         Some("Rynek rośnie.")
     );
+
+    scheduler_suite(&store, t0).await;
     store.close().await;
+}
+
+async fn scheduler_suite(store: &Store, t0: chrono::DateTime<Utc>) {
+    // Schedules added by admins.
+    let s = StoredSchedule {
+        name: "evening".into(),
+        cron: "0 20 * * *".into(),
+        timezone: "Europe/Warsaw".into(),
+        kind: "report".into(),
+        symbols: "BTCUSDT ETHUSDT".into(),
+    };
+    assert!(store.add_schedule(&s, "telegram:42").await.unwrap());
+    assert!(
+        !store.add_schedule(&s, "telegram:42").await.unwrap(),
+        "names are unique"
+    );
+    assert_eq!(store.schedules().await.unwrap(), std::slice::from_ref(&s));
+    assert!(store.remove_schedule("evening").await.unwrap());
+    assert!(!store.remove_schedule("evening").await.unwrap());
+
+    // Subscriptions, failures in a row, disabling, re-subscribing.
+    let chat = ChatKey {
+        platform: "telegram".into(),
+        platform_chat_id: "-100".into(),
+    };
+    assert!(store.subscribe(&chat, "reports").await.unwrap());
+    assert!(!store.subscribe(&chat, "reports").await.unwrap());
+    assert!(store.subscribe(&chat, "alerts").await.unwrap());
+    let sub = &store.subscribers("reports").await.unwrap()[0];
+    assert_eq!(
+        (sub.platform.as_str(), sub.platform_chat_id.as_str()),
+        ("telegram", "-100")
+    );
+    assert_eq!(store.target_failed(sub).await.unwrap(), 1);
+    assert_eq!(store.target_failed(sub).await.unwrap(), 2);
+    store.target_succeeded(sub).await.unwrap();
+    assert_eq!(
+        store.target_failed(sub).await.unwrap(),
+        1,
+        "failures count in a row"
+    );
+    store.disable_target(sub).await.unwrap();
+    assert!(store.subscribers("reports").await.unwrap().is_empty());
+    assert_eq!(store.subscribers("alerts").await.unwrap().len(), 1);
+    assert!(
+        store.subscribe(&chat, "reports").await.unwrap(),
+        "subscribing again enables"
+    );
+    assert_eq!(store.unsubscribe(&chat, Some("alerts")).await.unwrap(), 1);
+    assert_eq!(store.unsubscribe(&chat, None).await.unwrap(), 1);
+    assert!(store.subscribers("reports").await.unwrap().is_empty());
+
+    // Runs: claimed once; taken over only when unfinished and the lease expired.
+    let slot = t0 + Duration::hours(5);
+    let m = |n| t0 + Duration::minutes(n);
+    assert!(!store.run_exists("daily", slot).await.unwrap());
+    assert!(store.claim_run("daily", slot, "a", m(0), m(2)).await.unwrap());
+    assert!(store.run_exists("daily", slot).await.unwrap());
+    assert!(
+        !store.claim_run("daily", slot, "b", m(1), m(3)).await.unwrap(),
+        "lease still held"
+    );
+    assert_eq!(store.stalled_runs(t0, m(1)).await.unwrap(), []);
+    assert_eq!(
+        store.stalled_runs(t0, m(5)).await.unwrap(),
+        [("daily".to_string(), slot)]
+    );
+    assert!(
+        store.claim_run("daily", slot, "b", m(5), m(7)).await.unwrap(),
+        "expired lease taken over"
+    );
+    assert!(
+        store
+            .claim_delivery("daily", slot, "telegram:-100", m(5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_delivery("daily", slot, "telegram:-100", m(5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_delivery("daily", slot, "discord-webhook:ab", m(5))
+            .await
+            .unwrap()
+    );
+    store
+        .finish_delivery("daily", slot, "telegram:-100", "sent")
+        .await
+        .unwrap();
+    let d = store.deliveries("daily", slot).await.unwrap();
+    assert_eq!(
+        d,
+        [
+            ("discord-webhook:ab".to_string(), "sending".to_string()),
+            ("telegram:-100".to_string(), "sent".to_string())
+        ]
+    );
+    store.finish_run("daily", slot).await.unwrap();
+    assert!(
+        !store.claim_run("daily", slot, "c", m(60), m(62)).await.unwrap(),
+        "a finished run stays finished"
+    );
+    assert_eq!(store.stalled_runs(t0, m(60)).await.unwrap(), []);
+
+    // Alerts: once per symbol and direction per cooldown.
+    assert!(store.claim_alert("BTCUSDT", "up", m(0), m(-60)).await.unwrap());
+    assert!(!store.claim_alert("BTCUSDT", "up", m(30), m(-30)).await.unwrap());
+    assert!(store.claim_alert("BTCUSDT", "down", m(30), m(-30)).await.unwrap());
+    assert!(store.claim_alert("BTCUSDT", "up", m(61), m(1)).await.unwrap());
 }
 
 #[tokio::test]

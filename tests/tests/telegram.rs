@@ -87,7 +87,10 @@ async fn private_chat_start_help_report_lang() {
         .iter()
         .map(|c| c["command"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["help", "report", "summary", "lang"]);
+    assert_eq!(
+        names,
+        ["help", "report", "summary", "lang", "subscribe", "unsubscribe"]
+    );
     assert!(menus[0].body.get("language_code").is_none_or(Value::is_null));
     assert_eq!(menus[1].body["language_code"], "pl");
     assert!(

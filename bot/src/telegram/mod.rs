@@ -46,7 +46,9 @@ struct Ctx {
     username: String,
     commands: Commands,
     store: Store,
-    pacer: Pacer,
+    sender: Arc<Sender>,
+    /// Bot admins' Telegram user ids.
+    admins: Vec<String>,
 }
 
 /// Where a reply goes: the chat and, in a forum, the topic.
@@ -61,6 +63,8 @@ pub struct Target {
 pub struct Started {
     pub webhook: Option<Router>,
     pub task: JoinHandle<()>,
+    /// For the scheduler's posts.
+    pub sender: Arc<Sender>,
 }
 
 /// Start Telegram when `TELEGRAM_BOT_TOKEN` is set. The task connects (retrying while
@@ -91,10 +95,19 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
     let commands = app.commands.clone();
     let store = app.store.clone();
     let i18n = app.i18n.clone();
+    let sender = Arc::new(Sender::new(bot.clone()));
+    let for_task = sender.clone();
     let task = tokio::spawn(async move {
-        serve(bot, token, config, commands, store, i18n, updates, shutdown).await;
+        serve(
+            bot, token, config, commands, store, i18n, for_task, updates, shutdown,
+        )
+        .await;
     });
-    Ok(Some(Started { webhook, task }))
+    Ok(Some(Started {
+        webhook,
+        task,
+        sender,
+    }))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -105,6 +118,7 @@ async fn serve(
     commands: Commands,
     store: Store,
     i18n: Arc<I18n>,
+    sender: Arc<Sender>,
     updates: Option<mpsc::UnboundedReceiver<Update>>,
     shutdown: Shutdown,
 ) {
@@ -119,7 +133,8 @@ async fn serve(
         username,
         commands,
         store,
-        pacer: Pacer::new(PacerLimits::TELEGRAM),
+        sender,
+        admins: config.admins.telegram.clone(),
     });
     let handler = Update::filter_message().endpoint(|msg: Message, ctx: Arc<Ctx>| async move {
         on_message(&ctx, &msg).await;
@@ -280,7 +295,7 @@ impl ErrorHandler<RequestError> for ListenerErrors {
     }
 }
 
-fn is_unreachable(e: &RequestError) -> bool {
+pub fn is_unreachable(e: &RequestError) -> bool {
     matches!(
         e,
         RequestError::Api(
@@ -321,24 +336,27 @@ async fn on_message(ctx: &Ctx, msg: &Message) {
         .and_then(Locale::from_tag);
     let addressed = text.split_whitespace().next().is_some_and(|w| w.contains('@'));
     let reply = match parser::parse(text, Some(&ctx.username)) {
-        Ok(Some(ParsedCommand { name, args })) => {
+        Ok(Some(ParsedCommand { name, args, raw })) => {
             // In a group, a command we do not know is probably another bot's.
             if !private && !addressed && registry::find(&name).is_none() {
                 return;
             }
+            let user_id = from
+                .map(|u| u.id.0.to_string())
+                .unwrap_or_else(|| chat.id.clone());
+            let role = role(ctx, msg, &name, &user_id).await;
             let invocation = Invocation {
                 user: UserRef {
                     platform: Platform::Telegram,
-                    id: from
-                        .map(|u| u.id.0.to_string())
-                        .unwrap_or_else(|| chat.id.clone()),
+                    id: user_id,
                     display_name: from.map(|u| u.first_name.clone()),
                 },
                 chat: chat.clone(),
                 locale,
-                role: Role::User,
+                role,
                 command: name,
                 args,
+                raw_args: raw,
             };
             let typing = typing(&ctx.bot, target);
             let (reply, ()) = tokio::join!(ctx.commands.run(&invocation), typing);
@@ -357,6 +375,31 @@ async fn on_message(ctx: &Ctx, msg: &Message) {
     deliver(ctx, target, &reply).await;
 }
 
+/// The asker's role: bot admins by config; in a private chat the user runs their own
+/// chat; in a group, Telegram is asked (only for commands that need more than a user).
+async fn role(ctx: &Ctx, msg: &Message, command: &str, user_id: &str) -> Role {
+    if ctx.admins.iter().any(|a| a == user_id) {
+        return Role::BotAdmin;
+    }
+    if msg.chat.is_private() {
+        return Role::ChatAdmin;
+    }
+    let needs = registry::find(command)
+        .map(|c| c.permission)
+        .unwrap_or(Role::User);
+    let Some(user) = msg.from.as_ref().filter(|_| needs > Role::User) else {
+        return Role::User;
+    };
+    match ctx.bot.get_chat_member(msg.chat.id, user.id).await {
+        Ok(member) if member.is_privileged() => Role::ChatAdmin,
+        Ok(_) => Role::User,
+        Err(e) => {
+            tracing::warn!(error = %e, "telegram getChatMember failed; treating the user as a member");
+            Role::User
+        }
+    }
+}
+
 /// "typing…" while the command works. Not essential: failures are only logged.
 async fn typing(bot: &Bot, target: Target) {
     let mut request = bot.send_chat_action(target.chat, ChatAction::Typing);
@@ -368,50 +411,100 @@ async fn typing(bot: &Bot, target: Target) {
     }
 }
 
-/// Send `reply` to `target`: the text in as many HTML messages as it takes, then the
-/// attachments. A failed attachment does not stop anything; a chat that blocked the bot
-/// is marked inactive and not tried again.
+/// Send `reply` to `target` and handle a refusal: a chat that blocked the bot is marked
+/// inactive and not tried again.
 async fn deliver(ctx: &Ctx, target: Target, reply: &Reply) {
-    for html in html_messages(reply, MESSAGE_LIMIT) {
-        let result = send(ctx, target, || {
-            let mut request = ctx
-                .bot
-                .send_message(target.chat, html.clone())
-                .parse_mode(ParseMode::Html)
-                .link_preview_options(LinkPreviewOptions {
-                    is_disabled: true,
-                    url: None,
-                    prefer_small_media: false,
-                    prefer_large_media: false,
-                    show_above_text: false,
-                });
-            if let Some(thread) = target.thread {
-                request = request.message_thread_id(thread);
-            }
-            request
-        })
-        .await;
-        if let Err(e) = result {
-            handle_send_error(ctx, target, &e).await;
-            return;
+    if let Err(e) = ctx.sender.send_reply(target, reply).await {
+        handle_send_error(ctx, target, &e).await;
+    }
+}
+
+/// Paced, retried sending, shared by the adapter and the scheduler.
+pub struct Sender {
+    bot: Bot,
+    pacer: Pacer,
+}
+
+impl Sender {
+    pub fn new(bot: Bot) -> Self {
+        Self {
+            bot,
+            pacer: Pacer::new(PacerLimits::TELEGRAM),
         }
     }
-    for attachment in &reply.attachments {
-        let result = send(ctx, target, || {
-            let file = InputFile::memory(attachment.data.clone()).file_name(attachment.filename.clone());
-            let mut request = ctx.bot.send_document(target.chat, file);
-            if let Some(thread) = target.thread {
-                request = request.message_thread_id(thread);
+
+    /// The text in as many HTML messages as it takes, then the attachments. A failed
+    /// attachment is logged and skipped; the error returned is the first refused text
+    /// message, or an unreachable chat.
+    pub async fn send_reply(&self, target: Target, reply: &Reply) -> Result<(), RequestError> {
+        for html in html_messages(reply, MESSAGE_LIMIT) {
+            self.send(target, || {
+                let mut request = self
+                    .bot
+                    .send_message(target.chat, html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(LinkPreviewOptions {
+                        is_disabled: true,
+                        url: None,
+                        prefer_small_media: false,
+                        prefer_large_media: false,
+                        show_above_text: false,
+                    });
+                if let Some(thread) = target.thread {
+                    request = request.message_thread_id(thread);
+                }
+                request
+            })
+            .await?;
+        }
+        for attachment in &reply.attachments {
+            let result = self
+                .send(target, || {
+                    let file =
+                        InputFile::memory(attachment.data.clone()).file_name(attachment.filename.clone());
+                    let mut request = self.bot.send_document(target.chat, file);
+                    if let Some(thread) = target.thread {
+                        request = request.message_thread_id(thread);
+                    }
+                    request
+                })
+                .await;
+            match result {
+                Err(e) if is_unreachable(&e) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, file = %attachment.filename, "telegram sendDocument failed; the text was sent")
+                }
+                Ok(_) => {}
             }
-            request
-        })
-        .await;
-        if let Err(e) = result {
-            if is_unreachable(&e) {
-                handle_send_error(ctx, target, &e).await;
-                return;
+        }
+        Ok(())
+    }
+
+    /// One paced send, retried after `RetryAfter` and on network errors.
+    async fn send<F, R>(&self, target: Target, make: F) -> Result<Message, RequestError>
+    where
+        F: Fn() -> R,
+        R: IntoFuture<Output = Result<Message, RequestError>>,
+    {
+        let key = target.chat.0.to_string();
+        let mut backoff = Duration::from_millis(300);
+        let mut attempt = 1;
+        loop {
+            self.pacer.acquire(&key, target.group).await;
+            match make().await {
+                Ok(message) => return Ok(message),
+                Err(RequestError::RetryAfter(wait)) if attempt < SEND_ATTEMPTS => {
+                    tracing::warn!(chat = target.chat.0, retry_after = ?wait.duration(), "telegram asked to slow down");
+                    tokio::time::sleep(wait.duration()).await;
+                }
+                Err(RequestError::Network(e)) if attempt < SEND_ATTEMPTS => {
+                    tracing::warn!(chat = target.chat.0, error = %e, "telegram send failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+                Err(e) => return Err(e),
             }
-            tracing::warn!(error = %e, file = %attachment.filename, "telegram sendDocument failed; the text was sent");
+            attempt += 1;
         }
     }
 }
@@ -433,33 +526,5 @@ async fn handle_send_error(ctx: &Ctx, target: Target, e: &RequestError) {
         }
     } else {
         tracing::error!(chat = target.chat.0, error = %e, "telegram send failed");
-    }
-}
-
-/// One paced send, retried after `RetryAfter` and on network errors.
-async fn send<F, R>(ctx: &Ctx, target: Target, make: F) -> Result<Message, RequestError>
-where
-    F: Fn() -> R,
-    R: IntoFuture<Output = Result<Message, RequestError>>,
-{
-    let key = target.chat.0.to_string();
-    let mut backoff = Duration::from_millis(300);
-    let mut attempt = 1;
-    loop {
-        ctx.pacer.acquire(&key, target.group).await;
-        match make().await {
-            Ok(message) => return Ok(message),
-            Err(RequestError::RetryAfter(wait)) if attempt < SEND_ATTEMPTS => {
-                tracing::warn!(chat = target.chat.0, retry_after = ?wait.duration(), "telegram asked to slow down");
-                tokio::time::sleep(wait.duration()).await;
-            }
-            Err(RequestError::Network(e)) if attempt < SEND_ATTEMPTS => {
-                tracing::warn!(chat = target.chat.0, error = %e, "telegram send failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            Err(e) => return Err(e),
-        }
-        attempt += 1;
     }
 }

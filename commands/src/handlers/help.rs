@@ -20,7 +20,7 @@ pub(crate) fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
 }
 
 fn help_reply(ctx: &Ctx<'_>) -> Reply {
-    let lines = registry::menu()
+    let lines = registry::available_to(ctx.invocation.role)
         .map(|c| {
             let usage = c.usage_key.map(|k| format!(" {}", ctx.t(k))).unwrap_or_default();
             format!("/{}{} — {}", c.name, usage, ctx.t(c.description_key))

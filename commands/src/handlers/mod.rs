@@ -3,6 +3,8 @@
 mod help;
 mod lang;
 mod report;
+mod schedule;
+mod subscribe;
 mod summary;
 
 use crate::registry::{CommandKind, CommandSpec};
@@ -15,5 +17,8 @@ pub(crate) async fn dispatch(spec: &CommandSpec, ctx: &Ctx<'_>) -> Result<Handle
         CommandKind::Report => report::run(ctx).await,
         CommandKind::Summary => summary::run(ctx).await,
         CommandKind::Lang => lang::run(ctx).await,
+        CommandKind::Subscribe => subscribe::subscribe(ctx).await,
+        CommandKind::Unsubscribe => subscribe::unsubscribe(ctx).await,
+        CommandKind::Schedule => schedule::run(ctx).await,
     }
 }

@@ -159,6 +159,25 @@ pub struct AiCall {
     pub outcome: String,
 }
 
+/// A schedule kept in the database (added with `/schedule add`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredSchedule {
+    pub name: String,
+    pub cron: String,
+    pub timezone: String,
+    pub kind: String,
+    /// Space-separated symbols; empty for the watchlist.
+    pub symbols: String,
+}
+
+/// A subscribed chat or webhook.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Subscription {
+    pub platform: String,
+    pub platform_chat_id: String,
+    pub kind: String,
+}
+
 #[async_trait]
 pub trait Storage: Send + Sync + std::fmt::Debug {
     fn backend(&self) -> Backend;
@@ -197,6 +216,73 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
     async fn cached_summary(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn save_summary(&self, key: &str, locale: &str, model: &str, text: &str) -> Result<(), StoreError>;
+
+    async fn add_schedule(&self, s: &StoredSchedule, created_by: &str) -> Result<bool, StoreError>;
+    async fn remove_schedule(&self, name: &str) -> Result<bool, StoreError>;
+    async fn schedules(&self) -> Result<Vec<StoredSchedule>, StoreError>;
+
+    /// Subscribe a target to `kind` (`reports`, `alerts`); false when it already was
+    /// (a disabled target is enabled again).
+    async fn subscribe(&self, chat: &ChatKey, kind: &str) -> Result<bool, StoreError>;
+    /// Remove the target's subscriptions of `kind`, or all of them; how many went.
+    async fn unsubscribe(&self, chat: &ChatKey, kind: Option<&str>) -> Result<u64, StoreError>;
+    /// The enabled targets of `kind`.
+    async fn subscribers(&self, kind: &str) -> Result<Vec<Subscription>, StoreError>;
+    /// Count one more refusal (403/404) in a row; returns the count.
+    async fn target_failed(&self, target: &Subscription) -> Result<i64, StoreError>;
+    async fn target_succeeded(&self, target: &Subscription) -> Result<(), StoreError>;
+    async fn disable_target(&self, target: &Subscription) -> Result<(), StoreError>;
+
+    /// Claim (schedule, slot) for `owner` until `lease_until`: true when it is ours, new
+    /// or taken over from an owner whose lease expired before `now` without finishing.
+    async fn claim_run(
+        &self,
+        schedule: &str,
+        slot: DateTime<Utc>,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn finish_run(&self, schedule: &str, slot: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Whether a run of (schedule, slot) exists at all (claimed by anyone).
+    async fn run_exists(&self, schedule: &str, slot: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Unfinished runs with an expired lease and a slot at or after `since`.
+    async fn stalled_runs(
+        &self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError>;
+    /// Claim one delivery; false when it was claimed before (sent, failed or in doubt).
+    async fn claim_delivery(
+        &self,
+        schedule: &str,
+        slot: DateTime<Utc>,
+        target: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn finish_delivery(
+        &self,
+        schedule: &str,
+        slot: DateTime<Utc>,
+        target: &str,
+        status: &str,
+    ) -> Result<(), StoreError>;
+    /// The deliveries of a slot: (target, status).
+    async fn deliveries(
+        &self,
+        schedule: &str,
+        slot: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Claim the right to alert about (symbol, direction) now: true unless an alert went
+    /// out after `not_since`.
+    async fn claim_alert(
+        &self,
+        symbol: &str,
+        direction: &str,
+        now: DateTime<Utc>,
+        not_since: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     async fn record_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
     /// The newest `limit` audit rows, newest first.

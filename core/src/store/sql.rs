@@ -328,6 +328,285 @@ macro_rules! impl_storage {
                 Ok(())
             }
 
+            async fn add_schedule(&self, s: &StoredSchedule, created_by: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "INSERT INTO schedules (name, cron, timezone, kind, symbols, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(&s.name)
+                .bind(&s.cron)
+                .bind(&s.timezone)
+                .bind(&s.kind)
+                .bind(&s.symbols)
+                .bind(created_by)
+                .bind(Utc::now())
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn remove_schedule(&self, name: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM schedules WHERE name = $1").bind(name).execute(&self.pool).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn schedules(&self) -> Result<Vec<StoredSchedule>, StoreError> {
+                Ok(sqlx::query_as("SELECT name, cron, timezone, kind, symbols FROM schedules ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn subscribe(&self, chat: &ChatKey, kind: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "INSERT INTO subscriptions (platform, platform_chat_id, kind, created_at, failures, disabled) \
+                     VALUES ($1, $2, $3, $4, 0, FALSE) ON CONFLICT (platform, platform_chat_id, kind) DO NOTHING",
+                )
+                .bind(&chat.platform)
+                .bind(&chat.platform_chat_id)
+                .bind(kind)
+                .bind(Utc::now())
+                .execute(&self.pool)
+                .await?;
+                if r.rows_affected() == 0 {
+                    let again = sqlx::query(
+                        "UPDATE subscriptions SET disabled = FALSE, failures = 0 \
+                         WHERE platform = $1 AND platform_chat_id = $2 AND kind = $3 AND disabled",
+                    )
+                    .bind(&chat.platform)
+                    .bind(&chat.platform_chat_id)
+                    .bind(kind)
+                    .execute(&self.pool)
+                    .await?;
+                    return Ok(again.rows_affected() == 1);
+                }
+                Ok(true)
+            }
+
+            async fn unsubscribe(&self, chat: &ChatKey, kind: Option<&str>) -> Result<u64, StoreError> {
+                let r = match kind {
+                    Some(kind) => {
+                        sqlx::query(
+                            "DELETE FROM subscriptions WHERE platform = $1 AND platform_chat_id = $2 AND kind = $3",
+                        )
+                        .bind(&chat.platform)
+                        .bind(&chat.platform_chat_id)
+                        .bind(kind)
+                        .execute(&self.pool)
+                        .await?
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM subscriptions WHERE platform = $1 AND platform_chat_id = $2")
+                            .bind(&chat.platform)
+                            .bind(&chat.platform_chat_id)
+                            .execute(&self.pool)
+                            .await?
+                    }
+                };
+                Ok(r.rows_affected())
+            }
+
+            async fn subscribers(&self, kind: &str) -> Result<Vec<Subscription>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT platform, platform_chat_id, kind FROM subscriptions \
+                     WHERE kind = $1 AND NOT disabled ORDER BY platform, platform_chat_id",
+                )
+                .bind(kind)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn target_failed(&self, t: &Subscription) -> Result<i64, StoreError> {
+                let (n,): (i64,) = sqlx::query_as(
+                    "UPDATE subscriptions SET failures = failures + 1 \
+                     WHERE platform = $1 AND platform_chat_id = $2 AND kind = $3 RETURNING CAST(failures AS BIGINT)",
+                )
+                .bind(&t.platform)
+                .bind(&t.platform_chat_id)
+                .bind(&t.kind)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or((0,));
+                Ok(n)
+            }
+
+            async fn target_succeeded(&self, t: &Subscription) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE subscriptions SET failures = 0 \
+                     WHERE platform = $1 AND platform_chat_id = $2 AND kind = $3 AND failures > 0",
+                )
+                .bind(&t.platform)
+                .bind(&t.platform_chat_id)
+                .bind(&t.kind)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn disable_target(&self, t: &Subscription) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE subscriptions SET disabled = TRUE \
+                     WHERE platform = $1 AND platform_chat_id = $2 AND kind = $3",
+                )
+                .bind(&t.platform)
+                .bind(&t.platform_chat_id)
+                .bind(&t.kind)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn claim_run(
+                &self,
+                schedule: &str,
+                slot: DateTime<Utc>,
+                owner: &str,
+                now: DateTime<Utc>,
+                lease_until: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "INSERT INTO schedule_runs (schedule, slot, owner, lease_until, status) \
+                     VALUES ($1, $2, $3, $4, 'running') ON CONFLICT (schedule, slot) DO NOTHING",
+                )
+                .bind(schedule)
+                .bind(slot)
+                .bind(owner)
+                .bind(lease_until)
+                .execute(&self.pool)
+                .await?;
+                if r.rows_affected() == 1 {
+                    return Ok(true);
+                }
+                let r = sqlx::query(
+                    "UPDATE schedule_runs SET owner = $1, lease_until = $2 \
+                     WHERE schedule = $3 AND slot = $4 AND status = 'running' AND lease_until < $5",
+                )
+                .bind(owner)
+                .bind(lease_until)
+                .bind(schedule)
+                .bind(slot)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn finish_run(&self, schedule: &str, slot: DateTime<Utc>) -> Result<(), StoreError> {
+                sqlx::query("UPDATE schedule_runs SET status = 'done' WHERE schedule = $1 AND slot = $2")
+                    .bind(schedule)
+                    .bind(slot)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn run_exists(&self, schedule: &str, slot: DateTime<Utc>) -> Result<bool, StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT status FROM schedule_runs WHERE schedule = $1 AND slot = $2")
+                        .bind(schedule)
+                        .bind(slot)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.is_some())
+            }
+
+            async fn stalled_runs(
+                &self,
+                since: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT schedule, slot FROM schedule_runs \
+                     WHERE status = 'running' AND lease_until < $1 AND slot >= $2 ORDER BY slot",
+                )
+                .bind(now)
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn claim_delivery(
+                &self,
+                schedule: &str,
+                slot: DateTime<Utc>,
+                target: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "INSERT INTO deliveries (schedule, slot, target, status, at) VALUES ($1, $2, $3, 'sending', $4) \
+                     ON CONFLICT (schedule, slot, target) DO NOTHING",
+                )
+                .bind(schedule)
+                .bind(slot)
+                .bind(target)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn finish_delivery(
+                &self,
+                schedule: &str,
+                slot: DateTime<Utc>,
+                target: &str,
+                status: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query("UPDATE deliveries SET status = $1 WHERE schedule = $2 AND slot = $3 AND target = $4")
+                    .bind(status)
+                    .bind(schedule)
+                    .bind(slot)
+                    .bind(target)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn deliveries(
+                &self,
+                schedule: &str,
+                slot: DateTime<Utc>,
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT target, status FROM deliveries WHERE schedule = $1 AND slot = $2 ORDER BY target",
+                )
+                .bind(schedule)
+                .bind(slot)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn claim_alert(
+                &self,
+                symbol: &str,
+                direction: &str,
+                now: DateTime<Utc>,
+                not_since: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "INSERT INTO alert_marks (symbol, direction, last_sent_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (symbol, direction) DO NOTHING",
+                )
+                .bind(symbol)
+                .bind(direction)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                if r.rows_affected() == 1 {
+                    return Ok(true);
+                }
+                let r = sqlx::query(
+                    "UPDATE alert_marks SET last_sent_at = $1 \
+                     WHERE symbol = $2 AND direction = $3 AND last_sent_at < $4",
+                )
+                .bind(now)
+                .bind(symbol)
+                .bind(direction)
+                .bind(not_since)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
             async fn record_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO audit_log (at, platform, platform_user_id, platform_chat_id, command, \

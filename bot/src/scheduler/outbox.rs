@@ -1,0 +1,274 @@
+//! Where scheduled posts and alerts go: one outbox per kind of target.
+
+use crate::telegram;
+use async_trait::async_trait;
+use chainsignal_commands::{Block, Reply};
+use chainsignal_core::pacing::{Pacer, PacerLimits, Rate};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use teloxide::types::ChatId;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Mutex;
+
+/// Why a post did not arrive.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The target refused for good (403, 404, blocked, deleted): counts toward disabling.
+    #[error("refused: {0}")]
+    Gone(String),
+    #[error("failed: {0}")]
+    Failed(String),
+}
+
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    async fn send(&self, chat_id: &str, reply: &Reply) -> Result<(), SendError>;
+}
+
+/// Outboxes by platform name (`telegram`, `discord-webhook`, `console`).
+pub type Outboxes = HashMap<String, Arc<dyn Outbox>>;
+
+/// Telegram chats, through the adapter's paced sender.
+pub struct TelegramOutbox(pub Arc<telegram::Sender>);
+
+#[async_trait]
+impl Outbox for TelegramOutbox {
+    async fn send(&self, chat_id: &str, reply: &Reply) -> Result<(), SendError> {
+        let id: i64 = chat_id
+            .parse()
+            .map_err(|_| SendError::Gone("not a Telegram chat id".into()))?;
+        let target = telegram::Target {
+            chat: ChatId(id),
+            thread: None,
+            group: id < 0,
+        };
+        self.0.send_reply(target, reply).await.map_err(|e| {
+            if telegram::is_unreachable(&e) {
+                SendError::Gone(e.to_string())
+            } else {
+                SendError::Failed(e.to_string())
+            }
+        })
+    }
+}
+
+/// The id a webhook URL is known by: a digest, since the URL itself is a secret.
+pub fn webhook_id(url: &SecretString) -> String {
+    let digest = Sha256::digest(url.expose_secret().as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Discord webhooks: Markdown text, no mentions, split under 2000 characters, paced
+/// (Discord allows about 5 requests per 2 s per webhook), `retry_after` honoured.
+pub struct DiscordWebhookOutbox {
+    http: reqwest::Client,
+    urls: HashMap<String, SecretString>,
+    pacer: Pacer,
+}
+
+const DISCORD_LIMIT: usize = 2000;
+
+impl DiscordWebhookOutbox {
+    pub fn new(urls: &[SecretString]) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .unwrap_or_default();
+        let pacer = Pacer::new(PacerLimits {
+            overall: Rate::new(30, Duration::from_secs(1)),
+            per_chat: Rate::new(5, Duration::from_secs(2)),
+            per_group: Rate::new(30, Duration::from_secs(60)),
+        });
+        Self {
+            http,
+            urls: urls.iter().map(|u| (webhook_id(u), u.clone())).collect(),
+            pacer,
+        }
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.urls.keys().cloned().collect()
+    }
+}
+
+/// A reply as Discord Markdown: bold title, tables in code blocks, italic footer.
+pub fn discord_markdown(reply: &Reply) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for block in &reply.blocks {
+        parts.push(match block {
+            Block::Title(t) => format!("**{}**", t.replace('*', "\\\\*")),
+            Block::Paragraph(p) => p.clone(),
+            Block::Fields(f) => f
+                .iter()
+                .map(|(k, v)| format!("**{k}**: {v}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Block::Table { headers, align, rows } => {
+                format!(
+                    "```\n{}\n```",
+                    chainsignal_commands::reply::render_table(headers, align, rows)
+                )
+            }
+            Block::List(items) => items
+                .iter()
+                .map(|i| format!("- {i}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Block::Footer(f) => format!("*{f}*"),
+        });
+    }
+    // Split between blocks; a block longer than the limit is cut at lines.
+    let mut messages = Vec::new();
+    let mut current = String::new();
+    for part in parts {
+        for line in split_long(&part, DISCORD_LIMIT) {
+            if !current.is_empty() && current.chars().count() + 2 + line.chars().count() > DISCORD_LIMIT {
+                messages.push(std::mem::take(&mut current));
+            }
+            if !current.is_empty() {
+                current.push_str("\n\n");
+            }
+            current.push_str(&line);
+        }
+    }
+    if !current.is_empty() {
+        messages.push(current);
+    }
+    messages
+}
+
+fn split_long(text: &str, limit: usize) -> Vec<String> {
+    if text.chars().count() <= limit {
+        return vec![text.to_string()];
+    }
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        if current.chars().count() + line.chars().count() + 1 > limit - 8 && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        current.push_str(&line.chars().take(limit - 8).collect::<String>());
+        current.push('\n');
+    }
+    out.push(current);
+    out
+}
+
+#[async_trait]
+impl Outbox for DiscordWebhookOutbox {
+    async fn send(&self, chat_id: &str, reply: &Reply) -> Result<(), SendError> {
+        let url = self
+            .urls
+            .get(chat_id)
+            .ok_or_else(|| SendError::Gone("webhook no longer configured".into()))?;
+        for content in discord_markdown(reply) {
+            let body = serde_json::json!({"content": content, "allowed_mentions": {"parse": []}});
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                self.pacer.acquire(chat_id, false).await;
+                let response = self
+                    .http
+                    .post(url.expose_secret())
+                    .query(&[("wait", "true")])
+                    .json(&body)
+                    .send()
+                    .await
+                    // Never the URL in an error: it holds the webhook's token.
+                    .map_err(|e| {
+                        SendError::Failed(
+                            if e.is_timeout() {
+                                "timeout"
+                            } else {
+                                "request failed"
+                            }
+                            .into(),
+                        )
+                    })?;
+                let status = response.status();
+                if status.is_success() {
+                    break;
+                }
+                if status.as_u16() == 429 && attempt < 4 {
+                    let header = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<f64>().ok());
+                    let body: serde_json::Value = response.json().await.unwrap_or_default();
+                    let wait = body["retry_after"]
+                        .as_f64()
+                        .or(header)
+                        .unwrap_or(1.0)
+                        .clamp(0.0, 60.0);
+                    tracing::warn!(wait, "discord webhook rate limited");
+                    tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                    continue;
+                }
+                return Err(match status.as_u16() {
+                    401 | 403 | 404 => SendError::Gone(format!("HTTP {}", status.as_u16())),
+                    code => SendError::Failed(format!("HTTP {code}")),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The console (the demo): plain text on a writer.
+pub struct ConsoleOutbox {
+    out: Mutex<Box<dyn AsyncWrite + Send + Unpin>>,
+}
+
+impl ConsoleOutbox {
+    pub fn new(out: Box<dyn AsyncWrite + Send + Unpin>) -> Self {
+        Self { out: Mutex::new(out) }
+    }
+}
+
+#[async_trait]
+impl Outbox for ConsoleOutbox {
+    async fn send(&self, _chat_id: &str, reply: &Reply) -> Result<(), SendError> {
+        let text = format!("\n{}\n\n", reply.to_plain_text());
+        let mut out = self.out.lock().await;
+        out.write_all(text.as_bytes())
+            .await
+            .map_err(|e| SendError::Failed(e.to_string()))?;
+        out.flush().await.map_err(|e| SendError::Failed(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_fits_discord() {
+        let rows: Vec<Vec<String>> = (0..300).map(|i| vec![format!("S{i}"), "1.0".into()]).collect();
+        let reply = Reply::default()
+            .block(Block::Title("T".into()))
+            .block(Block::Table {
+                headers: vec!["a".into(), "b".into()],
+                align: vec![
+                    chainsignal_commands::Align::Left,
+                    chainsignal_commands::Align::Right,
+                ],
+                rows,
+            });
+        let messages = discord_markdown(&reply);
+        assert!(messages.len() > 1);
+        assert!(messages.iter().all(|m| m.chars().count() <= DISCORD_LIMIT));
+        assert!(messages[0].starts_with("**T**"));
+    }
+
+    #[test]
+    fn webhook_ids_hide_the_url() {
+        let url = SecretString::from("https://discord.com/api/webhooks/1/secret-token".to_string());
+        let id = webhook_id(&url);
+        assert_eq!(id.len(), 16);
+        assert!(!id.contains("secret"));
+    }
+}

@@ -121,31 +121,35 @@ impl Cron {
         }
     }
 
-    /// The first slot strictly after `after`, on the wall clock of `tz`.
+    /// The first slot strictly after `after`, on the wall clock of `tz`. Wall times are
+    /// tried in order; their instants never decrease (a gap maps to its end, a repeated
+    /// time to its first occurrence), so the first one after `after` is the answer.
     pub fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let start = after.with_timezone(&tz).date_naive() - Duration::days(1);
+        let after_local = after.with_timezone(&tz).naive_local();
+        // No offset change exceeds three hours: earlier wall times cannot be later instants.
+        let horizon = after_local - Duration::hours(3);
+        let start = after_local.date() - Duration::days(1);
         // Four years cover every valid expression (29 February on a Monday, say).
         for offset in 0..(366 * 4 + 2) {
             let date = start + Duration::days(offset);
             if !self.date_matches(date) {
                 continue;
             }
-            let mut best: Option<DateTime<Utc>> = None;
             for &h in &self.hours {
                 for &m in &self.minutes {
                     let Some(time) = NaiveTime::from_hms_opt(h, m, 0) else {
                         continue;
                     };
-                    if let Some(t) = Self::resolve(tz, date.and_time(time))
+                    let local = date.and_time(time);
+                    if local < horizon {
+                        continue;
+                    }
+                    if let Some(t) = Self::resolve(tz, local)
                         && t > after
-                        && best.is_none_or(|b| t < b)
                     {
-                        best = Some(t);
+                        return Some(t);
                     }
                 }
-            }
-            if best.is_some() {
-                return best;
             }
         }
         None

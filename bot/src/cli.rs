@@ -18,7 +18,7 @@ use chainsignal_core::store::{HistoryRow, ReportOrigin};
 use chainsignal_core::symbol;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -86,6 +86,21 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// A consistent online copy of the SQLite database (for PostgreSQL use pg_dump).
+    Backup {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Where to write the copy.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Replace the SQLite database with a backup. Stop the bot first.
+    Restore {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// A file written by `chainsignal backup`.
+        file: PathBuf,
+    },
     /// Export stored data.
     Export {
         #[command(subcommand)]
@@ -137,6 +152,45 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| "expected a date like 2026-11-01 or an RFC 3339 instant".into())
+}
+
+/// Replace the SQLite database file with `file` after checking that it is a Chainsignal
+/// database; the restored copy is migrated to this version.
+async fn restore(config: Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let url = config.database_url();
+    let path = match url
+        .expose_secret()
+        .strip_prefix("sqlite://")
+        .or_else(|| url.expose_secret().strip_prefix("sqlite:"))
+    {
+        Some(p) => PathBuf::from(p.split('?').next().unwrap_or(p)),
+        None => bail!("restore is for SQLite; for PostgreSQL use pg_restore (see README, Deploy)"),
+    };
+    if !file.is_file() {
+        bail!("{} is not a file", file.display());
+    }
+    // The backup must open as a Chainsignal database before anything is replaced.
+    chainsignal_core::store::check_backup(file)
+        .await
+        .with_context(|| format!("{} is not a Chainsignal backup", file.display()))?;
+
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let staging = path.with_extension("restore-tmp");
+    std::fs::copy(file, &staging).with_context(|| format!("copying {}", file.display()))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            std::fs::remove_file(&side)?;
+        }
+    }
+    std::fs::rename(&staging, &path)?;
+    // Bring an older backup's schema up to date.
+    let store = chainsignal_core::store::open(&url, 1).await?;
+    store.close().await;
+    eprintln!("restored {} from {}", path.display(), file.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// This process's name in the scheduler's claims.
@@ -223,6 +277,24 @@ where
             app.store.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup { config, out } => {
+            let config = load_config(&config, true)?;
+            let app = App::build(config, None, None).await?;
+            if out.exists() {
+                bail!("{} exists already; choose a new file", out.display());
+            }
+            app.store
+                .backup(&out)
+                .await
+                .with_context(|| format!("writing the backup to {}", out.display()))?;
+            app.store.close().await;
+            eprintln!("backup written to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { config, file } => {
+            let config = load_config(&config, true)?;
+            restore(config, &file).await
+        }
         Command::Export {
             what: Export::Reports { config, since, out },
         } => {
@@ -286,33 +358,48 @@ where
     } else {
         None
     };
-    match console_io {
-        Some(io) => {
-            let console = console::serve(&app.commands, io.stdin, io.stdout, io.interactive);
-            tokio::select! {
-                r = console => { r?; tracing::info!("console closed; the bot keeps running"); shutdown.clone().wait().await }
-                _ = shutdown.clone().wait() => {}
+    let limit = std::time::Duration::from_secs(app.config.shutdown.timeout_secs);
+    if let Some(io) = console_io {
+        // On shutdown the console takes no new line; the command in hand gets `limit`.
+        let console = console::serve_until(
+            &app.commands,
+            io.stdin,
+            io.stdout,
+            io.interactive,
+            shutdown.clone().wait(),
+        );
+        let deadline = async {
+            shutdown.clone().wait().await;
+            tokio::time::sleep(limit).await;
+        };
+        tokio::select! {
+            r = console => r?,
+            _ = deadline => tracing::warn!(?limit, "a console command did not finish in time"),
+        }
+    }
+    shutdown.clone().wait().await;
+    tracing::info!("shutting down");
+    let finish = async {
+        if let Some(task) = scheduler
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "scheduler task failed");
+        }
+        if let Some(telegram) = telegram
+            && let Err(e) = telegram.task.await
+        {
+            tracing::error!(error = %e, "telegram task failed");
+        }
+        if let Some(task) = http {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "http server failed"),
+                Err(e) => tracing::error!(error = %e, "http server task failed"),
             }
         }
-        None => shutdown.clone().wait().await,
-    }
-    tracing::info!("shutting down");
-    if let Some(task) = scheduler
-        && let Err(e) = task.await
-    {
-        tracing::error!(error = %e, "scheduler task failed");
-    }
-    if let Some(telegram) = telegram
-        && let Err(e) = telegram.task.await
-    {
-        tracing::error!(error = %e, "telegram task failed");
-    }
-    if let Some(task) = http {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "http server failed"),
-            Err(e) => tracing::error!(error = %e, "http server task failed"),
-        }
+    };
+    if tokio::time::timeout(limit, finish).await.is_err() {
+        tracing::warn!(?limit, "work in flight did not finish in time; stopping anyway");
     }
     app.store.close().await;
     tracing::info!("stopped");

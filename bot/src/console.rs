@@ -57,25 +57,39 @@ pub async fn answer(commands: &Commands, line: &str) -> Option<String> {
 }
 
 /// Serve until end of input or `exit`. With `interactive`, print a prompt.
-pub async fn serve<R, W>(
+pub async fn serve<R, W>(commands: &Commands, input: R, output: W, interactive: bool) -> std::io::Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    serve_until(commands, input, output, interactive, std::future::pending()).await
+}
+
+/// Like [`serve`], and stop taking lines once `stop` resolves; a command already read
+/// is answered first.
+pub async fn serve_until<R, W>(
     commands: &Commands,
     input: R,
     mut output: W,
     interactive: bool,
+    stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()>
 where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut lines = input.lines();
+    tokio::pin!(stop);
     loop {
         if interactive {
             output.write_all(PROMPT.as_bytes()).await?;
             output.flush().await?;
         }
-        let Some(line) = lines.next_line().await? else {
-            break;
+        let line = tokio::select! {
+            line = lines.next_line() => line?,
+            _ = &mut stop => None,
         };
+        let Some(line) = line else { break };
         if matches!(line.trim(), "exit" | "quit" | "/exit" | "/quit") {
             break;
         }

@@ -1,5 +1,6 @@
 //! The bot's own HTTP server: `/healthz` (the process is up) and `/readyz` (the
-//! database answers), plus the adapters' routes (the Telegram webhook).
+//! database answers), `/metrics` (Prometheus), plus the adapters' routes (the Telegram
+//! webhook).
 
 use crate::shutdown::Shutdown;
 use axum::Router;
@@ -11,10 +12,13 @@ use tokio::net::TcpListener;
 
 /// Health routes, merged with `extra` (the Telegram webhook) when given.
 pub fn router(store: Store, extra: Option<Router>) -> Router {
-    let health = Router::new()
+    let mut health = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(store);
+    if let Some(handle) = crate::metrics::install() {
+        health = health.route("/metrics", get(move || std::future::ready(handle.render())));
+    }
     match extra {
         Some(routes) => health.merge(routes),
         None => health,

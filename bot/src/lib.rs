@@ -6,6 +6,7 @@ pub mod cli;
 pub mod console;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod scheduler;
 pub mod shutdown;
 pub mod telegram;

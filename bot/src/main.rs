@@ -2,9 +2,19 @@
 
 use clap::Parser;
 use std::process::ExitCode;
+use std::time::Duration;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = chainsignal::cli::Cli::parse();
-    chainsignal::cli::main(cli).await
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chainsignal: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(chainsignal::cli::main(cli));
+    // A read of stdin blocks a thread until a line comes: do not wait for it at exit.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    code
 }

@@ -228,6 +228,11 @@ impl Commands {
                 }
             }
         };
+        let command = spec.map(|s| s.name).unwrap_or("unknown");
+        metrics::counter!("chainsignal_commands_total", "command" => command, "outcome" => handled.outcome.as_str())
+            .increment(1);
+        metrics::histogram!("chainsignal_command_duration_seconds", "command" => command)
+            .record(started.elapsed().as_secs_f64());
         let entry = AuditEntry {
             at: chrono::Utc::now(),
             platform: invocation.chat.platform.as_str().into(),

@@ -92,6 +92,9 @@ pub async fn summarize(
         latency_ms: latency.as_millis() as i64,
         outcome: outcome.into(),
     };
+    metrics::counter!("chainsignal_ai_tokens_total", "kind" => "prompt").increment(tokens.0.max(0) as u64);
+    metrics::counter!("chainsignal_ai_tokens_total", "kind" => "completion")
+        .increment(tokens.1.max(0) as u64);
     if let Err(e) = services.store.record_ai_call(&call).await {
         tracing::error!(error = %e, "could not record an AI call");
     }

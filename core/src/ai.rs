@@ -163,7 +163,14 @@ impl AiClient {
             if let Some(key) = &self.settings.api_key {
                 request = request.bearer_auth(key.expose_secret());
             }
-            let (err, wait) = match request.send().await {
+            let sent = request.send().await;
+            let status = sent
+                .as_ref()
+                .map(|r| r.status().as_str().to_string())
+                .unwrap_or_else(|_| "error".into());
+            metrics::counter!("chainsignal_outbound_requests_total", "service" => "ai", "status" => status)
+                .increment(1);
+            let (err, wait) = match sent {
                 Err(e) if e.is_timeout() => return Err(AiError::Timeout),
                 Err(e) => (
                     AiError::Unavailable(

@@ -36,6 +36,7 @@ pub struct Config {
     pub alerts: AlertsConfig,
     pub admins: AdminsConfig,
     pub discord: DiscordConfig,
+    pub shutdown: ShutdownConfig,
     #[serde(skip)]
     pub secrets: Secrets,
 }
@@ -344,6 +345,19 @@ impl Default for AlertsConfig {
             atr_ratio: 1.5,
             cooldown_secs: 3600,
         }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// On SIGTERM, commands and deliveries in flight get this long to finish.
+    pub timeout_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self { timeout_secs: 10 }
     }
 }
 

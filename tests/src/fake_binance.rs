@@ -60,6 +60,7 @@ struct Inner {
     latency: Mutex<Duration>,
     used_weight: AtomicU32,
     weight_base: AtomicU32,
+    arrived: tokio::sync::Notify,
 }
 
 pub struct FakeBinance {
@@ -149,6 +150,25 @@ impl FakeBinance {
         lock(&self.inner.requests).clone()
     }
 
+    /// Wait until at least `n` requests have arrived (or panic after `timeout`).
+    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) {
+        let wait = async {
+            loop {
+                let notified = self.inner.arrived.notified();
+                if self.request_count() >= n {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        if tokio::time::timeout(timeout, wait).await.is_err() {
+            panic!(
+                "{n} requests did not arrive in {timeout:?}: {:?}",
+                self.requests()
+            );
+        }
+    }
+
     pub fn request_count(&self) -> usize {
         lock(&self.inner.requests).len()
     }
@@ -217,6 +237,7 @@ async fn klines(State(inner): State<Arc<Inner>>, Query(q): Query<KlinesQuery>) -
         interval: interval.clone(),
         limit: q.limit,
     });
+    inner.arrived.notify_waiters();
     let used =
         inner.weight_base.load(Ordering::SeqCst) + 2 * (inner.used_weight.fetch_add(1, Ordering::SeqCst) + 1);
     let mut headers = HeaderMap::new();

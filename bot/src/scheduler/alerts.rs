@@ -77,6 +77,7 @@ pub(super) async fn check(s: &Scheduler, now: DateTime<Utc>) -> usize {
             }
         }
         sent += 1;
+        metrics::counter!("chainsignal_alerts_total").increment(1);
         for target in &subscribers {
             let locale = s.locale_of(target).await;
             if let Err(e) = s.send(target, &alert_reply(s, &alert, locale)).await {

@@ -116,17 +116,17 @@ impl Scheduler {
         let first_tick = self.state.lock().await.last_tick.is_none();
         for def in &schedules {
             if first_tick
-                && let Some(missed) = def.cron.last_at_or_before(def.tz, now - grace, Duration::days(2))
+                && let Some(missed) = def.cron.last_at_or_before(def.tz, now - grace, Duration::days(1))
                 && !self.store().run_exists(&def.name, missed).await.unwrap_or(true)
             {
-                tracing::warn!(schedule = %def.name, slot = %missed, "missed slot is older than the grace window; skipped");
+                tracing::info!(schedule = %def.name, slot = %missed, "missed slot is older than the grace window; skipped");
                 report.skipped_missed += 1;
             }
             let mut slots = def.cron.slots_between(def.tz, from, now);
             if first_tick && slots.len() > 1 {
                 // After a stop, a schedule catches up once, with its latest slot.
                 let older = slots.len() - 1;
-                tracing::warn!(schedule = %def.name, older, "older missed slots skipped; the latest runs");
+                tracing::info!(schedule = %def.name, older, "older missed slots skipped; the latest runs");
                 report.skipped_missed += older;
                 slots.drain(..older);
             }
@@ -239,7 +239,10 @@ impl Scheduler {
                     r
                 }
             };
-            let status = match self.send(&target, &reply).await {
+            let result = self.send(&target, &reply).await;
+            let outcome = if result.is_ok() { "sent" } else { "failed" };
+            metrics::counter!("chainsignal_scheduled_posts_total", "outcome" => outcome).increment(1);
+            let status = match result {
                 Ok(()) => {
                     out.delivered += 1;
                     "sent"

@@ -189,6 +189,12 @@ impl Outbox for DiscordWebhookOutbox {
                         )
                     })?;
                 let status = response.status();
+                metrics::counter!(
+                    "chainsignal_outbound_requests_total",
+                    "service" => "discord-webhook",
+                    "status" => status.as_str().to_string()
+                )
+                .increment(1);
                 if status.is_success() {
                     break;
                 }

@@ -491,7 +491,16 @@ impl Sender {
         let mut attempt = 1;
         loop {
             self.pacer.acquire(&key, target.group).await;
-            match make().await {
+            let result = make().await;
+            let status = match &result {
+                Ok(_) => "ok",
+                Err(RequestError::RetryAfter(_)) => "429",
+                Err(RequestError::Network(_)) => "error",
+                Err(_) => "refused",
+            };
+            metrics::counter!("chainsignal_outbound_requests_total", "service" => "telegram", "status" => status)
+                .increment(1);
+            match result {
                 Ok(message) => return Ok(message),
                 Err(RequestError::RetryAfter(wait)) if attempt < SEND_ATTEMPTS => {
                     tracing::warn!(chat = target.chat.0, retry_after = ?wait.duration(), "telegram asked to slow down");

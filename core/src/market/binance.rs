@@ -153,10 +153,16 @@ impl BinanceClient {
         ]);
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(transport_error(&e), None),
+            Err(e) => {
+                metrics::counter!("chainsignal_outbound_requests_total", "service" => "binance", "status" => "error")
+                    .increment(1);
+                return Attempt::Retry(transport_error(&e), None);
+            }
         };
         self.note_headers(response.headers());
         let status = response.status();
+        metrics::counter!("chainsignal_outbound_requests_total", "service" => "binance", "status" => status.as_str().to_string())
+            .increment(1);
         if status == StatusCode::TOO_MANY_REQUESTS || status.as_u16() == 418 {
             // 418 means an IP ban is already in place: never retry before it ends.
             let retry_after = retry_after(response.headers()).unwrap_or(if status.as_u16() == 418 {

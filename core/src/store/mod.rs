@@ -8,7 +8,7 @@ mod postgres;
 mod sqlite;
 
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, check_backup};
 
 use crate::report::Report;
 use async_trait::async_trait;
@@ -27,6 +27,8 @@ pub enum StoreError {
     UnsupportedUrl,
     #[error("cannot create the database directory: {0}")]
     Io(#[from] std::io::Error),
+    #[error("online backups are for SQLite; for PostgreSQL use pg_dump (see README, Deploy)")]
+    BackupUnsupported,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,6 +188,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Is the database reachable?
     async fn ping(&self) -> Result<(), StoreError>;
     async fn close(&self);
+    /// A consistent copy of the whole database at `path` (SQLite: `VACUUM INTO`, safe
+    /// while the bot runs). PostgreSQL: [`StoreError::BackupUnsupported`], use pg_dump.
+    async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError>;
 
     /// Store a report with its rows and failed symbols; returns its id.
     async fn save_report(&self, report: &Report, origin: &ReportOrigin) -> Result<i64, StoreError>;

@@ -32,4 +32,10 @@ impl PgStore {
     }
 }
 
-impl_storage!(PgStore, Backend::Postgres, MIGRATOR);
+impl PgStore {
+    async fn no_backup(&self, _path: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::BackupUnsupported)
+    }
+}
+
+impl_storage!(PgStore, Backend::Postgres, MIGRATOR, backup = no_backup);

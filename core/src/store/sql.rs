@@ -3,9 +3,10 @@
 //! only supplies its pool, its migrations and its connection settings.
 
 /// Implements [`Storage`](super::Storage) for a struct with a `pool` field of a sqlx
-/// pool type; `$migrator` is that backend's embedded migrations.
+/// pool type; `$migrator` is that backend's embedded migrations, `backup` names the
+/// backend's own backup method.
 macro_rules! impl_storage {
-    ($store:ty, $backend:expr, $migrator:expr) => {
+    ($store:ty, $backend:expr, $migrator:expr, backup = $backup:ident) => {
         #[async_trait::async_trait]
         impl Storage for $store {
             fn backend(&self) -> Backend {
@@ -24,6 +25,10 @@ macro_rules! impl_storage {
 
             async fn close(&self) {
                 self.pool.close().await;
+            }
+
+            async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError> {
+                self.$backup(path).await
             }
 
             async fn save_report(

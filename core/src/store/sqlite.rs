@@ -48,4 +48,38 @@ impl SqliteStore {
     }
 }
 
-impl_storage!(SqliteStore, Backend::Sqlite, MIGRATOR);
+/// Whether `path` is a Chainsignal SQLite database (opened read-only, nothing written).
+pub async fn check_backup(path: &std::path::Path) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .connect()
+        .await?;
+    sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("SELECT COUNT(*) FROM reports")
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+impl SqliteStore {
+    async fn vacuum_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        let target = path.to_str().ok_or_else(|| {
+            StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "backup path is not UTF-8",
+            ))
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+impl_storage!(SqliteStore, Backend::Sqlite, MIGRATOR, backup = vacuum_into);

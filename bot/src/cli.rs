@@ -14,7 +14,7 @@ use chainsignal_core::config::{Config, ScheduleConfig, sqlite_url};
 use chainsignal_core::market::Source;
 use chainsignal_core::report::{Report, ReportRow};
 use chainsignal_core::store::ChatKey;
-use chainsignal_core::store::{HistoryRow, ReportOrigin};
+use chainsignal_core::store::ReportOrigin;
 use chainsignal_core::symbol;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -522,7 +522,7 @@ async fn summary<W: AsyncWrite + Unpin>(
     config: Config,
     symbols: &[String],
     locale: Locale,
-    mut out: W,
+    out: W,
 ) -> anyhow::Result<ExitCode> {
     let (app, report) = cli_report(config, symbols).await?;
     let text = if report.rows.is_empty() {
@@ -534,15 +534,7 @@ async fn summary<W: AsyncWrite + Unpin>(
             Err(e) => return Err(e.into()),
         }
     };
-    out.write_all(text.as_bytes()).await?;
-    out.write_all(b"\n").await?;
-    out.flush().await?;
-    app.store.close().await;
-    Ok(if report.rows.is_empty() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    finish(app, &report, &text, out).await
 }
 
 async fn report<W: AsyncWrite + Unpin>(
@@ -550,7 +542,7 @@ async fn report<W: AsyncWrite + Unpin>(
     symbols: &[String],
     format: Format,
     locale: Locale,
-    mut out: W,
+    out: W,
 ) -> anyhow::Result<ExitCode> {
     let (app, report) = cli_report(config, symbols).await?;
     let text = match format {
@@ -563,49 +555,26 @@ async fn report<W: AsyncWrite + Unpin>(
         }
         Format::Json => report_json(&report, locale, &app.i18n)?,
     };
+    finish(app, &report, &text, out).await
+}
+
+/// Print the text of a one-shot `report` or `summary` and close the database. Partial
+/// reports succeed; a report with no row at all is a failure for scripts.
+async fn finish<W: AsyncWrite + Unpin>(
+    app: App,
+    report: &Report,
+    text: &str,
+    mut out: W,
+) -> anyhow::Result<ExitCode> {
     out.write_all(text.as_bytes()).await?;
     out.write_all(b"\n").await?;
     out.flush().await?;
     app.store.close().await;
-    // Partial reports succeed; a report with no row at all is a failure for scripts.
     Ok(if report.rows.is_empty() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
-}
-
-pub const HISTORY_CSV_HEADER: [&str; 10] = [
-    "report_id",
-    "generated_at",
-    "source",
-    "symbol",
-    "close",
-    "change_24h_pct",
-    "change_3d_pct",
-    "change_7d_pct",
-    "atr_3d_pct",
-    "atr_7d_pct",
-];
-
-pub fn history_csv(rows: &[HistoryRow]) -> String {
-    let mut lines = vec![HISTORY_CSV_HEADER.join(",")];
-    for r in rows {
-        lines.push(format!(
-            "{},{},{},{},{},{},{},{},{},{}",
-            r.report_id,
-            r.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            r.source,
-            r.symbol,
-            r.close,
-            r.change_24h_pct,
-            r.change_3d_pct,
-            r.change_7d_pct,
-            r.atr_3d_pct,
-            r.atr_7d_pct
-        ));
-    }
-    lines.join("\n") + "\n"
 }
 
 async fn export_reports<W: AsyncWrite + Unpin>(
@@ -616,7 +585,7 @@ async fn export_reports<W: AsyncWrite + Unpin>(
 ) -> anyhow::Result<ExitCode> {
     let app = App::build(config, None, None).await?;
     let rows = app.store.report_history(since).await?;
-    let csv = history_csv(&rows);
+    let csv = chainsignal_core::report::history_csv(&rows);
     match out_file {
         Some(path) => {
             tokio::fs::write(&path, csv)

@@ -138,17 +138,8 @@ async fn sigterm_during_a_command_lets_it_finish_and_exits_cleanly() {
         .text()
         .await
         .unwrap();
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
-        Ok(status) => status.unwrap(),
-        Err(_) => panic!("no exit 30 s after SIGTERM; log:\n{}", log.lock().unwrap()),
+    let Some(status) = chainsignal_tests::terminate(&mut child).await else {
+        panic!("no exit 30 s after SIGTERM; log:\n{}", log.lock().unwrap());
     };
     let _ = reader.await;
     let mut stdout = String::new();

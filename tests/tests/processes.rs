@@ -97,16 +97,9 @@ async fn run_serves_health_and_stops_on_sigterm() {
         "the default SQLite file under data/"
     );
 
-    let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+    let status = chainsignal_tests::terminate(&mut child)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("exits after SIGTERM");
     while let Some(line) = stderr.next_line().await.unwrap() {
         log.push_str(&line);
         log.push('\n');

@@ -12,7 +12,6 @@ use chainsignal_core::{Clock, ManualClock};
 use chainsignal_tests::fake_binance::{FakeBinance, Kline};
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
-use sqlx::Connection;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -217,28 +216,10 @@ async fn a_crash_mid_fan_out_resumes_with_the_remaining_targets_and_never_posts_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_postgres_post_each_slot_once_per_target() {
-    let admin_url = chainsignal_tests::postgres_admin_url();
-    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-        Ok(c) => c,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!(
-                "SKIPPED two_instances_on_one_postgres: PostgreSQL not reachable ({e}); CI never skips this"
-            );
-            return;
-        }
-        Err(e) => panic!("PostgreSQL is required in CI: {e}"),
+    let Some(db) = chainsignal_tests::TempPostgres::create("two_instances_on_one_postgres").await else {
+        return;
     };
-    let name = format!(
-        "chainsignal_sched_{}_{}",
-        std::process::id(),
-        Utc::now().timestamp_micros()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
+    let url = db.url.clone();
 
     let every_minute = |c: &mut Config| {
         c.schedule = Some(vec![ScheduleConfig {
@@ -276,10 +257,7 @@ async fn two_instances_on_one_postgres_post_each_slot_once_per_target() {
     }
     app_a.store.close().await;
     app_b.store.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    db.drop_db().await;
 }
 
 #[tokio::test]

@@ -9,7 +9,6 @@ use chainsignal_core::store::{
 use chainsignal_core::symbol::Symbol;
 use chrono::{Duration, TimeZone, Utc};
 use secrecy::SecretString;
-use sqlx::Connection;
 
 fn report(at: chrono::DateTime<Utc>, closes: &[(&str, f64)], failed: &[&str]) -> Report {
     Report {
@@ -344,35 +343,13 @@ async fn storage_suite_on_sqlite() {
 
 #[tokio::test]
 async fn storage_suite_on_postgres() {
-    let admin_url = chainsignal_tests::postgres_admin_url();
-    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
-        Ok(c) => c,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!(
-                "SKIPPED storage_suite_on_postgres: PostgreSQL not reachable ({e}); CI never skips this"
-            );
-            return;
-        }
-        Err(e) => panic!("PostgreSQL is required in CI: {e}"),
+    let Some(db) = chainsignal_tests::TempPostgres::create("storage_suite_on_postgres").await else {
+        return;
     };
-    let name = format!(
-        "chainsignal_test_{}_{}",
-        std::process::id(),
-        Utc::now().timestamp_micros()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let url = SecretString::from(format!("{base}/{name}"));
-    let store = store::open(&url, 4).await.unwrap();
+    let store = store::open(&SecretString::from(db.url.clone()), 4).await.unwrap();
     assert_eq!(store.backend(), Backend::Postgres);
     suite(store).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    db.drop_db().await;
 }
 
 #[tokio::test]

@@ -49,26 +49,17 @@ async fn run_answers_on_telegram_and_survives_a_second_poller() {
     assert!(texts[1].contains("BTCUSDT") && texts[1].contains("ETHUSDT"));
     assert!(texts[2].contains("NOPEUSDT"));
 
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
+    // Drain stderr while the bot stops: a full pipe would block it.
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = tokio::spawn(async move {
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).await.unwrap();
+        log
+    });
+    let status = chainsignal_tests::terminate(&mut child)
         .await
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+        .expect("exits after SIGTERM");
+    let log = reader.await.unwrap();
     assert!(status.success(), "{log}");
     let conflict_lines = log.lines().filter(|l| l.contains("409 Conflict")).count();
     assert_eq!(conflict_lines, 1, "one clear line for a streak of 409s:\n{log}");

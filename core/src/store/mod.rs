@@ -85,6 +85,20 @@ pub struct HistoryRow {
     pub atr_7d_pct: f64,
 }
 
+impl HistoryRow {
+    /// The numbers in the order of [`crate::report::CSV_HEADER`] after the symbol.
+    pub fn numbers(&self) -> [f64; 6] {
+        [
+            self.close,
+            self.change_24h_pct,
+            self.change_3d_pct,
+            self.change_7d_pct,
+            self.atr_3d_pct,
+            self.atr_7d_pct,
+        ]
+    }
+}
+
 /// A stored report, rows and failed symbols included.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredReport {

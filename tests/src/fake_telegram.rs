@@ -260,6 +260,8 @@ struct FakeState {
     /// Lower-case method -> failures still to apply, in order.
     failures: HashMap<String, VecDeque<Failure>>,
     blocked: HashSet<i64>,
+    /// (chat, user) pairs whose getChatMember answers "creator"; everyone else is a member.
+    owners: HashSet<(i64, i64)>,
     webhook: Option<Webhook>,
     /// Chat objects of the chats seen in pushed messages, so replies carry the right chat type.
     chats: HashMap<i64, Value>,
@@ -280,6 +282,7 @@ impl FakeTelegram {
                 next_message_id: 1,
                 failures: HashMap::new(),
                 blocked: HashSet::new(),
+                owners: HashSet::new(),
                 webhook: None,
                 chats: HashMap::new(),
                 commands: HashMap::new(),
@@ -342,6 +345,11 @@ impl FakeTelegram {
     /// "Forbidden: bot was blocked by the user" (`ApiError::BotBlocked`).
     pub fn block_chat(&self, chat_id: i64) {
         self.shared.lock().blocked.insert(chat_id);
+    }
+
+    /// Makes `user_id` the owner of `chat_id` for getChatMember (everyone else is a member).
+    pub fn make_owner(&self, chat_id: i64, user_id: i64) {
+        self.shared.lock().owners.insert((chat_id, user_id));
     }
 
     /// Undoes [`FakeTelegram::block_chat`].
@@ -820,6 +828,21 @@ impl FakeState {
         }
         match method {
             "getme" => ok(get_me()),
+            "getchatmember" => {
+                let (Some(chat), Some(user)) = (int_field(body, "chat_id"), int_field(body, "user_id"))
+                else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "Bad Request: chat_id and user_id are required",
+                    );
+                };
+                let person = json!({"id": user, "is_bot": false, "first_name": "Member"});
+                if self.owners.contains(&(chat, user)) {
+                    ok(json!({"status": "creator", "user": person, "is_anonymous": false}))
+                } else {
+                    ok(json!({"status": "member", "user": person}))
+                }
+            }
             "getwebhookinfo" => {
                 let url = self.webhook.as_ref().map(|w| w.url.clone()).unwrap_or_default();
                 ok(

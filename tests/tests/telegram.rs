@@ -326,3 +326,35 @@ async fn webhook_mode_checks_the_secret() {
     );
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_chat_admins_subscribe_a_group() {
+    let fake = FakeTelegram::start().await;
+    let bot = start(&fake, |c| c.admins.telegram = vec!["77".into()]).await;
+    let group = -100_900;
+    fake.make_owner(group, 5);
+    fake.push_message(&IncomingMessage::private(6, "/subscribe reports").in_group(group));
+    fake.push_message(&IncomingMessage::private(5, "/subscribe reports").in_group(group));
+    fake.push_message(&IncomingMessage::private(77, "/schedule list").in_group(group));
+    fake.push_message(&IncomingMessage::private(6, "/schedule list").in_group(group));
+    let sent = replies(&fake, 4).await;
+    let t = texts(&sent);
+    assert!(t[0].contains("Only the chat's administrators"), "{}", t[0]);
+    assert!(
+        t[1].contains("now receives the scheduled market reports"),
+        "{}",
+        t[1]
+    );
+    assert!(
+        t[2].contains("Scheduled reports") && t[2].contains("daily-report"),
+        "a bot admin: {}",
+        t[2]
+    );
+    assert!(t[3].contains("Only the bot's admins"), "{}", t[3]);
+    let subs = bot.app.store.subscribers("reports").await.unwrap();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].platform_chat_id, group.to_string());
+    // Only the commands that need more than a member ask Telegram who the user is.
+    assert_eq!(fake.calls_of("getchatmember").len(), 3);
+    bot.stop().await;
+}

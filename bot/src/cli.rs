@@ -2,7 +2,9 @@
 
 use crate::app::App;
 use crate::scheduler::Scheduler;
-use crate::scheduler::outbox::{ConsoleOutbox, DiscordWebhookOutbox, Outbox, Outboxes, TelegramOutbox};
+use crate::scheduler::outbox::{
+    ConsoleOutbox, DiscordOutbox, DiscordWebhookOutbox, Outbox, Outboxes, TelegramOutbox,
+};
 use crate::shutdown::{self, Shutdown};
 use crate::{console, http, logging};
 use anyhow::{Context, bail};
@@ -322,6 +324,7 @@ where
     );
     let app = App::build(config, None, None).await?;
     let telegram = crate::telegram::start(&app, shutdown.clone())?;
+    let discord = crate::discord::start(&app, shutdown.clone())?;
     let webhook = telegram.as_ref().and_then(|t| t.webhook.clone());
     let http = if app.config.http.enabled {
         let listener = tokio::net::TcpListener::bind(&app.config.http.bind)
@@ -339,6 +342,12 @@ where
         outboxes.insert(
             "telegram".into(),
             Arc::new(TelegramOutbox(t.sender.clone())) as Arc<dyn Outbox>,
+        );
+    }
+    if let Some(d) = &discord {
+        outboxes.insert(
+            "discord".into(),
+            Arc::new(DiscordOutbox(d.http.clone())) as Arc<dyn Outbox>,
         );
     }
     let webhooks = DiscordWebhookOutbox::new(&app.config.discord_webhooks());
@@ -389,6 +398,11 @@ where
             && let Err(e) = telegram.task.await
         {
             tracing::error!(error = %e, "telegram task failed");
+        }
+        if let Some(discord) = discord
+            && let Err(e) = discord.task.await
+        {
+            tracing::error!(error = %e, "discord task failed");
         }
         if let Some(task) = http {
             match task.await {

@@ -24,6 +24,8 @@ pub enum ArgKind {
     Symbols,
     /// One of a fixed set of words.
     Choice(&'static [&'static str]),
+    /// One of a fixed set of words, or nothing.
+    OptionalChoice(&'static [&'static str]),
     /// Free text (a sub-command and its arguments).
     Text,
 }
@@ -112,7 +114,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         kind: CommandKind::Unsubscribe,
         description_key: "cmd-unsubscribe",
         usage_key: Some("arg-subscription-optional"),
-        args: ArgKind::Choice(&["reports", "alerts"]),
+        args: ArgKind::OptionalChoice(&["reports", "alerts"]),
         audit_args: true,
         menu: true,
         permission: Role::ChatAdmin,

@@ -388,13 +388,28 @@ fn ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
         .collect())
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DiscordConfig {
+    /// REST and gateway discovery (`/api/v10` is appended); a private gateway or a test
+    /// fake elsewhere. The bot starts when `DISCORD_TOKEN` is set.
+    pub api_url: String,
+    /// Register the slash commands in this guild only (instant, for testing); global otherwise.
+    pub guild_id: Option<u64>,
     /// Discord webhook URLs that receive every scheduled report (also `DISCORD_WEBHOOK`).
     /// They carry a token: keep the config file private. Never logged.
     #[serde(skip_serializing)]
     pub webhooks: Vec<SecretString>,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        Self {
+            api_url: "https://discord.com".into(),
+            guild_id: None,
+            webhooks: Vec::new(),
+        }
+    }
 }
 
 /// Secrets, read only from the environment. `Debug` prints `[REDACTED]`.

@@ -15,6 +15,11 @@ demo-banner = Chainsignal demo: synthetic prices (demo data, not the market), a 
 start-greeting = Hi { $name }! I am Chainsignal: market reports for crypto traders, right in this chat.
 start-greeting-anonymous = Hi! I am Chainsignal: market reports for crypto traders, right in this chat.
 
+## Discord options
+discord-option-symbols = Symbols, e.g. btc eth or BTC/USDT; empty: the watchlist
+discord-option-choice = Choose one
+discord-option-text = Arguments, as after the command in text
+
 ## /help
 help-title = Chainsignal commands
 help-symbols = Symbols can be written as btc, BTC, BTCUSDT or BTC/USDT. Without symbols, /report uses the watchlist.

@@ -15,6 +15,11 @@ demo-banner = Demo Chainsignal: ceny syntetyczne (dane demonstracyjne, nie rynko
 start-greeting = Cześć { $name }! Jestem Chainsignal: raporty rynkowe dla traderów kryptowalut, prosto w tym czacie.
 start-greeting-anonymous = Cześć! Jestem Chainsignal: raporty rynkowe dla traderów kryptowalut, prosto w tym czacie.
 
+## Discord options
+discord-option-symbols = Symbole, np. btc eth lub BTC/USDT; puste: lista obserwowanych
+discord-option-choice = Wybierz jedno
+discord-option-text = Argumenty, jak po komendzie w tekście
+
 ## /help
 help-title = Komendy Chainsignal
 help-symbols = Symbole można pisać jako btc, BTC, BTCUSDT lub BTC/USDT. Bez symboli /report używa listy obserwowanych.

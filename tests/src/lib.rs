@@ -1,6 +1,7 @@
 //! Local fakes for Chainsignal's tests and benchmarks. They listen on 127.0.0.1 only.
 
 pub mod fake_binance;
+pub mod fake_discord;
 pub mod fake_openai;
 pub mod fake_telegram;
 

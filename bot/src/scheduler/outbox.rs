@@ -55,6 +55,28 @@ impl Outbox for TelegramOutbox {
     }
 }
 
+/// Discord channels that said `/subscribe`, through the adapter's REST client.
+pub struct DiscordOutbox(pub Arc<serenity::http::Http>);
+
+#[async_trait]
+impl Outbox for DiscordOutbox {
+    async fn send(&self, chat_id: &str, reply: &Reply) -> Result<(), SendError> {
+        let id: u64 = chat_id
+            .parse()
+            .map_err(|_| SendError::Gone("not a Discord channel id".into()))?;
+        crate::discord::post(&self.0, id, reply)
+            .await
+            .map_err(|e| match &e {
+                serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r))
+                    if matches!(r.status_code.as_u16(), 403 | 404) =>
+                {
+                    SendError::Gone(format!("HTTP {}", r.status_code.as_u16()))
+                }
+                _ => SendError::Failed(e.to_string()),
+            })
+    }
+}
+
 /// The id a webhook URL is known by: a digest, since the URL itself is a secret.
 pub fn webhook_id(url: &SecretString) -> String {
     let digest = Sha256::digest(url.expose_secret().as_bytes());

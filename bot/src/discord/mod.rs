@@ -1,0 +1,579 @@
+//! The Discord adapter (serenity): the commands crate's list as slash commands with
+//! localized names and descriptions, symbol autocomplete, embeds with the CSV attached,
+//! a Refresh button that edits the message in place, ephemeral errors, answers within
+//! Discord's 3 s or a deferral and a follow-up.
+
+pub mod render;
+
+use crate::app::App;
+use crate::shutdown::Shutdown;
+use chainsignal_commands::registry::{self, ArgKind, CommandSpec};
+use chainsignal_commands::{
+    ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, Reply, Role, UserRef,
+};
+use chainsignal_core::market::DemoMarket;
+use secrecy::ExposeSecret;
+use serenity::all::{
+    ClientBuilder, Command, CommandDataOptionValue, CommandInteraction, CommandOptionType,
+    ComponentInteraction, Context, CreateAutocompleteResponse, CreateCommand, CreateCommandOption,
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    EventHandler, GatewayIntents, GuildId, HttpBuilder, Interaction, Permissions, Ready,
+};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+pub const DEFAULT_API_URL: &str = "https://discord.com";
+/// Answer within this, or defer: Discord allows 3 s, and a rate-limited deferral needs
+/// room for one retry.
+const ANSWER_WITHIN: Duration = Duration::from_millis(1_500);
+const SEND_ATTEMPTS: u32 = 4;
+
+pub struct Started {
+    pub task: JoinHandle<()>,
+    /// For the scheduler's posts to channels.
+    pub http: Arc<serenity::http::Http>,
+}
+
+fn http_client(token: &str, api_url: &str) -> serenity::http::Http {
+    let mut http = HttpBuilder::new(token);
+    if api_url != DEFAULT_API_URL {
+        // serenity's ratelimiter sends its own requests without the proxy, so it must be
+        // off; the adapter then retries 429s itself.
+        http = http.proxy(api_url).ratelimiter_disabled(true);
+    }
+    http.build()
+}
+
+struct Handler {
+    commands: Commands,
+    i18n: Arc<I18n>,
+    admins: Vec<String>,
+    guild_id: Option<u64>,
+    /// Symbols offered by autocomplete: the watchlist first, then well-known pairs.
+    suggestions: Vec<String>,
+}
+
+/// Start Discord when `DISCORD_TOKEN` is set: connect to the gateway (discovered through
+/// `discord.api_url`), register the slash commands when they changed, serve until shutdown.
+pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
+    let Some(token) = app.config.secrets.discord_token.clone() else {
+        return Ok(None);
+    };
+    let api_url = app.config.discord.api_url.trim_end_matches('/').to_string();
+    let services = app.commands.services();
+    let mut suggestions: Vec<String> = services.watchlist.iter().map(|s| s.to_string()).collect();
+    for s in DemoMarket::listed(&services.quote) {
+        if !suggestions.contains(&s) {
+            suggestions.push(s);
+        }
+    }
+    let handler = Handler {
+        commands: app.commands.clone(),
+        i18n: app.i18n.clone(),
+        admins: app.config.admins.discord.clone(),
+        guild_id: app.config.discord.guild_id,
+        suggestions,
+    };
+    let outbound = Arc::new(http_client(token.expose_secret(), &api_url));
+    let task = tokio::spawn(async move {
+        let http = http_client(token.expose_secret(), &api_url);
+        let mut cache = serenity::cache::Settings::default();
+        cache.max_messages = 0;
+        cache.cache_users = false;
+        // No privileged intent and no message content: slash commands need neither.
+        let client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
+            .cache_settings(cache)
+            .event_handler(handler);
+        let mut client = match client.await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "discord client could not start; the Discord adapter is off");
+                return;
+            }
+        };
+        let shards = client.shard_manager.clone();
+        tokio::select! {
+            r = client.start() => if let Err(e) = r {
+                tracing::error!(error = %e, "discord gateway stopped; the Discord adapter is off");
+            },
+            _ = shutdown.wait() => shards.shutdown_all().await,
+        }
+        tracing::info!("discord stopped");
+    });
+    Ok(Some(Started { task, http: outbound }))
+}
+
+/// One request to Discord, retried after a 429 (only seen without serenity's ratelimiter,
+/// which handles them itself in production).
+async fn retry<T, F, Fut>(what: &str, call: F) -> serenity::Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = serenity::Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        let result = call().await;
+        let limited = matches!(&result, Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(e)))
+            if e.status_code.as_u16() == 429);
+        let status = match &result {
+            Ok(_) => "ok",
+            Err(_) if limited => "429",
+            Err(_) => "error",
+        };
+        metrics::counter!("chainsignal_outbound_requests_total", "service" => "discord", "status" => status)
+            .increment(1);
+        if !limited || attempt >= SEND_ATTEMPTS {
+            return result;
+        }
+        // serenity keeps Discord's retry_after to itself here: half a second, then a second
+        // per try (Discord's interaction limits reset within that).
+        let wait = if attempt == 1 {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(attempt as u64 - 1)
+        };
+        tracing::warn!(what, ?wait, "discord rate limited; retrying");
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+impl Handler {
+    fn spec_commands(&self) -> impl Iterator<Item = &'static CommandSpec> {
+        registry::COMMANDS.iter().filter(|c| c.name != "start")
+    }
+
+    /// The slash commands, English with Polish localizations.
+    fn slash_commands(&self) -> Vec<CreateCommand> {
+        let (en, pl) = (Locale::En, Locale::Pl);
+        self.spec_commands()
+            .map(|spec| {
+                let desc = |l| truncate(&self.i18n.t(l, spec.description_key), 100);
+                let mut cmd = CreateCommand::new(spec.name)
+                    .description(desc(en))
+                    .description_localized("pl", desc(pl));
+                let option = |kind: CommandOptionType, name: &str, key: &str| {
+                    CreateCommandOption::new(kind, name, truncate(&self.i18n.t(en, key), 100))
+                        .description_localized("pl", truncate(&self.i18n.t(pl, key), 100))
+                };
+                match spec.args {
+                    ArgKind::None => {}
+                    ArgKind::Symbols => {
+                        cmd = cmd.add_option(
+                            option(CommandOptionType::String, "symbols", "discord-option-symbols")
+                                .set_autocomplete(true),
+                        );
+                    }
+                    ArgKind::Choice(choices) | ArgKind::OptionalChoice(choices) => {
+                        let mut o = option(CommandOptionType::String, "value", "discord-option-choice")
+                            .required(matches!(spec.args, ArgKind::Choice(_)));
+                        for c in choices {
+                            o = o.add_string_choice(*c, *c);
+                        }
+                        cmd = cmd.add_option(o);
+                    }
+                    ArgKind::Text => {
+                        cmd = cmd.add_option(option(
+                            CommandOptionType::String,
+                            "arguments",
+                            "discord-option-text",
+                        ));
+                    }
+                }
+                cmd
+            })
+            .collect()
+    }
+
+    /// What Discord should hold, as comparable text: names, descriptions in English and
+    /// Polish, options with their descriptions, flags and choices.
+    fn wanted_signature(&self) -> Vec<String> {
+        let t = |l, k: &str| truncate(&self.i18n.t(l, k), 100);
+        let mut out: Vec<String> = self
+            .spec_commands()
+            .map(|spec| {
+                let option = |name: &str, key: &str, required: bool, autocomplete: bool, choices: &[&str]| {
+                    format!(
+                        "{name}:{}:{}:{required}:{autocomplete}:{}",
+                        t(Locale::En, key),
+                        t(Locale::Pl, key),
+                        choices.join(",")
+                    )
+                };
+                let options = match spec.args {
+                    ArgKind::None => String::new(),
+                    ArgKind::Symbols => option("symbols", "discord-option-symbols", false, true, &[]),
+                    ArgKind::Choice(c) => option("value", "discord-option-choice", true, false, c),
+                    ArgKind::OptionalChoice(c) => option("value", "discord-option-choice", false, false, c),
+                    ArgKind::Text => option("arguments", "discord-option-text", false, false, &[]),
+                };
+                format!(
+                    "{}|{}|{}|{options}",
+                    spec.name,
+                    t(Locale::En, spec.description_key),
+                    t(Locale::Pl, spec.description_key)
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn existing_signature(commands: &[Command]) -> Vec<String> {
+        let pl = |m: &Option<std::collections::HashMap<String, String>>| {
+            m.as_ref().and_then(|m| m.get("pl").cloned()).unwrap_or_default()
+        };
+        let mut out: Vec<String> = commands
+            .iter()
+            .map(|c| {
+                let options = c
+                    .options
+                    .iter()
+                    .map(|o| {
+                        let values: Vec<String> = o
+                            .choices
+                            .iter()
+                            .map(|ch| ch.value.as_str().unwrap_or_default().to_string())
+                            .collect();
+                        format!(
+                            "{}:{}:{}:{}:{}:{}",
+                            o.name,
+                            o.description,
+                            pl(&o.description_localizations),
+                            o.required,
+                            o.autocomplete,
+                            values.join(",")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(";");
+                format!(
+                    "{}|{}|{}|{options}",
+                    c.name,
+                    c.description,
+                    pl(&c.description_localizations)
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Register the commands only when they differ from what Discord holds (Discord allows
+    /// 200 creations a day per guild).
+    async fn register(&self, ctx: &Context) {
+        let http = ctx.http.clone();
+        let existing = match self.guild_id {
+            Some(g) => {
+                retry("get guild commands", || {
+                    GuildId::new(g).get_commands_with_localizations(&http)
+                })
+                .await
+            }
+            None => {
+                retry("get global commands", || {
+                    Command::get_global_commands_with_localizations(&http)
+                })
+                .await
+            }
+        };
+        match existing {
+            Ok(existing) if Self::existing_signature(&existing) == self.wanted_signature() => {
+                tracing::info!("discord commands are up to date; not registering");
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the registered discord commands; registering"),
+        }
+        let result = match self.guild_id {
+            Some(g) => {
+                retry("set guild commands", || {
+                    GuildId::new(g).set_commands(&http, self.slash_commands())
+                })
+                .await
+            }
+            None => {
+                retry("set global commands", || {
+                    Command::set_global_commands(&http, self.slash_commands())
+                })
+                .await
+            }
+        };
+        match result {
+            Ok(c) => tracing::info!(count = c.len(), guild = ?self.guild_id, "discord commands registered"),
+            Err(e) => tracing::error!(error = %e, "discord command registration failed"),
+        }
+    }
+
+    fn invocation(
+        &self,
+        command: &CommandInteraction,
+        name: &str,
+        args: Vec<String>,
+        raw: String,
+    ) -> Invocation {
+        let user_id = command.user.id.get().to_string();
+        // In a DM the user runs their own channel; in a server, Manage Server or
+        // Administrator makes a chat administrator.
+        let server_admin = command
+            .member
+            .as_ref()
+            .and_then(|m| m.permissions)
+            .is_some_and(|p| p.contains(Permissions::ADMINISTRATOR) || p.contains(Permissions::MANAGE_GUILD));
+        let role = if self.admins.contains(&user_id) {
+            Role::BotAdmin
+        } else if command.guild_id.is_none() || server_admin {
+            Role::ChatAdmin
+        } else {
+            Role::User
+        };
+        Invocation {
+            user: UserRef {
+                platform: Platform::Discord,
+                id: user_id,
+                display_name: Some(
+                    command
+                        .user
+                        .global_name
+                        .clone()
+                        .unwrap_or_else(|| command.user.name.clone()),
+                ),
+            },
+            chat: ChatRef {
+                platform: Platform::Discord,
+                id: command.channel_id.get().to_string(),
+                kind: if command.guild_id.is_some() {
+                    ChatKind::Group
+                } else {
+                    ChatKind::Private
+                },
+            },
+            locale: Locale::from_tag(&command.locale),
+            role,
+            command: name.to_string(),
+            args,
+            raw_args: raw,
+        }
+    }
+
+    async fn on_command(&self, ctx: &Context, command: &CommandInteraction) {
+        let raw: String = command
+            .data
+            .options
+            .iter()
+            .filter_map(|o| match &o.value {
+                CommandDataOptionValue::String(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let args: Vec<String> = raw
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        let invocation = self.invocation(command, &command.data.name, args, raw);
+        let commands = self.commands.clone();
+        let mut run = tokio::spawn(async move { commands.run(&invocation).await });
+        let http = ctx.http.clone();
+        match tokio::time::timeout(ANSWER_WITHIN, &mut run).await {
+            Ok(Ok(reply)) => {
+                let result = retry("interaction response", || {
+                    command.create_response(
+                        &http,
+                        CreateInteractionResponse::Message(response_message(&reply)),
+                    )
+                })
+                .await;
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "discord interaction response failed");
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "a discord command task failed"),
+            Err(_) => {
+                // Not within 3 s: defer ("thinking…", public), then follow up.
+                if let Err(e) = retry("defer", || command.defer(&http)).await {
+                    // Past Discord's deadline nothing more can be sent for this interaction.
+                    tracing::error!(error = %e, "discord defer failed; the answer is dropped");
+                    run.abort();
+                    return;
+                }
+                let reply = match run.await {
+                    Ok(reply) => reply,
+                    Err(e) => {
+                        tracing::error!(error = %e, "a discord command task failed");
+                        return;
+                    }
+                };
+                let message = render::message(&reply);
+                if message.ephemeral {
+                    // The deferral was public; the answer is private: replace it.
+                    let _ = command.delete_response(&http).await;
+                }
+                let result = retry("follow-up", || command.create_followup(&http, followup(&reply))).await;
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "discord follow-up failed");
+                }
+            }
+        }
+    }
+
+    async fn on_autocomplete(&self, ctx: &Context, command: &CommandInteraction) {
+        let typed = command
+            .data
+            .autocomplete()
+            .map(|a| a.value.to_string())
+            .unwrap_or_default();
+        // Complete the last word of what was typed.
+        let (before, last) = match typed.rfind(|c: char| c.is_whitespace() || c == ',') {
+            Some(i) => (&typed[..=i], &typed[i + 1..]),
+            None => ("", typed.as_str()),
+        };
+        let needle = last.to_ascii_uppercase();
+        let mut response = CreateAutocompleteResponse::new();
+        for s in self
+            .suggestions
+            .iter()
+            .filter(|s| s.starts_with(&needle) || s.contains(&needle))
+            .take(25)
+        {
+            let value = format!("{before}{s}");
+            response = response.add_string_choice(truncate(&value, 100), truncate(&value, 100));
+        }
+        let http = ctx.http.clone();
+        let result = retry("autocomplete", || {
+            command.create_response(&http, CreateInteractionResponse::Autocomplete(response.clone()))
+        })
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "discord autocomplete failed");
+        }
+    }
+
+    /// The Refresh button: run the command again and edit the message in place.
+    async fn on_component(&self, ctx: &Context, component: &ComponentInteraction) {
+        let http = ctx.http.clone();
+        let parsed =
+            render::parse_refresh_id(&component.data.custom_id).filter(|(n, _)| registry::find(n).is_some());
+        let Some((name, mut args)) = parsed else {
+            // Not ours (an old message?): acknowledge so Discord does not show a failure.
+            let _ = component
+                .create_response(&http, CreateInteractionResponse::Acknowledge)
+                .await;
+            return;
+        };
+        // The custom id holds at most 100 characters: the message's own table lists them all.
+        let shown = component
+            .message
+            .embeds
+            .first()
+            .and_then(|e| e.description.as_deref())
+            .map(render::table_symbols);
+        if let Some(symbols) = shown.filter(|s| s.len() > args.len()) {
+            args = symbols;
+        }
+        let user_id = component.user.id.get().to_string();
+        let invocation = Invocation {
+            user: UserRef {
+                platform: Platform::Discord,
+                id: user_id,
+                display_name: Some(component.user.name.clone()),
+            },
+            chat: ChatRef {
+                platform: Platform::Discord,
+                id: component.channel_id.get().to_string(),
+                kind: if component.guild_id.is_some() {
+                    ChatKind::Group
+                } else {
+                    ChatKind::Private
+                },
+            },
+            locale: Locale::from_tag(&component.locale),
+            role: Role::User,
+            command: name,
+            raw_args: args.join(" "),
+            args,
+        };
+        // Acknowledge at once (the message stays), then edit it with the fresh report.
+        if let Err(e) = retry("defer update", || {
+            component.create_response(&http, CreateInteractionResponse::Acknowledge)
+        })
+        .await
+        {
+            tracing::error!(error = %e, "discord button acknowledgement failed");
+            return;
+        }
+        let reply = self.commands.run(&invocation).await;
+        let message = render::message(&reply);
+        let edit = || {
+            let mut edit = serenity::all::EditInteractionResponse::new()
+                .embed(message.embed.clone())
+                .components(message.components.clone())
+                .allowed_mentions(render::no_mentions());
+            for file in &message.files {
+                edit = edit.new_attachment(file.clone());
+            }
+            component.edit_response(&http, edit)
+        };
+        if let Err(e) = retry("refresh edit", edit).await {
+            tracing::error!(error = %e, "discord refresh failed");
+        }
+    }
+}
+
+/// A scheduled post to a channel.
+pub async fn post(http: &serenity::http::Http, channel_id: u64, reply: &Reply) -> serenity::Result<()> {
+    let m = render::message(reply);
+    retry("channel message", || {
+        let message = serenity::all::CreateMessage::new()
+            .embed(m.embed.clone())
+            .add_files(m.files.clone())
+            .allowed_mentions(render::no_mentions());
+        serenity::all::ChannelId::new(channel_id).send_message(http, message)
+    })
+    .await
+    .map(|_| ())
+}
+
+fn response_message(reply: &Reply) -> CreateInteractionResponseMessage {
+    let m = render::message(reply);
+    CreateInteractionResponseMessage::new()
+        .embed(m.embed)
+        .add_files(m.files)
+        .components(m.components)
+        .ephemeral(m.ephemeral)
+        .allowed_mentions(render::no_mentions())
+}
+
+fn followup(reply: &Reply) -> CreateInteractionResponseFollowup {
+    let m = render::message(reply);
+    CreateInteractionResponseFollowup::new()
+        .embed(m.embed)
+        .add_files(m.files)
+        .components(m.components)
+        .ephemeral(m.ephemeral)
+        .allowed_mentions(render::no_mentions())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "discord connected");
+        self.register(&ctx).await;
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        match interaction {
+            Interaction::Command(command) => self.on_command(&ctx, &command).await,
+            Interaction::Autocomplete(command) => self.on_autocomplete(&ctx, &command).await,
+            Interaction::Component(component) => self.on_component(&ctx, &component).await,
+            _ => {}
+        }
+    }
+}

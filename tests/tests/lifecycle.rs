@@ -202,28 +202,32 @@ async fn demo_survives_invalid_utf8_and_a_100_mb_line_in_little_memory() {
     assert!(peak - before < 8 * 1024, "the line cost {} kB", peak - before);
 }
 
-/// Item 5: `report` waiting on a slow exchange stops at SIGINT (exit 130).
+/// Item 5: `report` and `summary` waiting on a slow exchange stop at SIGINT or SIGTERM
+/// (exit 130).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn report_on_a_slow_exchange_stops_at_sigint() {
+async fn report_and_summary_on_a_slow_exchange_stop_at_a_signal() {
     let fake = FakeBinance::with_watchlist().await;
     fake.set_behaviour("BTCUSDT", Behaviour::Slow(Duration::from_secs(120)));
-    let dir = tempfile::tempdir().unwrap();
-    let mut p = spawn(
-        dir.path(),
-        &["report", "--symbols", "btc"],
-        &[
-            ("CHAINSIGNAL_MARKET__BINANCE_URL", fake.url()),
-            ("CHAINSIGNAL_MARKET__BACKOFF_MS", "10".into()),
-        ],
-    );
-    // The exchange answers in 2 minutes: the report is waiting on it.
-    fake.wait_for_requests(1, WAIT).await;
-    let at = Instant::now();
-    p.signal("INT");
-    let code = p.exit_within(WAIT).await;
-    let took = at.elapsed();
-    assert!(took < Duration::from_secs(3), "took {took:?}");
-    assert_eq!(code, Some(130), "{}", p.err.text());
+    for (command, signal) in [("report", "INT"), ("summary", "TERM")] {
+        let dir = tempfile::tempdir().unwrap();
+        fake.clear_requests();
+        let mut p = spawn(
+            dir.path(),
+            &[command, "--symbols", "btc"],
+            &[
+                ("CHAINSIGNAL_MARKET__BINANCE_URL", fake.url()),
+                ("CHAINSIGNAL_MARKET__BACKOFF_MS", "10".into()),
+            ],
+        );
+        // The exchange answers in 2 minutes: the command is waiting on it.
+        fake.wait_for_requests(1, WAIT).await;
+        let at = Instant::now();
+        p.signal(signal);
+        let code = p.exit_within(WAIT).await;
+        let took = at.elapsed();
+        assert!(took < Duration::from_secs(3), "{command}: took {took:?}");
+        assert_eq!(code, Some(130), "{command}: {}", p.err.text());
+    }
 }
 
 /// Item 5: `demo` idle at its prompt (stdin open, nothing typed) stops at SIGTERM, SIGINT

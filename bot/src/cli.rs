@@ -26,16 +26,29 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
 
 /// Chainsignal: market reports and alerts for crypto traders, on Discord, Telegram
 /// and the console.
+///
+/// Signals: SIGINT (Ctrl-C), SIGTERM and SIGHUP stop every subcommand gracefully (SIGHUP
+/// is a stop, not a reload). `run` and `demo` take no new command, give those in flight
+/// up to `shutdown.timeout_secs` and exit 0; `report`, `summary` stop at once, `migrate`,
+/// `backup`, `export` get `shutdown.timeout_secs` to finish, and an interrupted one exits
+/// 130. A second signal exits at once with 130.
 #[derive(Debug, Parser)]
-#[command(name = "chainsignal", version, about)]
+#[command(name = "chainsignal", version, about, after_help = SIGNALS_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+const SIGNALS_HELP: &str = "Signals: SIGINT (Ctrl-C), SIGTERM and SIGHUP stop gracefully \
+(SIGHUP is a stop, not a reload): run and demo finish the commands in flight (at most \
+shutdown.timeout_secs) and exit 0; report and summary stop at once; migrate, backup and \
+export get shutdown.timeout_secs; an interrupted command exits 130. A second signal exits \
+at once with 130.";
 
 #[derive(Debug, clap::Args)]
 pub struct ConfigArg {
@@ -212,10 +225,7 @@ pub struct Io<R, W> {
 /// The binary's entry: logs, runs, maps errors to an exit code and one clear line.
 pub async fn main(cli: Cli) -> ExitCode {
     let (trigger, shutdown) = shutdown::channel();
-    tokio::spawn(async move {
-        shutdown::os_signal().await;
-        trigger.trigger();
-    });
+    shutdown::listen(trigger);
     let io = Io {
         stdin: tokio::io::BufReader::new(tokio::io::stdin()),
         stdout: tokio::io::stdout(),
@@ -251,7 +261,7 @@ where
         }
         Command::Demo { config } => {
             let config = load_config(&config, true)?;
-            demo(config, io).await
+            demo(config, io, shutdown).await
         }
         Command::Report {
             config,
@@ -260,7 +270,8 @@ where
             locale,
         } => {
             let config = load_config(&config, true)?;
-            report(config, &symbols, format, locale.into(), io.stdout).await
+            let work = report(config, &symbols, format, locale.into(), io.stdout);
+            interruptible(shutdown, Duration::ZERO, work).await
         }
         Command::Summary {
             config,
@@ -268,30 +279,39 @@ where
             locale,
         } => {
             let config = load_config(&config, true)?;
-            summary(config, &symbols, locale.into(), io.stdout).await
+            let work = summary(config, &symbols, locale.into(), io.stdout);
+            interruptible(shutdown, Duration::ZERO, work).await
         }
         Command::Migrate { config } => {
             let config = load_config(&config, true)?;
-            let app = App::build(config, None, None).await?;
-            let mut out = io.stdout;
-            out.write_all(b"migrations applied\n").await?;
-            out.flush().await?;
-            app.store.close().await;
-            Ok(ExitCode::SUCCESS)
+            let grace = Duration::from_secs(config.shutdown.timeout_secs);
+            let work = async move {
+                let app = App::build(config, None, None).await?;
+                let mut out = io.stdout;
+                out.write_all(b"migrations applied\n").await?;
+                out.flush().await?;
+                app.store.close().await;
+                Ok(ExitCode::SUCCESS)
+            };
+            interruptible(shutdown, grace, work).await
         }
         Command::Backup { config, out } => {
             let config = load_config(&config, true)?;
-            let app = App::build(config, None, None).await?;
-            if out.exists() {
-                bail!("{} exists already; choose a new file", out.display());
-            }
-            app.store
-                .backup(&out)
-                .await
-                .with_context(|| format!("writing the backup to {}", out.display()))?;
-            app.store.close().await;
-            eprintln!("backup written to {}", out.display());
-            Ok(ExitCode::SUCCESS)
+            let grace = Duration::from_secs(config.shutdown.timeout_secs);
+            let work = async move {
+                let app = App::build(config, None, None).await?;
+                if out.exists() {
+                    bail!("{} exists already; choose a new file", out.display());
+                }
+                app.store
+                    .backup(&out)
+                    .await
+                    .with_context(|| format!("writing the backup to {}", out.display()))?;
+                app.store.close().await;
+                eprintln!("backup written to {}", out.display());
+                Ok(ExitCode::SUCCESS)
+            };
+            interruptible(shutdown, grace, work).await
         }
         Command::Restore { config, file } => {
             let config = load_config(&config, true)?;
@@ -301,9 +321,33 @@ where
             what: Export::Reports { config, since, out },
         } => {
             let config = load_config(&config, true)?;
-            export_reports(config, since, out, io.stdout).await
+            let grace = Duration::from_secs(config.shutdown.timeout_secs);
+            let work = export_reports(config, since, out, io.stdout);
+            interruptible(shutdown, grace, work).await
         }
     }
+}
+
+/// A one-shot command, until it ends or a stop is asked for; then it gets `grace` to
+/// finish (none for `report` and `summary`, which only wait on the network), after which
+/// it is dropped and the exit code is 130.
+async fn interruptible(
+    shutdown: Shutdown,
+    grace: Duration,
+    work: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        _ = shutdown.wait() => {}
+    }
+    if !grace.is_zero()
+        && let Ok(result) = tokio::time::timeout(grace, &mut work).await
+    {
+        return result;
+    }
+    eprintln!("chainsignal: interrupted");
+    Ok(ExitCode::from(shutdown::INTERRUPTED))
 }
 
 async fn run<R, W>(
@@ -322,7 +366,13 @@ where
         ai = s.ai_api_key.is_some(),
         "starting chainsignal"
     );
-    let app = App::build(config, None, None).await?;
+    let app = tokio::select! {
+        app = App::build(config, None, None) => app?,
+        _ = shutdown.clone().wait() => {
+            tracing::info!("stopped during start-up");
+            return Ok(ExitCode::from(shutdown::INTERRUPTED));
+        }
+    };
     let telegram = crate::telegram::start(&app, shutdown.clone())?;
     let discord = crate::discord::start(&app, shutdown.clone())?;
     let webhook = telegram.as_ref().and_then(|t| t.webhook.clone());
@@ -350,6 +400,11 @@ where
             Arc::new(DiscordOutbox(d.http.clone())) as Arc<dyn Outbox>,
         );
     }
+    if console_io.is_some() {
+        // The console's `/subscribe` gets its scheduled reports and alerts here, as in the demo.
+        let printer: Arc<dyn Outbox> = Arc::new(ConsoleOutbox::new(Box::new(tokio::io::stdout())));
+        outboxes.insert("console".into(), printer);
+    }
     let webhooks = DiscordWebhookOutbox::new(&app.config.discord_webhooks());
     let webhook_ids = webhooks.ids();
     if !webhook_ids.is_empty() {
@@ -367,7 +422,7 @@ where
     } else {
         None
     };
-    let limit = std::time::Duration::from_secs(app.config.shutdown.timeout_secs);
+    let limit = Duration::from_secs(app.config.shutdown.timeout_secs);
     if let Some(io) = console_io {
         // On shutdown the console takes no new line; the command in hand gets `limit`.
         let console = console::serve_until(
@@ -420,7 +475,7 @@ where
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo<R, W>(mut config: Config, io: Io<R, W>) -> anyhow::Result<ExitCode>
+async fn demo<R, W>(mut config: Config, io: Io<R, W>, shutdown: Shutdown) -> anyhow::Result<ExitCode>
 where
     R: AsyncBufRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send,
@@ -468,7 +523,23 @@ where
     ));
     let (stop, stopped) = crate::shutdown::channel();
     let task = tokio::spawn(scheduler.run(stopped));
-    console::serve(&app.commands, io.stdin, out, io.interactive).await?;
+    // Until end of input, `exit`, or a signal; a command in hand gets `limit`.
+    let limit = Duration::from_secs(app.config.shutdown.timeout_secs);
+    let console = console::serve_until(
+        &app.commands,
+        io.stdin,
+        out,
+        io.interactive,
+        shutdown.clone().wait(),
+    );
+    let deadline = async {
+        shutdown.clone().wait().await;
+        tokio::time::sleep(limit).await;
+    };
+    tokio::select! {
+        r = console => r?,
+        _ = deadline => tracing::warn!(?limit, "a console command did not finish in time"),
+    }
     stop.trigger();
     let _ = task.await;
     app.store.close().await;

@@ -1,4 +1,4 @@
-//! One shutdown signal for every task: SIGINT or SIGTERM, or a test saying so.
+//! One shutdown signal for every task: SIGINT, SIGTERM or SIGHUP, or a test saying so.
 
 use tokio::sync::watch;
 
@@ -26,30 +26,85 @@ impl Shutdown {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn os_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// The exit code of a process ended by a second signal or stopped before it finished
+/// its one-shot work (128 + SIGINT, as shells report Ctrl-C).
+pub const INTERRUPTED: u8 = 130;
+
+/// Listen to the OS for the life of the process. The first SIGINT (Ctrl-C), SIGTERM or
+/// SIGHUP asks for a graceful stop through `trigger` (SIGHUP is not a reload: the
+/// terminal or the supervisor went away, so the process stops as on SIGTERM). A second
+/// SIGINT, SIGTERM or SIGHUP ends the process at once with [`INTERRUPTED`].
+pub fn listen(trigger: ShutdownTrigger) {
+    let mut signals = Signals::new();
+    tokio::spawn(async move {
+        let name = signals.next().await;
+        tracing::info!("{name} received");
+        trigger.trigger();
+        let name = signals.next().await;
+        tracing::warn!("{name} received again: exiting now");
+        std::process::exit(i32::from(INTERRUPTED));
+    });
+}
+
+/// The signals that stop the process, registered once (so that none is missed between
+/// the first and the second).
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+#[cfg(unix)]
+fn register(kind: tokio::signal::unix::SignalKind, name: &str) -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind)
+        .inspect_err(|e| tracing::error!(error = %e, "cannot listen for {name}"))
+        .ok()
+}
+
+#[cfg(unix)]
+async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::SignalKind;
+            Self {
+                int: register(SignalKind::interrupt(), "SIGINT"),
+                term: register(SignalKind::terminate(), "SIGTERM"),
+                hup: register(SignalKind::hangup(), "SIGHUP"),
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// The name of the next signal.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = recv(&mut self.int) => "SIGINT",
+                _ = recv(&mut self.term) => "SIGTERM",
+                _ = recv(&mut self.hup) => "SIGHUP",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
+            "SIGINT"
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("SIGINT received"),
-        _ = term => tracing::info!("SIGTERM received"),
     }
 }

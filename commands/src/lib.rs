@@ -10,6 +10,7 @@ pub mod parser;
 pub mod registry;
 pub mod reply;
 pub mod report_view;
+pub mod sanitize;
 pub mod summary;
 pub mod symbols;
 

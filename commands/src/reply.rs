@@ -102,7 +102,8 @@ impl Reply {
     }
 
     /// All the text of the reply, one block per paragraph, tables aligned in columns:
-    /// the console's rendering, and a fallback for any platform.
+    /// the console's rendering, and a fallback for any platform. Sanitized: no control
+    /// or bidi-override character reaches the terminal.
     pub fn to_plain_text(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
         for block in &self.blocks {
@@ -122,7 +123,7 @@ impl Reply {
                     .join("\n"),
             });
         }
-        parts.join("\n\n")
+        crate::sanitize::sanitize(&parts.join("\n\n")).into_owned()
     }
 }
 

@@ -130,4 +130,5 @@ lang-name-pl = Polish
 error-unknown-command = Unknown command /{ $command }. Send /help for the list.
 error-not-a-command = That is not a command. Send /help for the list.
 error-too-long = That message is too long for a command.
+error-not-utf8 = That line is not valid UTF-8 text; nothing was run.
 error-internal = Something went wrong on our side. It has been logged; please try again later.

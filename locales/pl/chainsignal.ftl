@@ -130,4 +130,5 @@ lang-name-pl = polski
 error-unknown-command = Nieznana komenda /{ $command }. Wyślij /help, aby zobaczyć listę.
 error-not-a-command = To nie jest komenda. Wyślij /help, aby zobaczyć listę.
 error-too-long = Ta wiadomość jest za długa jak na komendę.
+error-not-utf8 = Ta linia nie jest poprawnym tekstem UTF-8; niczego nie uruchomiono.
 error-internal = Coś poszło nie tak po naszej stronie. Zapisaliśmy to w logach; spróbuj ponownie później.

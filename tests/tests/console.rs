@@ -128,3 +128,36 @@ async fn bad_input_of_every_kind_gets_an_answer_and_an_audit_row() {
     assert_eq!(audit[0].command, "report");
     assert_eq!(audit[0].platform, "console");
 }
+
+/// Issue 11, item 2: a line that is not UTF-8 is answered with an error and the next
+/// line is served; so is a line longer than any command.
+#[tokio::test]
+async fn invalid_utf8_and_endless_lines_are_answered_and_the_session_goes_on() {
+    let fake = FakeBinance::with_watchlist().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&fake, dir.path()).await;
+    let mut input = b"/help\n/report \xff\xfe btc\n".to_vec();
+    input.extend(b"/report ");
+    input.extend(std::iter::repeat_n(b'x', 1 << 20));
+    input.extend(b"\n/report btc\n");
+    let mut out: Vec<u8> = Vec::new();
+    console::serve(&app.commands, input.as_slice(), &mut out, false)
+        .await
+        .expect("invalid input does not end the session");
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("Chainsignal"), "help answered:\n{out}");
+    assert!(
+        out.contains("That line is not valid UTF-8 text; nothing was run."),
+        "{out}"
+    );
+    assert!(out.contains("That message is too long for a command."), "{out}");
+    assert!(
+        out.trim_end().ends_with(|c: char| !c.is_whitespace()) && out.contains("BTCUSDT"),
+        "the last line is answered:\n{out}"
+    );
+    assert_eq!(
+        app.store.report_history(None).await.unwrap().len(),
+        1,
+        "only the valid /report btc ran"
+    );
+}

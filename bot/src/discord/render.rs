@@ -95,6 +95,8 @@ pub fn table_symbols(description: &str) -> Vec<String> {
 }
 
 pub fn message(reply: &Reply) -> Message {
+    // No control or bidi-override character in anything shown (user input echoed too).
+    let reply = &reply.sanitized();
     let mut embed = CreateEmbed::new().colour(colour(reply.tone));
     let mut parts: Vec<String> = Vec::new();
     let mut titled = false;

@@ -15,7 +15,9 @@ struct Alert {
     args: Vec<(&'static str, f64)>,
 }
 
-/// Check the watchlist; returns how many alerts went out (to any number of chats).
+/// Check the watchlist; returns how many alerts went out (to at least one chat). An
+/// alert is marked sent (its cooldown starts) only when it reached at least one chat:
+/// an alert no chat received is unmarked and tried again at the next check.
 pub(super) async fn check(s: &Scheduler, now: DateTime<Utc>) -> usize {
     let subscribers = match s.store().subscribers("alerts").await {
         Ok(subs) if !subs.is_empty() => subs,
@@ -76,14 +78,23 @@ pub(super) async fn check(s: &Scheduler, now: DateTime<Utc>) -> usize {
                 continue;
             }
         }
-        sent += 1;
-        metrics::counter!("chainsignal_alerts_total").increment(1);
+        let mut delivered = 0;
         for target in &subscribers {
             let locale = s.locale_of(target).await;
-            if let Err(e) = s.send(target, &alert_reply(s, &alert, locale)).await {
-                tracing::debug!(error = %e, "alert not delivered");
+            match s.send(target, &alert_reply(s, &alert, locale)).await {
+                Ok(()) => delivered += 1,
+                Err(e) => tracing::debug!(error = %e, "alert not delivered"),
             }
         }
+        if delivered == 0 {
+            tracing::warn!(symbol = %alert.symbol, direction = alert.direction, "an alert reached no chat; it is not marked sent");
+            if let Err(e) = s.store().release_alert(&alert.symbol, alert.direction, now).await {
+                tracing::error!(error = %e, "cannot unmark an undelivered alert");
+            }
+            continue;
+        }
+        sent += 1;
+        metrics::counter!("chainsignal_alerts_total").increment(1);
     }
     sent
 }

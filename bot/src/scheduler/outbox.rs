@@ -118,6 +118,7 @@ impl DiscordWebhookOutbox {
 
 /// A reply as Discord Markdown: bold title, tables in code blocks, italic footer.
 pub fn discord_markdown(reply: &Reply) -> Vec<String> {
+    let reply = &reply.sanitized();
     let mut parts: Vec<String> = Vec::new();
     for block in &reply.blocks {
         parts.push(match block {
@@ -246,7 +247,7 @@ impl Outbox for DiscordWebhookOutbox {
     }
 }
 
-/// The console (the demo): plain text on a writer.
+/// The console (`demo`, `run --console`): plain text on a writer.
 pub struct ConsoleOutbox {
     out: Mutex<Box<dyn AsyncWrite + Send + Unpin>>,
 }

@@ -80,6 +80,8 @@ fn cut(line: &str, max: usize) -> Vec<String> {
 
 /// The messages to send for `reply`, each at most `limit` UTF-16 units of HTML.
 pub fn html_messages(reply: &Reply, limit: usize) -> Vec<String> {
+    // No control or bidi-override character in anything shown (user input echoed too).
+    let reply = &reply.sanitized();
     const PRE_OPEN: &str = "<pre>";
     const PRE_CLOSE: &str = "</pre>";
     let mut messages = Vec::new();

@@ -302,6 +302,14 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
         not_since: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Undo a [`Storage::claim_alert`] made at `claimed_at` whose alert reached no chat,
+    /// so that the next check may send it (a mark means "sent").
+    async fn release_alert(
+        &self,
+        symbol: &str,
+        direction: &str,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     async fn record_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
     /// The newest `limit` audit rows, newest first.

@@ -612,6 +612,24 @@ macro_rules! impl_storage {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn release_alert(
+                &self,
+                symbol: &str,
+                direction: &str,
+                claimed_at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                // The mark replaced by the claim was past its cooldown: no mark is the same.
+                sqlx::query(
+                    "DELETE FROM alert_marks WHERE symbol = $1 AND direction = $2 AND last_sent_at = $3",
+                )
+                .bind(symbol)
+                .bind(direction)
+                .bind(claimed_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
             async fn record_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO audit_log (at, platform, platform_user_id, platform_chat_id, command, \

@@ -243,9 +243,37 @@ pub async fn main(cli: Cli) -> ExitCode {
 
 fn load_config(arg: &ConfigArg, quiet: bool) -> anyhow::Result<Config> {
     let config = Config::load(arg.config.as_deref())?;
-    // One-shot commands keep stderr quiet unless RUST_LOG says otherwise.
-    let level = if quiet { "warn" } else { config.log.level.as_str() };
-    logging::init(config.log.format, level);
+    // Both filters are checked, whichever is used: a typo must not silence the logs.
+    if let Err(why) = logging::check_filter(&config.log.level) {
+        bail!(
+            "invalid configuration: log.level = {:?} is not a log filter ({why}); {}",
+            config.log.level,
+            logging::FILTER_HINT
+        );
+    }
+    let rust_log = match std::env::var("RUST_LOG") {
+        Ok(v) if v.trim().is_empty() => None,
+        Ok(v) => Some(v),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            bail!("RUST_LOG is not valid UTF-8; {}", logging::FILTER_HINT)
+        }
+    };
+    if let Some(v) = &rust_log
+        && let Err(why) = logging::check_filter(v)
+    {
+        bail!(
+            "RUST_LOG = {v:?} is not a log filter ({why}); {}",
+            logging::FILTER_HINT
+        );
+    }
+    // RUST_LOG wins; one-shot commands keep stderr quiet unless it says otherwise.
+    let filter = match &rust_log {
+        Some(v) => v.as_str(),
+        None if quiet => "warn",
+        None => config.log.level.as_str(),
+    };
+    logging::init(config.log.format, filter);
     Ok(config)
 }
 
@@ -584,9 +612,10 @@ async fn cli_report(config: Config, symbols: &[String]) -> anyhow::Result<(App, 
     let symbols = if symbols.is_empty() {
         config.watchlist()
     } else {
+        // The cap of every report, refused here before anything is asked of the exchange.
         match symbol::parse_list(symbols.iter().map(String::as_str), &config.market.quote) {
             Ok(list) => list,
-            Err((input, e)) => bail!("--symbols: {input:?} is not a symbol ({e})"),
+            Err(e) => bail!("--symbols: {e}"),
         }
     };
     let app = App::build(config, None, None).await?;

@@ -25,8 +25,8 @@ use chainsignal_core::symbol::Symbol;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Most symbols in one `/report`.
-pub const MAX_REPORT_SYMBOLS: usize = 20;
+/// Most symbols in one report, on every path (defined once, in core).
+pub use chainsignal_core::symbol::MAX_REPORT_SYMBOLS;
 
 /// What commands need from the rest of the program.
 #[derive(Debug, Clone)]

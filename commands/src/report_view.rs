@@ -17,9 +17,11 @@ pub fn failure_message(failure: &SymbolFailure, locale: Locale, i18n: &I18n) -> 
         "exchange_unavailable" => "symbol-exchange-unavailable",
         "exchange_rejected" => "symbol-exchange-rejected",
         "insufficient_history" => "symbol-insufficient-history",
+        "too_many_symbols" => "symbol-too-many",
         _ => "symbol-invalid-data",
     };
-    i18n.tr(locale, key, &[("symbol", &failure.symbol)])
+    let max = chainsignal_core::symbol::MAX_REPORT_SYMBOLS.to_string();
+    i18n.tr(locale, key, &[("symbol", &failure.symbol), ("max", &max)])
 }
 
 /// `SYMBOL:code` pairs of the failures, for the audit log.

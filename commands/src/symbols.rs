@@ -3,18 +3,21 @@
 
 use crate::{CommandError, MAX_REPORT_SYMBOLS, Services};
 use chainsignal_core::report::{ReportError, SymbolFailure};
-use chainsignal_core::symbol::Symbol;
+use chainsignal_core::symbol::{Symbol, check_count};
+
+/// The localized refusal of a list longer than [`MAX_REPORT_SYMBOLS`].
+pub fn too_many() -> CommandError {
+    CommandError::user_with(
+        "report-too-many-symbols",
+        vec![("max", MAX_REPORT_SYMBOLS.to_string())],
+    )
+}
 
 pub fn requested(
     services: &Services,
     args: &[String],
 ) -> Result<(Vec<Symbol>, Vec<SymbolFailure>), CommandError> {
-    if args.len() > MAX_REPORT_SYMBOLS {
-        return Err(CommandError::user_with(
-            "report-too-many-symbols",
-            vec![("max", MAX_REPORT_SYMBOLS.to_string())],
-        ));
-    }
+    check_count(args.len()).map_err(|_| too_many())?;
     if args.is_empty() {
         return Ok((services.watchlist.clone(), Vec::new()));
     }

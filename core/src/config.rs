@@ -484,12 +484,10 @@ impl Config {
         if m.watchlist.is_empty() {
             return bad("market.watchlist must name at least one symbol".into());
         }
-        if let Err((s, e)) = crate::symbol::parse_list(m.watchlist.iter().map(String::as_str), &m.quote) {
-            return bad(format!("market.watchlist entry {s:?}: {e}"));
+        if let Err(e) = crate::symbol::parse_list(m.watchlist.iter().map(String::as_str), &m.quote) {
+            return bad(format!("market.watchlist: {e}"));
         }
-        if !(m.binance_url.starts_with("http://") || m.binance_url.starts_with("https://")) {
-            return bad("market.binance_url must start with http:// or https://".into());
-        }
+        check_url("market.binance_url", &m.binance_url, true)?;
         if m.concurrency == 0 || m.concurrency > 64 {
             return bad("market.concurrency must be between 1 and 64".into());
         }
@@ -506,13 +504,13 @@ impl Config {
             return bad("chat.default_locale must be \"en\" or \"pl\"".into());
         }
         let tg = &self.telegram;
-        if !(tg.api_url.starts_with("http://") || tg.api_url.starts_with("https://")) {
-            return bad("telegram.api_url must start with http:// or https://".into());
-        }
+        check_url("telegram.api_url", &tg.api_url, true)?;
+        check_url("discord.api_url", &self.discord.api_url, true)?;
         if tg.mode == TelegramMode::Webhook {
             if !(tg.webhook_url.starts_with("https://") || tg.webhook_url.starts_with("http://")) {
                 return bad("telegram.webhook_url must be the public https:// URL in webhook mode".into());
             }
+            check_url("telegram.webhook_url", &tg.webhook_url, true)?;
             if !tg.webhook_path.starts_with('/') {
                 return bad("telegram.webhook_path must start with /".into());
             }
@@ -521,9 +519,7 @@ impl Config {
             }
         }
         let ai = &self.ai;
-        if !(ai.base_url.starts_with("http://") || ai.base_url.starts_with("https://")) {
-            return bad("ai.base_url must start with http:// or https://".into());
-        }
+        check_url("ai.base_url", &ai.base_url, true)?;
         if ai.model.trim().is_empty()
             || ai.max_tokens == 0
             || ai.timeout_secs == 0
@@ -534,43 +530,30 @@ impl Config {
         if !(0.0..=2.0).contains(&ai.temperature) {
             return bad("ai.temperature must be between 0 and 2".into());
         }
-        for s in self.schedules() {
-            if s.name.is_empty()
-                || s.name.len() > 32
-                || !s
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                return bad(format!(
-                    "schedule name {:?}: letters, digits, - and _ only, at most 32",
-                    s.name
-                ));
-            }
-            if let Err(e) = crate::schedule::Cron::parse(&s.cron) {
-                return bad(format!("schedule {:?}: {e}", s.name));
-            }
-            if let Err(e) = crate::schedule::parse_tz(&s.timezone) {
-                return bad(format!("schedule {:?}: {e}", s.name));
-            }
-            if !["report", "report+summary"].contains(&s.kind.as_str()) {
-                return bad(format!(
-                    "schedule {:?}: kind must be \"report\" or \"report+summary\"",
-                    s.name
-                ));
-            }
-            if let Err((sym, e)) = crate::symbol::parse_list(s.symbols.iter().map(String::as_str), &m.quote) {
-                return bad(format!("schedule {:?}: symbol {sym:?}: {e}", s.name));
+        let schedules = self.schedules();
+        for s in &schedules {
+            if let Err(e) = crate::schedule::ScheduleDef::from_config(s, &m.quote) {
+                return bad(match e {
+                    crate::schedule::ScheduleError::Name => format!(
+                        "schedule name {:?}: letters, digits, - and _ only, at most 32",
+                        s.name
+                    ),
+                    crate::schedule::ScheduleError::Symbol(sym) => {
+                        format!("schedule {:?}: symbol {sym:?} is not a symbol", s.name)
+                    }
+                    e => format!("schedule {:?}: {e}", s.name),
+                });
             }
         }
-        let schedules = self.schedules();
-        let names: std::collections::HashSet<&str> = schedules.iter().map(|s| s.name.as_str()).collect();
+        let names: std::collections::HashSet<String> =
+            schedules.iter().map(|s| s.name.to_ascii_lowercase()).collect();
         if names.len() != schedules.len() {
-            return bad("two [[schedule]] tables have the same name".into());
+            return bad("two [[schedule]] tables have the same name (names are not case-sensitive)".into());
         }
         for url in self.discord.webhooks.iter().map(|u| u.expose_secret()) {
-            if !url.starts_with("https://") && !url.starts_with("http://") {
-                return bad("discord.webhooks must be URLs".into());
+            // The URL carries the webhook's token: never shown.
+            if check_url("discord.webhooks", url, false).is_err() {
+                return bad("discord.webhooks must be http:// or https:// URLs with a host".into());
             }
         }
         if self.scheduler.grace_minutes < 0 || self.scheduler.lease_secs < 10 || self.scheduler.tick_secs == 0
@@ -618,6 +601,25 @@ impl Config {
         )
         .unwrap_or_default()
     }
+}
+
+/// An `http://` or `https://` URL with a host; the error names `key` and, when `show`,
+/// the value (never for URLs that carry a secret).
+fn check_url(key: &str, value: &str, show: bool) -> Result<(), ConfigError> {
+    let why = match reqwest::Url::parse(value) {
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => format!("the scheme is {:?}", u.scheme()),
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => "it has no host".to_string(),
+        Ok(_) => return Ok(()),
+        Err(e) => e.to_string(),
+    };
+    let shown: String = value.chars().take(200).collect();
+    Err(ConfigError::Invalid(if show {
+        format!(
+            "{key} = {shown:?} is not a usable URL ({why}); expected http:// or https:// and a host, e.g. https://example.com"
+        )
+    } else {
+        format!("{key}: not a usable URL ({why}); expected http:// or https:// and a host")
+    }))
 }
 
 pub fn sqlite_url(path: &Path) -> String {
@@ -683,5 +685,87 @@ mod tests {
         let mut c = Config::default();
         c.market.source = "kraken".into();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn symbol_lists_are_capped_like_a_report() {
+        let many: Vec<String> = (0..21).map(|i| format!("C{i}")).collect();
+        let c = Config {
+            schedule: Some(vec![ScheduleConfig {
+                symbols: many.clone(),
+                ..ScheduleConfig::default_daily()
+            }]),
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("daily-report") && e.contains("at most 20"), "{e}");
+        let mut c = Config::default();
+        c.market.watchlist = many.clone();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("market.watchlist") && e.contains("at most 20"), "{e}");
+        let mut c = Config::default();
+        c.market.watchlist = many[..20].to_vec();
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn schedules_are_checked_at_load() {
+        let with = |f: fn(&mut ScheduleConfig)| {
+            let mut s = ScheduleConfig::default_daily();
+            f(&mut s);
+            let c = Config {
+                schedule: Some(vec![s]),
+                ..Config::default()
+            };
+            c.validate()
+        };
+        let e = with(|s| s.cron = "0 0 31 2 *".into()).unwrap_err().to_string();
+        assert!(e.contains("never"), "{e}");
+        with(|s| s.cron = "0 8 * * MON-FRI".into()).unwrap();
+        with(|s| s.timezone = "utc".into()).unwrap();
+        with(|s| s.kind = "summary".into()).unwrap();
+        let c = Config {
+            schedule: Some(vec![
+                ScheduleConfig::default_daily(),
+                ScheduleConfig {
+                    name: "DAILY-REPORT".into(),
+                    ..ScheduleConfig::default_daily()
+                },
+            ]),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("same name"));
+    }
+
+    #[test]
+    fn urls_must_be_http_urls_with_a_host() {
+        for bad in [
+            "http://[::1",
+            "https://",
+            "ftp://example.com",
+            "example.com",
+            "http:// x",
+        ] {
+            let mut c = Config::default();
+            c.market.binance_url = bad.into();
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("market.binance_url") && e.contains(bad), "{bad}: {e}");
+        }
+        let mut c = Config::default();
+        c.market.binance_url = "http://127.0.0.1:9000".into();
+        c.ai.base_url = "http://[::1]:11434/v1".into();
+        c.validate().unwrap();
+        let mut c = Config::default();
+        c.discord.api_url = "http://[::1".into();
+        assert!(c.validate().unwrap_err().to_string().contains("discord.api_url"));
+        let mut c = Config::default();
+        c.discord.webhooks = vec![SecretString::from(
+            "https://[::1/api/webhooks/1/hook-secret".to_string(),
+        )];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("discord.webhooks") && !e.contains("hook-secret"),
+            "{e}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::indicators::{atr_last, pct_change_back};
 use crate::market::{Interval, MarketData, MarketError, Source};
+pub use crate::symbol::MAX_REPORT_SYMBOLS;
 use crate::symbol::{Symbol, SymbolError};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -33,6 +34,9 @@ pub enum ReportError {
     InvalidSymbol(#[from] SymbolError),
     #[error(transparent)]
     Market(#[from] MarketError),
+    /// Beyond [`MAX_REPORT_SYMBOLS`]: not fetched.
+    #[error("more than {} symbols in one report", MAX_REPORT_SYMBOLS)]
+    TooManySymbols,
 }
 
 impl ReportError {
@@ -40,6 +44,7 @@ impl ReportError {
     pub fn code(&self) -> &'static str {
         match self {
             ReportError::InvalidSymbol(_) => "invalid_symbol",
+            ReportError::TooManySymbols => "too_many_symbols",
             ReportError::Market(m) => match m {
                 MarketError::UnknownSymbol => "unknown_symbol",
                 MarketError::RateLimited { .. } => "rate_limited",
@@ -194,18 +199,39 @@ impl ReportBuilder {
     }
 
     /// A report for `symbols`, in their order. Never fails as a whole: each symbol
-    /// that cannot be reported is listed under `errors`.
+    /// that cannot be reported is listed under `errors`. At most [`MAX_REPORT_SYMBOLS`]
+    /// are fetched whoever asks (inputs are refused earlier with a clear message; this
+    /// is the backstop): the others are listed as `too_many_symbols`. Symbols the
+    /// exchange's listing does not have (or not trading) are unknown without a request.
     pub async fn build(&self, symbols: &[Symbol]) -> Report {
+        let (fetched, beyond) = symbols.split_at(symbols.len().min(MAX_REPORT_SYMBOLS));
+        if !beyond.is_empty() {
+            tracing::warn!(
+                asked = symbols.len(),
+                max = MAX_REPORT_SYMBOLS,
+                "too many symbols for one report; the rest are left out"
+            );
+        }
+        let listing = self.market.listing(fetched).await;
+        let listing = &listing;
         // Owned symbols keep the futures free of higher-ranked borrows, so a report can
         // be built inside any spawned task.
-        let results: Vec<(Symbol, Result<ReportRow, MarketError>)> = futures::stream::iter(symbols.to_vec())
+        let results: Vec<(Symbol, Result<ReportRow, ReportError>)> = futures::stream::iter(fetched.to_vec())
             .map(|s| async move {
-                let row = self.row(&s).await;
-                (s, row)
+                let row = match listing {
+                    Some(l) if !l.is_trading(&s) => Err(MarketError::UnknownSymbol),
+                    _ => self.row(&s).await,
+                };
+                (s, row.map_err(ReportError::from))
             })
             .buffered(self.concurrency)
             .collect()
             .await;
+        let results = results.into_iter().chain(
+            beyond
+                .iter()
+                .map(|s| (s.clone(), Err(ReportError::TooManySymbols))),
+        );
         let mut report = Report {
             generated_at: self.clock.now(),
             source: self.market.source(),
@@ -219,7 +245,7 @@ impl ReportBuilder {
                     tracing::info!(%symbol, error = %e, "symbol left out of the report");
                     report.errors.push(SymbolFailure {
                         symbol: symbol.to_string(),
-                        error: e.into(),
+                        error: e,
                     });
                 }
             }
@@ -307,5 +333,18 @@ mod tests {
         );
         later.rows[0].close += 0.01;
         assert_ne!(later.fingerprint(), report.fingerprint());
+    }
+
+    #[tokio::test]
+    async fn the_builder_never_fetches_more_than_the_cap() {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let market = Arc::new(DemoMarket::new(clock.clone()));
+        let builder = ReportBuilder::new(market, clock, 4, 200, 60);
+        let symbols: Vec<Symbol> = DemoMarket::listed("USDT").map(Symbol::from_normalized).collect();
+        assert!(symbols.len() > 20);
+        let report = builder.build(&symbols).await;
+        assert_eq!(report.rows.len(), 20);
+        assert_eq!(report.errors.len(), symbols.len() - 20);
+        assert!(report.errors.iter().all(|f| f.error.code() == "too_many_symbols"));
     }
 }

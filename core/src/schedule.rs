@@ -1,7 +1,10 @@
 //! Cron schedules on a time zone's wall clock. Five fields: minute, hour, day of month,
 //! month, day of week (0 or 7 = Sunday), each `*`, a number, a range `a-b`, a list
-//! `a,b`, or a step `*/n` / `a-b/n`. Across DST: a wall time that does not exist that
-//! day runs at the first instant after the gap; a wall time that occurs twice runs
+//! `a,b`, or a step `*/n` / `a-b/n` / `a/n`. Months may be named JAN..DEC and weekdays
+//! SUN..SAT (any case; `SAT-SUN` is the weekend). Numbers are one or two digits with no
+//! sign (`5` and `05`, not `+5` or `0005`). An expression whose day and month fields no
+//! date matches (`0 0 31 2 *`) is refused. Across DST: a wall time that does not exist
+//! that day runs at the first instant after the gap; a wall time that occurs twice runs
 //! once, at its first occurrence.
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
@@ -9,12 +12,98 @@ use chrono_tz::Tz;
 use std::collections::BTreeSet;
 use std::fmt;
 
+/// The five fields of a cron expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CronField {
+    Minute,
+    Hour,
+    DayOfMonth,
+    Month,
+    DayOfWeek,
+}
+
+impl CronField {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Minute => "minute",
+            Self::Hour => "hour",
+            Self::DayOfMonth => "day-of-month",
+            Self::Month => "month",
+            Self::DayOfWeek => "day-of-week",
+        }
+    }
+
+    /// The smallest and largest number the field takes (day of week: 7 is Sunday too).
+    pub fn bounds(self) -> (u32, u32) {
+        match self {
+            Self::Minute => (0, 59),
+            Self::Hour => (0, 23),
+            Self::DayOfMonth => (1, 31),
+            Self::Month => (1, 12),
+            Self::DayOfWeek => (0, 7),
+        }
+    }
+
+    /// Names the field takes, in the order of their numbers.
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Self::Month => &[
+                "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+            ],
+            Self::DayOfWeek => &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+            _ => &[],
+        }
+    }
+
+    /// `JAN..DEC`, `SUN..SAT`, or empty: for messages.
+    pub fn names_hint(self) -> &'static str {
+        match self {
+            Self::Month => "JAN..DEC",
+            Self::DayOfWeek => "SUN..SAT",
+            _ => "",
+        }
+    }
+}
+
+/// What is wrong with one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldProblem {
+    /// Not `*`, a number, a name, a range, a list or a step.
+    Syntax,
+    /// A number with a sign or more than two digits (`+5`, `0005`).
+    Digits,
+    /// A number outside the field's bounds.
+    Range { min: u32, max: u32 },
+    /// A range from high to low (`5-1`, `FRI-MON`).
+    Backwards,
+    /// A step of 0 or beyond the field's largest number.
+    Step { max: u32 },
+}
+
+impl fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Syntax => f.write_str("use *, a number, a range a-b, a list a,b or a step */n"),
+            Self::Digits => f.write_str("numbers are one or two digits, without a sign"),
+            Self::Range { min, max } => write!(f, "out of range ({min} to {max})"),
+            Self::Backwards => f.write_str("a range goes from low to high"),
+            Self::Step { max } => write!(f, "the step after / is a number from 1 to {max}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CronError {
     #[error("a cron expression has five fields: minute hour day-of-month month day-of-week")]
     FieldCount,
-    #[error("cron field {field} is not valid: {value:?}")]
-    Field { field: &'static str, value: String },
+    #[error("cron field {} {value:?}: {problem}", field.name())]
+    Field {
+        field: CronField,
+        value: String,
+        problem: FieldProblem,
+    },
+    #[error("cron {0:?} never fires: no date matches its day and month fields")]
+    Never(String),
     #[error("unknown time zone {0:?} (use an IANA name such as Europe/Warsaw)")]
     TimeZone(String),
 }
@@ -38,32 +127,90 @@ impl fmt::Display for Cron {
     }
 }
 
-fn field(name: &'static str, text: &str, min: u32, max: u32) -> Result<BTreeSet<u32>, CronError> {
-    let bad = || CronError::Field {
-        field: name,
+/// A plain number: ASCII digits only, one or two of them.
+fn number(token: &str) -> Result<u32, FieldProblem> {
+    if token.is_empty() {
+        return Err(FieldProblem::Syntax);
+    }
+    let digits = token.trim_start_matches(['+', '-']);
+    if digits.len() != token.len() {
+        // A sign: a number nonetheless, written the way cron does not take it.
+        return Err(
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                FieldProblem::Digits
+            } else {
+                FieldProblem::Syntax
+            },
+        );
+    }
+    if !token.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FieldProblem::Syntax);
+    }
+    if token.len() > 2 {
+        return Err(FieldProblem::Digits);
+    }
+    token.parse().map_err(|_| FieldProblem::Syntax)
+}
+
+/// A number or, where the field takes them, a name; within the field's bounds.
+fn value(field: CronField, token: &str) -> Result<u32, FieldProblem> {
+    let (min, max) = field.bounds();
+    if token.bytes().all(|b| b.is_ascii_alphabetic()) && !token.is_empty() {
+        return field
+            .names()
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(token))
+            .map(|i| i as u32 + if field == CronField::Month { 1 } else { 0 })
+            .ok_or(FieldProblem::Syntax);
+    }
+    let v = number(token)?;
+    if v < min || v > max {
+        return Err(FieldProblem::Range { min, max });
+    }
+    Ok(v)
+}
+
+fn field(which: CronField, text: &str) -> Result<BTreeSet<u32>, CronError> {
+    let bad = |problem| CronError::Field {
+        field: which,
         value: text.to_string(),
+        problem,
     };
+    let (min, max) = which.bounds();
     let mut out = BTreeSet::new();
     for part in text.split(',') {
         let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u32>().map_err(|_| bad())?),
-            None => (part, 1),
+            Some((r, s)) => {
+                let step = number(s).map_err(bad)?;
+                if step == 0 || step > max {
+                    return Err(bad(FieldProblem::Step { max }));
+                }
+                (r, Some(step))
+            }
+            None => (part, None),
         };
-        if step == 0 {
-            return Err(bad());
-        }
         let (lo, hi) = if range == "*" {
             (min, max)
         } else if let Some((a, b)) = range.split_once('-') {
-            (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?)
+            let lo = value(which, a).map_err(bad)?;
+            let mut hi = value(which, b).map_err(bad)?;
+            // SAT-SUN: a named Sunday ending a range is day 7.
+            if which == CronField::DayOfWeek
+                && hi == 0
+                && lo > 0
+                && b.bytes().all(|c| c.is_ascii_alphabetic())
+            {
+                hi = 7;
+            }
+            (lo, hi)
         } else {
-            let v: u32 = range.parse().map_err(|_| bad())?;
-            (v, if part.contains('/') { max } else { v })
+            let v = value(which, range).map_err(bad)?;
+            (v, if step.is_some() { max } else { v })
         };
-        if lo < min || hi > max || lo > hi {
-            return Err(bad());
+        if lo > hi {
+            return Err(bad(FieldProblem::Backwards));
         }
-        out.extend((lo..=hi).step_by(step as usize));
+        out.extend((lo..=hi).step_by(step.unwrap_or(1) as usize));
     }
     Ok(out)
 }
@@ -74,20 +221,34 @@ impl Cron {
         let [m, h, dom, mon, dow] = parts[..] else {
             return Err(CronError::FieldCount);
         };
-        let mut weekdays = field("day-of-week", dow, 0, 7)?;
+        let minutes = field(CronField::Minute, m)?;
+        let hours = field(CronField::Hour, h)?;
+        let days = field(CronField::DayOfMonth, dom)?;
+        let months = field(CronField::Month, mon)?;
+        let mut weekdays = field(CronField::DayOfWeek, dow)?;
         if weekdays.remove(&7) {
             weekdays.insert(0);
         }
-        Ok(Self {
+        let cron = Self {
             source: parts.join(" "),
-            minutes: field("minute", m, 0, 59)?,
-            hours: field("hour", h, 0, 23)?,
-            days: field("day-of-month", dom, 1, 31)?,
-            months: field("month", mon, 1, 12)?,
+            minutes,
+            hours,
+            days,
+            months,
             weekdays,
             days_restricted: dom != "*",
             weekdays_restricted: dow != "*",
-        })
+        };
+        // Every date of eight years (two leap days) is enough: the date fields repeat
+        // within four years. Hours and minutes always match some time of a matching day.
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default();
+        let fires = (0..366 * 8)
+            .map(|d| start + Duration::days(d))
+            .any(|d| cron.date_matches(d));
+        if !fires {
+            return Err(CronError::Never(cron.source));
+        }
+        Ok(cron)
     }
 
     fn date_matches(&self, d: NaiveDate) -> bool {
@@ -176,9 +337,17 @@ impl Cron {
     }
 }
 
+/// An IANA time zone name, in any case (`utc`, `europe/warsaw`).
 pub fn parse_tz(name: &str) -> Result<Tz, CronError> {
     name.parse::<Tz>()
-        .map_err(|_| CronError::TimeZone(name.to_string()))
+        .ok()
+        .or_else(|| {
+            chrono_tz::TZ_VARIANTS
+                .iter()
+                .find(|tz| tz.name().eq_ignore_ascii_case(name))
+                .copied()
+        })
+        .ok_or_else(|| CronError::TimeZone(name.to_string()))
 }
 
 #[cfg(test)]
@@ -229,6 +398,61 @@ mod tests {
             assert!(Cron::parse(bad).is_err(), "{bad:?}");
         }
         assert!(parse_tz("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn names_strict_numbers_and_dates_that_never_come() {
+        let days = |e: &str| {
+            Cron::parse(e)
+                .unwrap()
+                .weekdays
+                .iter()
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(days("0 8 * * MON-FRI"), [1, 2, 3, 4, 5]);
+        assert_eq!(days("0 8 * * sun"), [0]);
+        assert_eq!(days("0 8 * * SAT-SUN"), [0, 6]);
+        assert_eq!(days("0 8 * * mon,Wed,FRI"), [1, 3, 5]);
+        assert_eq!(days("0 8 * * MON-FRI/2"), [1, 3, 5]);
+        let months = Cron::parse("0 8 1 JAN-MAR,dec *").unwrap().months;
+        assert_eq!(months.iter().copied().collect::<Vec<_>>(), [1, 2, 3, 12]);
+        assert_eq!(
+            Cron::parse("05 07 01 * *")
+                .unwrap()
+                .minutes
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            [5]
+        );
+        for bad in [
+            "+5 * * * *",
+            "0005 * * * *",
+            "005 * * * *",
+            "*/005 * * * *",
+            "*/+5 * * * *",
+            "0 8 * * FRI-MON",
+            "0 8 * * MONDAY",
+            "0 MON * * *",
+            "0 8 * FOO *",
+            "0 8 * * MON-",
+            "0 8 * * ,",
+            "0 0 31 2 *",
+            "0 0 30 2 *",
+            "0 0 31 4,6,9,11 *",
+            "*/60 * * * *",
+        ] {
+            assert!(Cron::parse(bad).is_err(), "{bad:?}");
+        }
+        // 29 February comes every four years; 31 February never does.
+        assert!(Cron::parse("0 0 29 2 *").is_ok());
+        assert!(
+            Cron::parse("0 0 31 2 1").is_ok(),
+            "or any Monday (Vixie cron's OR)"
+        );
+        assert_eq!(parse_tz("utc").unwrap().name(), "UTC");
+        assert_eq!(parse_tz("europe/WARSAW").unwrap().name(), "Europe/Warsaw");
     }
 
     #[test]
@@ -302,11 +526,7 @@ mod tests {
             Some(utc("2026-11-22T05:00:00Z"))
         );
         assert_eq!(c.last_at_or_before(warsaw(), at, Duration::minutes(5)), None);
-        assert_eq!(
-            Cron::parse("0 0 30 2 *").unwrap().next_after(utc_tz, at),
-            None,
-            "30 February never comes"
-        );
+        assert!(Cron::parse("0 0 30 2 *").is_err(), "30 February never comes");
     }
 }
 
@@ -318,10 +538,12 @@ pub enum ScheduleKind {
 }
 
 impl ScheduleKind {
+    /// `report`, `report+summary`, or `summary` (a scheduled summary comes with the
+    /// report it sums up: `report+summary`); any case.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
+        match s.to_ascii_lowercase().as_str() {
             "report" => Some(Self::Report),
-            "report+summary" => Some(Self::ReportAndSummary),
+            "report+summary" | "summary" => Some(Self::ReportAndSummary),
             _ => None,
         }
     }
@@ -352,10 +574,22 @@ pub enum ScheduleError {
     Name,
     #[error(transparent)]
     Cron(#[from] CronError),
-    #[error("kind must be report or report+summary")]
+    #[error("kind must be report, summary or report+summary")]
     Kind,
     #[error("symbol {0:?} is not valid")]
     Symbol(String),
+    #[error("at most {max} symbols in one report, {got} given", max = crate::symbol::MAX_REPORT_SYMBOLS)]
+    TooManySymbols { got: usize },
+}
+
+/// A schedule name: ASCII letters, digits, `-` and `_`, 1 to 32 of them. Names are
+/// compared without regard to case; those added in chat are kept in lower case.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
 }
 
 impl ScheduleDef {
@@ -368,21 +602,22 @@ impl ScheduleDef {
         quote: &str,
         from_config: bool,
     ) -> Result<Self, ScheduleError> {
-        if name.is_empty()
-            || name.len() > 32
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !valid_name(name) {
             return Err(ScheduleError::Name);
         }
-        let symbols = crate::symbol::parse_list(symbols.iter().map(String::as_str), quote)
-            .map_err(|(s, _)| ScheduleError::Symbol(s))?;
+        let cron = Cron::parse(cron)?;
+        let tz = parse_tz(timezone)?;
+        let kind = ScheduleKind::parse(kind).ok_or(ScheduleError::Kind)?;
+        let symbols =
+            crate::symbol::parse_list(symbols.iter().map(String::as_str), quote).map_err(|e| match e {
+                crate::symbol::ListError::Invalid { input, .. } => ScheduleError::Symbol(input),
+                crate::symbol::ListError::TooMany { got } => ScheduleError::TooManySymbols { got },
+            })?;
         Ok(Self {
             name: name.to_string(),
-            cron: Cron::parse(cron)?,
-            tz: parse_tz(timezone)?,
-            kind: ScheduleKind::parse(kind).ok_or(ScheduleError::Kind)?,
+            cron,
+            tz,
+            kind,
             symbols,
             from_config,
         })

@@ -86,14 +86,43 @@ impl fmt::Display for Symbol {
     }
 }
 
-/// Parse a list of user-typed symbols, dropping duplicates but keeping order.
+/// Most symbols in one report, whatever asks for it: `/report`, `/summary`, a schedule
+/// (chat or config), the watchlist, `chainsignal report --symbols`. Each symbol costs two
+/// klines requests; the [`crate::report::ReportBuilder`] fetches no more than this.
+pub const MAX_REPORT_SYMBOLS: usize = 20;
+
+/// Why a list of symbols was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListError {
+    #[error("{input:?} is not a symbol ({error})")]
+    Invalid { input: String, error: SymbolError },
+    #[error("at most {max} symbols in one report, {got} given", max = MAX_REPORT_SYMBOLS)]
+    TooMany { got: usize },
+}
+
+/// Refuse more than [`MAX_REPORT_SYMBOLS`] entries (as given, duplicates included).
+pub fn check_count(entries: usize) -> Result<(), ListError> {
+    if entries > MAX_REPORT_SYMBOLS {
+        Err(ListError::TooMany { got: entries })
+    } else {
+        Ok(())
+    }
+}
+
+/// Parse a list of user-typed symbols for one report, dropping duplicates but keeping
+/// order; at most [`MAX_REPORT_SYMBOLS`] entries.
 pub fn parse_list<'a>(
     inputs: impl IntoIterator<Item = &'a str>,
     default_quote: &str,
-) -> Result<Vec<Symbol>, (String, SymbolError)> {
+) -> Result<Vec<Symbol>, ListError> {
+    let inputs: Vec<&str> = inputs.into_iter().collect();
+    check_count(inputs.len())?;
     let mut out: Vec<Symbol> = Vec::new();
     for input in inputs {
-        let s = Symbol::parse(input, default_quote).map_err(|e| (input.to_string(), e))?;
+        let s = Symbol::parse(input, default_quote).map_err(|error| ListError::Invalid {
+            input: input.to_string(),
+            error,
+        })?;
         if !out.contains(&s) {
             out.push(s);
         }
@@ -140,5 +169,24 @@ mod tests {
             ["ETHUSDT", "BTCUSDT"]
         );
         assert!(parse_list(["btc", "$$"], "USDT").is_err());
+    }
+
+    #[test]
+    fn lists_are_capped() {
+        let many: Vec<String> = (0..21).map(|i| format!("c{i}")).collect();
+        assert_eq!(
+            parse_list(many.iter().map(String::as_str), "USDT"),
+            Err(ListError::TooMany { got: 21 })
+        );
+        assert_eq!(
+            parse_list(many[..20].iter().map(String::as_str), "USDT")
+                .unwrap()
+                .len(),
+            20
+        );
+        assert_eq!(
+            ListError::TooMany { got: 21 }.to_string(),
+            "at most 20 symbols in one report, 21 given"
+        );
     }
 }

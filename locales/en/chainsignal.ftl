@@ -51,6 +51,7 @@ symbol-exchange-unavailable = { $symbol }: the exchange is unavailable right now
 symbol-exchange-rejected = { $symbol }: the exchange refused the request.
 symbol-invalid-data = { $symbol }: the exchange sent data that could not be read.
 symbol-insufficient-history = { $symbol }: not enough price history yet.
+symbol-too-many = { $symbol }: left out, at most { $max } symbols in one report.
 
 ## /summary
 cmd-summary = Market summary in this chat's language: trend, volatility, movers, signals
@@ -94,8 +95,8 @@ permission-bot-admin = Only the bot's admins can do that.
 
 ## /schedule
 cmd-schedule = Scheduled reports: list, add, remove (bot admins)
-arg-schedule = list | add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|report+summary] [symbols…] | remove NAME
-schedule-usage = Usage: /schedule list; /schedule add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|report+summary] [symbols…], e.g. /schedule add evening 0 20 * * * Europe/Warsaw; /schedule remove NAME.
+arg-schedule = list | add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|summary|report+summary] [symbols…] | remove NAME
+schedule-usage = Usage: /schedule list; /schedule add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|summary|report+summary] [symbols…], e.g. /schedule add evening 0 20 * * * Europe/Warsaw; /schedule remove NAME.
 schedule-title = Scheduled reports
 schedule-line = { $name }: { $cron } ({ $zone }), { $kind }, { $symbols }; next { $next }; { $origin }
 schedule-watchlist = the watchlist
@@ -108,9 +109,23 @@ schedule-removed = Schedule { $name } removed.
 schedule-exists = A schedule named { $value } already exists.
 schedule-unknown = There is no schedule named { $value }.
 schedule-in-config = Schedule { $value } comes from the config file; change it there.
-schedule-bad-name = “{ $value }” cannot be a schedule name: letters, digits, - and _ only, at most 32.
+schedule-bad-name = That cannot be a schedule name: letters, digits, - and _ only, at most 32 (not case-sensitive).
 schedule-bad-cron = “{ $value }” is not a cron expression: five fields, minute hour day month weekday.
 schedule-bad-zone = “{ $value }” is not a time zone; use a name like Europe/Warsaw.
+schedule-cron-count = A schedule needs five cron fields before the time zone: minute hour day month weekday.
+schedule-field-minute = minute
+schedule-field-hour = hour
+schedule-field-day = day
+schedule-field-month = month
+schedule-field-weekday = weekday
+schedule-cron-syntax = The { $field } field “{ $value }” is not valid: use *, a number, a range like 1-5, a list like 1,15 or a step like */15.
+schedule-cron-syntax-names = The { $field } field “{ $value }” is not valid: use *, a number or a name ({ $names }), a range like { $range }, a list or a step like */2.
+schedule-cron-digits = The { $field } field “{ $value }”: numbers are digits only, one or two of them (5 or 05), without a sign.
+schedule-cron-range = The { $field } field “{ $value }” is out of range: { $min } to { $max }.
+schedule-cron-backwards = The { $field } field “{ $value }”: a range goes from low to high, like 1-5.
+schedule-cron-step = The { $field } field “{ $value }”: the step after / is a number from 1 to { $max }.
+schedule-cron-never = “{ $value }” never fires: no date matches its day and month fields.
+schedule-kind-misplaced = “{ $value }” is a kind: write it once, right after the time zone (report, summary or report+summary).
 
 ## Scheduled posts and alerts
 scheduled-report-title = Scheduled report: { $name }

@@ -51,6 +51,7 @@ symbol-exchange-unavailable = { $symbol }: giełda jest teraz niedostępna.
 symbol-exchange-rejected = { $symbol }: giełda odrzuciła zapytanie.
 symbol-invalid-data = { $symbol }: giełda przysłała nieczytelne dane.
 symbol-insufficient-history = { $symbol }: za krótka historia cen.
+symbol-too-many = { $symbol }: pominięty, najwyżej { $max } symboli w jednym raporcie.
 
 ## /summary
 cmd-summary = Podsumowanie rynku w języku czatu: trend, zmienność, liderzy, sygnały
@@ -94,8 +95,8 @@ permission-bot-admin = Tylko administratorzy bota mogą to zrobić.
 
 ## /schedule
 cmd-schedule = Raporty planowe: lista, dodawanie, usuwanie (administratorzy bota)
-arg-schedule = list | add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|report+summary] [symbole…] | remove NAZWA
-schedule-usage = Użycie: /schedule list; /schedule add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|report+summary] [symbole…], np. /schedule add wieczor 0 20 * * * Europe/Warsaw; /schedule remove NAZWA.
+arg-schedule = list | add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|summary|report+summary] [symbole…] | remove NAZWA
+schedule-usage = Użycie: /schedule list; /schedule add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|summary|report+summary] [symbole…], np. /schedule add wieczor 0 20 * * * Europe/Warsaw; /schedule remove NAZWA.
 schedule-title = Raporty planowe
 schedule-line = { $name }: { $cron } ({ $zone }), { $kind }, { $symbols }; następny { $next }; { $origin }
 schedule-watchlist = lista obserwowanych
@@ -108,9 +109,23 @@ schedule-removed = Usunięto harmonogram { $name }.
 schedule-exists = Harmonogram o nazwie { $value } już istnieje.
 schedule-unknown = Nie ma harmonogramu o nazwie { $value }.
 schedule-in-config = Harmonogram { $value } pochodzi z pliku konfiguracyjnego; zmień go tam.
-schedule-bad-name = „{ $value }” nie może być nazwą harmonogramu: tylko litery, cyfry, - i _, najwyżej 32 znaki.
+schedule-bad-name = To nie może być nazwa harmonogramu: tylko litery, cyfry, - i _, najwyżej 32 znaki (wielkość liter bez znaczenia).
 schedule-bad-cron = „{ $value }” nie jest wyrażeniem cron: pięć pól, minuta godzina dzień miesiąc dzień_tygodnia.
 schedule-bad-zone = „{ $value }” nie jest strefą czasową; użyj nazwy takiej jak Europe/Warsaw.
+schedule-cron-count = Harmonogram potrzebuje pięciu pól cron przed strefą czasową: minuta godzina dzień miesiąc dzień_tygodnia.
+schedule-field-minute = minuta
+schedule-field-hour = godzina
+schedule-field-day = dzień
+schedule-field-month = miesiąc
+schedule-field-weekday = dzień tygodnia
+schedule-cron-syntax = W polu „{ $field }” wartość „{ $value }” jest niepoprawna: użyj *, liczby, zakresu jak 1-5, listy jak 1,15 lub kroku jak */15.
+schedule-cron-syntax-names = W polu „{ $field }” wartość „{ $value }” jest niepoprawna: użyj *, liczby lub nazwy ({ $names }), zakresu jak { $range }, listy lub kroku jak */2.
+schedule-cron-digits = W polu „{ $field }” wartość „{ $value }” jest niepoprawna: liczby to same cyfry, jedna lub dwie (5 albo 05), bez znaku.
+schedule-cron-range = W polu „{ $field }” wartość „{ $value }” jest poza zakresem: od { $min } do { $max }.
+schedule-cron-backwards = W polu „{ $field }” wartość „{ $value }” jest niepoprawna: zakres idzie od mniejszej do większej wartości, np. 1-5.
+schedule-cron-step = W polu „{ $field }” wartość „{ $value }” jest niepoprawna: krok po / to liczba od 1 do { $max }.
+schedule-cron-never = „{ $value }” nigdy się nie uruchomi: żadna data nie pasuje do pól dnia i miesiąca.
+schedule-kind-misplaced = „{ $value }” to rodzaj harmonogramu: podaj go raz, zaraz po strefie czasowej (report, summary lub report+summary).
 
 ## Posty planowe i alerty
 scheduled-report-title = Raport planowy: { $name }

@@ -1,7 +1,9 @@
 //! A fake Binance spot REST API on 127.0.0.1: `GET /api/v3/klines` with deterministic
 //! candles, and per-symbol misbehaviour: unknown symbol (400, code -1121), 429 with
 //! `Retry-After`, 418, 500, a response slower than any sane timeout, and an injected
-//! latency for benchmarks. Every request is recorded.
+//! latency for benchmarks. `GET /api/v3/exchangeInfo` lists the listed symbols (with a
+//! settable status, or failing with 500 on demand). Every klines request is recorded;
+//! every request is counted per path.
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -61,6 +63,11 @@ struct Inner {
     used_weight: AtomicU32,
     weight_base: AtomicU32,
     arrived: tokio::sync::Notify,
+    /// Requests per path, every route.
+    per_path: Mutex<HashMap<String, usize>>,
+    /// `status` of a symbol in exchangeInfo when not TRADING (e.g. BREAK).
+    status: Mutex<HashMap<String, String>>,
+    exchange_info_fails: std::sync::atomic::AtomicBool,
 }
 
 pub struct FakeBinance {
@@ -94,6 +101,8 @@ impl FakeBinance {
         let inner = Arc::new(Inner::default());
         let app = Router::new()
             .route("/api/v3/klines", get(klines))
+            .route("/api/v3/exchangeInfo", get(exchange_info))
+            .layer(axum::middleware::from_fn_with_state(inner.clone(), count_path))
             .with_state(inner.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -177,6 +186,26 @@ impl FakeBinance {
         lock(&self.inner.requests).clear();
     }
 
+    /// How many requests arrived for `path` (e.g. `/api/v3/exchangeInfo`), any answer.
+    pub fn requests_to(&self, path: &str) -> usize {
+        lock(&self.inner.per_path).get(path).copied().unwrap_or(0)
+    }
+
+    /// Requests for `/api/v3/exchangeInfo`.
+    pub fn exchange_info_requests(&self) -> usize {
+        self.requests_to("/api/v3/exchangeInfo")
+    }
+
+    /// The `status` exchangeInfo gives `symbol` (listed symbols are `TRADING` otherwise).
+    pub fn set_status(&self, symbol: &str, status: &str) {
+        lock(&self.inner.status).insert(symbol.into(), status.into());
+    }
+
+    /// Make exchangeInfo answer HTTP 500 (true) or normally (false).
+    pub fn fail_exchange_info(&self, fail: bool) {
+        self.inner.exchange_info_fails.store(fail, Ordering::SeqCst);
+    }
+
     /// The served candles of a symbol (what a client would get with limit 1000).
     pub fn klines(&self, symbol: &str, interval: &str) -> Vec<Kline> {
         let listed = lock(&self.inner.listed);
@@ -227,6 +256,80 @@ pub fn generate(seed: u64, count: usize, step_ms: i64) -> Vec<Kline> {
             }
         })
         .collect()
+}
+
+async fn count_path(
+    State(inner): State<Arc<Inner>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    *lock(&inner.per_path)
+        .entry(request.uri().path().to_string())
+        .or_default() += 1;
+    next.run(request).await
+}
+
+/// The base and quote assets of a listed symbol, split at a known quote.
+fn split_symbol(symbol: &str) -> (String, String) {
+    for quote in ["USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB"] {
+        if let Some(base) = symbol.strip_suffix(quote)
+            && !base.is_empty()
+        {
+            return (base.into(), quote.into());
+        }
+    }
+    (symbol.into(), String::new())
+}
+
+/// Binance's exchangeInfo shape, with the fields a client may read and a few filters.
+async fn exchange_info(State(inner): State<Arc<Inner>>) -> Response {
+    if inner.exchange_info_fails.load(Ordering::SeqCst) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    }
+    let mut names: Vec<String> = lock(&inner.listed).keys().cloned().collect();
+    names.sort();
+    let status = lock(&inner.status).clone();
+    let symbols: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            let (base, quote) = split_symbol(name);
+            json!({
+                "symbol": name,
+                "status": status.get(name).map(String::as_str).unwrap_or("TRADING"),
+                "baseAsset": base,
+                "baseAssetPrecision": 8,
+                "quoteAsset": quote,
+                "quotePrecision": 8,
+                "quoteAssetPrecision": 8,
+                "orderTypes": ["LIMIT", "MARKET"],
+                "isSpotTradingAllowed": true,
+                "filters": [
+                    {"filterType": "PRICE_FILTER", "minPrice": "0.01000000", "maxPrice": "1000000.00000000", "tickSize": "0.01000000"},
+                    {"filterType": "LOT_SIZE", "minQty": "0.00001000", "maxQty": "9000.00000000", "stepSize": "0.00001000"},
+                    {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": true, "maxNotional": "9000000.00000000", "applyMaxToMarket": false, "avgPriceMins": 5}
+                ],
+                "permissions": [],
+                "permissionSets": [["SPOT", "MARGIN"]]
+            })
+        })
+        .collect();
+    let body = json!({
+        "timezone": "UTC",
+        "serverTime": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+        "rateLimits": [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}
+        ],
+        "exchangeFilters": [],
+        "symbols": symbols
+    });
+    let mut headers = HeaderMap::new();
+    let used = inner.weight_base.load(Ordering::SeqCst) + 20;
+    headers.insert("x-mbx-used-weight-1m", HeaderValue::from(used));
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    (StatusCode::OK, headers, body.to_string()).into_response()
 }
 
 async fn klines(State(inner): State<Arc<Inner>>, Query(q): Query<KlinesQuery>) -> Response {

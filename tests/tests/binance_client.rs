@@ -158,3 +158,56 @@ async fn nothing_listens_means_unavailable() {
     let err = c.klines(&sym("BTCUSDT"), Interval::Hour, 5).await.unwrap_err();
     assert!(matches!(err, MarketError::Unavailable(_)), "{err:?}");
 }
+
+/// A report builder over the real client, as the app wires it (behind the cache).
+fn builder(fake: &FakeBinance) -> chainsignal_core::ReportBuilder {
+    use chainsignal_core::market::CachedMarket;
+    use std::sync::Arc;
+    let market = Arc::new(CachedMarket::new(
+        Arc::new(client(fake, |_| {})),
+        Duration::from_secs(30),
+    ));
+    chainsignal_core::ReportBuilder::new(market, Arc::new(chainsignal_core::SystemClock), 8, 200, 365)
+}
+
+#[tokio::test]
+async fn unknown_symbols_are_told_from_exchange_info_without_klines() {
+    let fake = FakeBinance::with_watchlist().await;
+    let reports = builder(&fake);
+    let unknown: Vec<Symbol> = (0..20).map(|i| sym(&format!("NOPE{i}USDT"))).collect();
+    let report = reports.build(&unknown).await;
+    assert!(report.rows.is_empty());
+    assert_eq!(report.errors.len(), 20);
+    assert!(report.errors.iter().all(|f| f.error.code() == "unknown_symbol"));
+    assert_eq!(fake.request_count(), 0, "no klines request for unlisted symbols");
+    assert_eq!(fake.exchange_info_requests(), 1);
+
+    // A second report: the listing is kept (no new exchangeInfo request).
+    let mut mixed = vec![sym("BTCUSDT")];
+    mixed.extend((20..25).map(|i| sym(&format!("NOPE{i}USDT"))));
+    let report = reports.build(&mixed).await;
+    assert_eq!(report.rows.len(), 1);
+    assert_eq!(report.errors.len(), 5);
+    assert_eq!(fake.exchange_info_requests(), 1, "exchangeInfo is cached");
+    assert_eq!(fake.request_count(), 2, "klines only for the listed symbol");
+}
+
+#[tokio::test]
+async fn a_symbol_not_trading_is_unknown_and_a_failing_exchange_info_falls_back() {
+    let fake = FakeBinance::with_watchlist().await;
+    fake.set_status("DASHUSDT", "BREAK");
+    let report = builder(&fake).build(&[sym("DASHUSDT"), sym("ETHUSDT")]).await;
+    assert_eq!(report.rows.len(), 1);
+    assert_eq!(report.errors[0].symbol, "DASHUSDT");
+    assert_eq!(report.errors[0].error.code(), "unknown_symbol");
+    assert!(fake.requests().iter().all(|r| r.symbol == "ETHUSDT"));
+
+    // exchangeInfo failing: every symbol is asked for by its candles, as before.
+    let fake = FakeBinance::with_watchlist().await;
+    fake.fail_exchange_info(true);
+    let report = builder(&fake).build(&[sym("BTCUSDT"), sym("NOPEUSDT")]).await;
+    assert_eq!(report.rows.len(), 1);
+    assert_eq!(report.errors[0].error.code(), "unknown_symbol");
+    assert!(fake.exchange_info_requests() >= 1);
+    assert!(fake.requests().iter().any(|r| r.symbol == "NOPEUSDT"));
+}

@@ -9,6 +9,11 @@ use std::path::Path;
 use std::process::Output;
 
 async fn chainsignal(dir: &Path, fake: &FakeBinance, args: &[&str]) -> Output {
+    chainsignal_with(dir, fake, args, &[]).await
+}
+
+/// As [`chainsignal`], with more environment variables (later ones win).
+async fn chainsignal_with(dir: &Path, fake: &FakeBinance, args: &[&str], env: &[(&str, &str)]) -> Output {
     tokio::process::Command::new(chainsignal_bin())
         .args(args)
         .current_dir(dir)
@@ -20,6 +25,7 @@ async fn chainsignal(dir: &Path, fake: &FakeBinance, args: &[&str]) -> Output {
             "DATABASE_URL",
             format!("sqlite://{}", dir.join("history.sqlite").display()),
         )
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("run chainsignal")
@@ -274,4 +280,117 @@ async fn summary_cli_asks_the_configured_provider_in_polish_or_falls_back() {
         "{stdout}"
     );
     assert_eq!(ai.requests().len(), 1, "no key, no request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_symbols_than_the_cap_are_refused_before_any_request() {
+    let fake = FakeBinance::with_watchlist().await;
+    let dir = tempfile::tempdir().unwrap();
+    let many: Vec<String> = (0..21).map(|i| format!("c{i}")).collect();
+    let list = many.join(",");
+    for command in ["report", "summary"] {
+        let out = chainsignal(dir.path(), &fake, &[command, "--symbols", &list]).await;
+        assert!(!out.status.success(), "{command}");
+        // (How many times a fatal error is printed is issue 11's item 13, not this test's.)
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.lines().any(|l| l.starts_with("chainsignal: --symbols:")
+                && l.contains("at most 20")
+                && l.contains("21 given")),
+            "{command}: {stderr}"
+        );
+    }
+    assert_eq!(fake.request_count(), 0, "no klines request");
+    assert_eq!(fake.exchange_info_requests(), 0);
+
+    // Exactly the cap is fine (20 unknown symbols: answered from exchangeInfo alone).
+    let out = chainsignal(
+        dir.path(),
+        &fake,
+        &["report", "--format", "json", "--symbols", &many[..20].join(",")],
+    )
+    .await;
+    let json: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(json["errors"].as_array().unwrap().len(), 20);
+    assert_eq!(fake.request_count(), 0);
+    assert_eq!(fake.exchange_info_requests(), 1);
+
+    // A watchlist over the cap is refused at load.
+    let out = chainsignal_with(
+        dir.path(),
+        &fake,
+        &["report"],
+        &[("CHAINSIGNAL_MARKET__WATCHLIST", &format!("[{}]", many.join(",")))],
+    )
+    .await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("market.watchlist") && stderr.contains("at most 20"),
+        "{stderr}"
+    );
+}
+
+/// The one line a bad setting gets: nonzero exit, exactly one line on stderr, naming `key`.
+fn refused_with_one_line(out: &Output, key: &str, value: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{key}: accepted; stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{key}: one line, got: {stderr}");
+    assert!(lines[0].contains(key), "{key} not named: {stderr}");
+    assert!(lines[0].contains(value), "{value} not shown: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_urls_and_log_filters_are_refused_at_start_with_one_line() {
+    let fake = FakeBinance::with_watchlist().await;
+    let dir = tempfile::tempdir().unwrap();
+    for (var, key, value) in [
+        (
+            "CHAINSIGNAL_MARKET__BINANCE_URL",
+            "market.binance_url",
+            "http://[::1",
+        ),
+        (
+            "CHAINSIGNAL_MARKET__BINANCE_URL",
+            "market.binance_url",
+            "https://",
+        ),
+        (
+            "CHAINSIGNAL_MARKET__BINANCE_URL",
+            "market.binance_url",
+            "ftp://example.com",
+        ),
+        ("CHAINSIGNAL_TELEGRAM__API_URL", "telegram.api_url", "http://[::1"),
+        (
+            "CHAINSIGNAL_DISCORD__API_URL",
+            "discord.api_url",
+            "http:// bad host",
+        ),
+        ("CHAINSIGNAL_AI__BASE_URL", "ai.base_url", "http://[::1"),
+        ("CHAINSIGNAL_LOG__LEVEL", "log.level", "verbose!!"),
+        ("RUST_LOG", "RUST_LOG", "[[["),
+        ("RUST_LOG", "RUST_LOG", "chainsignal=loud"),
+    ] {
+        for command in ["report", "migrate"] {
+            let out = chainsignal_with(dir.path(), &fake, &[command], &[(var, value)]).await;
+            refused_with_one_line(&out, key, value);
+        }
+    }
+    assert_eq!(fake.request_count(), 0);
+    // Ordinary filters still work.
+    for (var, value) in [
+        ("CHAINSIGNAL_LOG__LEVEL", "debug"),
+        ("CHAINSIGNAL_LOG__LEVEL", "chainsignal=debug,sqlx=warn"),
+        ("RUST_LOG", "info"),
+        ("RUST_LOG", "chainsignal_core::market=trace,warn"),
+        ("RUST_LOG", ""),
+    ] {
+        let out = chainsignal_with(dir.path(), &fake, &["migrate"], &[(var, value)]).await;
+        assert!(
+            out.status.success(),
+            "{var}={value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

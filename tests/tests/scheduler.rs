@@ -511,7 +511,7 @@ async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
     );
     for (raw, want) in [
         ("add evening 0 20 * * * UTC", "already exists"),
-        ("add bad 0 25 * * * UTC", "is not a cron expression"),
+        ("add bad 0 25 * * * UTC", "is out of range"),
         ("add x 0 20 * * * Mars/Base", "is not a time zone"),
         ("add b@d 0 20 * * * UTC", "cannot be a schedule name"),
         ("add short 0 20", "Usage: /schedule"),

@@ -221,3 +221,39 @@ async fn without_a_key_the_rule_based_summary_is_labelled() {
     );
     assert_eq!(tokens_today(&app).await, 0);
 }
+
+#[tokio::test]
+async fn a_failed_ai_call_does_not_spend_the_cooldown() {
+    let fake = FakeOpenAi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = self::app(Some(&fake), dir.path(), |c| {
+        c.ai.cooldown_secs = 60;
+        c.ai.timeout_secs = 1;
+    })
+    .await;
+    let cooldown = "One AI summary a minute";
+
+    // Refused (401), then too slow: each time the rule-based fallback, never the cooldown.
+    fake.then(Behaviour::Status {
+        code: 401,
+        retry_after: None,
+    });
+    let out = ask(&app, "/summary btc\n").await;
+    assert!(out.contains("Market summary (rule-based, not AI)"), "{out}");
+    fake.then(Behaviour::Slow(Duration::from_secs(30)));
+    let out = ask(&app, "/summary btc\n").await;
+    assert!(!out.contains(cooldown), "a failure spent the cooldown: {out}");
+    assert!(out.contains("The AI did not answer in time"), "{out}");
+    assert_eq!(fake.requests().len(), 2);
+
+    // The provider recovers: right away, a real answer.
+    let out = ask(&app, "/summary btc\n").await;
+    assert!(!out.contains(cooldown), "{out}");
+    assert!(out.starts_with("AI market summary"), "{out}");
+    assert_eq!(fake.requests().len(), 3);
+
+    // A success does start the cooldown.
+    let out = ask(&app, "/summary eth\n").await;
+    assert!(out.contains(cooldown), "{out}");
+    assert_eq!(fake.requests().len(), 3);
+}

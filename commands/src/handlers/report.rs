@@ -48,6 +48,8 @@ pub(crate) fn outcome(report: &Report) -> Outcome {
 fn is_users_fault(e: &ReportError) -> bool {
     matches!(
         e,
-        ReportError::InvalidSymbol(_) | ReportError::Market(chainsignal_core::MarketError::UnknownSymbol)
+        ReportError::InvalidSymbol(_)
+            | ReportError::TooManySymbols
+            | ReportError::Market(chainsignal_core::MarketError::UnknownSymbol)
     )
 }

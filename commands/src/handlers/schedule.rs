@@ -2,12 +2,14 @@
 //! the config file. Bot admins only.
 //!
 //! ```text
-//! /schedule add <name> <min> <hour> <day> <month> <weekday> <Area/City> [report|report+summary] [symbols…]
+//! /schedule add <name> <min> <hour> <day> <month> <weekday> <Area/City> [report|summary|report+summary] [symbols…]
 //! /schedule remove <name>
 //! ```
 
 use crate::{Block, CommandError, Ctx, Handled, Reply, format};
-use chainsignal_core::schedule::{ScheduleDef, ScheduleError};
+use chainsignal_core::schedule::{
+    CronError, CronField, FieldProblem, ScheduleDef, ScheduleError, ScheduleKind, parse_tz, valid_name,
+};
 use chrono::Utc;
 
 pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
@@ -78,46 +80,66 @@ async fn list(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         .into())
 }
 
+/// `MIN HOUR DAY MONTH WEEKDAY ZONE [KIND] [SYMBOLS…]` after the name. KIND (`report`,
+/// `summary`, `report+summary`, any case) is recognised right after the zone and nowhere
+/// else; symbols are separated by spaces or commas.
 async fn add(ctx: &Ctx<'_>, words: &[&str]) -> Result<Handled, CommandError> {
     if words.len() < 7 {
         return Err(CommandError::user("schedule-usage"));
     }
-    let (name, cron, zone) = (words[0], words[1..6].join(" "), words[6]);
-    let (kind, symbols) = match words.get(7) {
-        Some(k) if k.starts_with("report") => (*k, &words[8..]),
-        _ => ("report", &words[7.min(words.len())..]),
+    let (typed_name, cron_words, zone) = (words[0], &words[1..6], words[6]);
+    // Checked before anything is echoed; kept in lower case (names are not case-sensitive).
+    if !valid_name(typed_name) {
+        return Err(CommandError::user("schedule-bad-name"));
+    }
+    let name = typed_name.to_ascii_lowercase();
+    let cron = cron_words.join(" ");
+    let mut rest = &words[7..];
+    let kind = match rest.first() {
+        Some(word) if ScheduleKind::parse(word).is_some() => {
+            rest = &rest[1..];
+            *word
+        }
+        _ => "report",
     };
-    let symbols: Vec<String> = symbols
+    let symbols: Vec<String> = rest
         .iter()
         .flat_map(|s| s.split(','))
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
-    let def =
-        ScheduleDef::new(name, &cron, zone, kind, &symbols, &ctx.services.quote, false).map_err(|e| {
-            let (key, arg) = match e {
-                ScheduleError::Name => ("schedule-bad-name", name.to_string()),
-                ScheduleError::Cron(chainsignal_core::schedule::CronError::TimeZone(z)) => {
-                    ("schedule-bad-zone", z)
-                }
-                ScheduleError::Cron(_) => ("schedule-bad-cron", cron.clone()),
-                ScheduleError::Kind => ("schedule-usage", String::new()),
-                ScheduleError::Symbol(s) => ("symbol-invalid", s),
-            };
-            CommandError::user_with(key, vec![("value", arg.clone()), ("symbol", arg)])
-        })?;
-    if ctx.services.schedules.iter().any(|s| s.name == def.name) {
+    if let Some(word) = symbols.iter().find(|s| ScheduleKind::parse(s).is_some()) {
         return Err(CommandError::user_with(
-            "schedule-exists",
-            vec![("value", def.name)],
+            "schedule-kind-misplaced",
+            vec![("value", word.clone())],
         ));
+    }
+    let def =
+        ScheduleDef::new(&name, &cron, zone, kind, &symbols, &ctx.services.quote, false).map_err(|e| {
+            // Four cron fields and the zone where the weekday goes.
+            if matches!(e, ScheduleError::Cron(CronError::Field { .. })) && parse_tz(cron_words[4]).is_ok() {
+                return CommandError::user("schedule-cron-count");
+            }
+            schedule_error(ctx, e, &cron)
+        })?;
+    let taken = |other: &str| other.eq_ignore_ascii_case(&def.name);
+    let exists = || CommandError::user_with("schedule-exists", vec![("value", def.name.clone())]);
+    if ctx.services.schedules.iter().any(|s| taken(&s.name)) {
+        return Err(exists());
+    }
+    if ctx
+        .services
+        .store
+        .schedules()
+        .await?
+        .iter()
+        .any(|s| taken(&s.name))
+    {
+        return Err(exists());
     }
     let by = format!("{}:{}", ctx.invocation.user.platform, ctx.invocation.user.id);
     if !ctx.services.store.add_schedule(&def.to_stored(), &by).await? {
-        return Err(CommandError::user_with(
-            "schedule-exists",
-            vec![("value", def.name)],
-        ));
+        return Err(exists());
     }
     let next = def
         .cron
@@ -131,21 +153,108 @@ async fn add(ctx: &Ctx<'_>, words: &[&str]) -> Result<Handled, CommandError> {
     .into())
 }
 
+/// What the user typed, cut short: it is shown back to them.
+fn shown(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// One localized sentence per mistake: which part, and why.
+fn schedule_error(ctx: &Ctx<'_>, e: ScheduleError, cron: &str) -> CommandError {
+    match e {
+        ScheduleError::Name => CommandError::user("schedule-bad-name"),
+        ScheduleError::Cron(CronError::FieldCount) => {
+            CommandError::user_with("schedule-bad-cron", vec![("value", shown(cron))])
+        }
+        ScheduleError::Cron(CronError::Field {
+            field,
+            value,
+            problem,
+        }) => {
+            let field_name = ctx.t(match field {
+                CronField::Minute => "schedule-field-minute",
+                CronField::Hour => "schedule-field-hour",
+                CronField::DayOfMonth => "schedule-field-day",
+                CronField::Month => "schedule-field-month",
+                CronField::DayOfWeek => "schedule-field-weekday",
+            });
+            let (min, max) = field.bounds();
+            let (key, min, max) = match problem {
+                FieldProblem::Syntax if !field.names_hint().is_empty() => {
+                    ("schedule-cron-syntax-names", min, max)
+                }
+                FieldProblem::Syntax => ("schedule-cron-syntax", min, max),
+                FieldProblem::Digits => ("schedule-cron-digits", min, max),
+                FieldProblem::Range { min, max } => ("schedule-cron-range", min, max),
+                FieldProblem::Backwards => ("schedule-cron-backwards", min, max),
+                FieldProblem::Step { max } => ("schedule-cron-step", 1, max),
+            };
+            CommandError::user_with(
+                key,
+                vec![
+                    ("field", field_name),
+                    ("value", shown(&value)),
+                    ("min", min.to_string()),
+                    ("max", max.to_string()),
+                    ("names", field.names_hint().to_string()),
+                    (
+                        "range",
+                        if field == CronField::Month {
+                            "JAN-MAR"
+                        } else {
+                            "MON-FRI"
+                        }
+                        .to_string(),
+                    ),
+                ],
+            )
+        }
+        ScheduleError::Cron(CronError::Never(expr)) => {
+            CommandError::user_with("schedule-cron-never", vec![("value", shown(&expr))])
+        }
+        ScheduleError::Cron(CronError::TimeZone(zone)) => {
+            CommandError::user_with("schedule-bad-zone", vec![("value", shown(&zone))])
+        }
+        ScheduleError::Kind => CommandError::user("schedule-usage"),
+        ScheduleError::Symbol(symbol) => CommandError::user_with(
+            "symbol-invalid",
+            vec![("symbol", symbol.chars().take(24).collect())],
+        ),
+        ScheduleError::TooManySymbols { .. } => crate::symbols::too_many(),
+    }
+}
+
 async fn remove(ctx: &Ctx<'_>, words: &[&str]) -> Result<Handled, CommandError> {
-    let [name] = words else {
+    let [typed] = words else {
         return Err(CommandError::user("schedule-usage"));
     };
-    if ctx.services.schedules.iter().any(|s| s.name == *name) {
+    // Checked before anything is echoed.
+    if !valid_name(typed) {
+        return Err(CommandError::user("schedule-bad-name"));
+    }
+    if let Some(s) = ctx
+        .services
+        .schedules
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(typed))
+    {
         return Err(CommandError::user_with(
             "schedule-in-config",
-            vec![("value", name.to_string())],
+            vec![("value", s.name.clone())],
         ));
     }
-    if !ctx.services.store.remove_schedule(name).await? {
+    // Case-insensitive, also for names stored in another case before names were.
+    let stored = ctx.services.store.schedules().await?;
+    let Some(found) = stored.iter().find(|s| s.name.eq_ignore_ascii_case(typed)) else {
         return Err(CommandError::user_with(
             "schedule-unknown",
-            vec![("value", name.to_string())],
+            vec![("value", typed.to_string())],
+        ));
+    };
+    if !ctx.services.store.remove_schedule(&found.name).await? {
+        return Err(CommandError::user_with(
+            "schedule-unknown",
+            vec![("value", typed.to_string())],
         ));
     }
-    Ok(Reply::text(ctx.tr("schedule-removed", &[("name", name)])).into())
+    Ok(Reply::text(ctx.tr("schedule-removed", &[("name", &found.name)])).into())
 }

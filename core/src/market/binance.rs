@@ -1,7 +1,8 @@
 //! Binance spot REST client: klines, with timeouts, retries, `Retry-After` and the
-//! used-weight header respected so the IP never earns a 418 ban.
+//! used-weight header respected so the IP never earns a 418 ban; the listing
+//! (`exchangeInfo`), kept for an hour, tells unknown symbols without asking for candles.
 
-use super::{Candle, Interval, MarketData, MarketError, Source};
+use super::{Candle, Interval, Listing, MarketData, MarketError, Source, SymbolInfo};
 use crate::symbol::Symbol;
 use async_trait::async_trait;
 use reqwest::{StatusCode, header::HeaderMap};
@@ -55,12 +56,32 @@ struct Gate {
     weight_minute: u64,
 }
 
+/// How long a fetched listing is used.
+const LISTING_TTL: Duration = Duration::from_secs(3_600);
+/// A listing at least this old is fetched again when it misses an asked-for symbol
+/// (a coin listed since), at most this often.
+const LISTING_MISS_REFRESH: Duration = Duration::from_secs(300);
+/// After exchangeInfo failed, symbols are asked for by their candles for this long
+/// before exchangeInfo is tried again.
+const LISTING_RETRY: Duration = Duration::from_secs(60);
+/// exchangeInfo is a few megabytes; anything far larger is not it.
+const LISTING_MAX_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Default)]
+struct ListingCache {
+    fetched: Option<(Instant, Arc<Listing>)>,
+    failed_at: Option<Instant>,
+}
+
 #[derive(Debug, Clone)]
 pub struct BinanceClient {
     http: reqwest::Client,
     settings: Arc<BinanceSettings>,
     klines_url: String,
     gate: Arc<Mutex<Gate>>,
+    exchange_info_url: String,
+    /// Behind an async lock: one exchangeInfo request at a time, the others wait for it.
+    listing: Arc<tokio::sync::Mutex<ListingCache>>,
 }
 
 #[derive(Deserialize)]
@@ -82,11 +103,14 @@ impl BinanceClient {
             .build()
             .map_err(|e| MarketError::Unavailable(format!("HTTP client: {e}")))?;
         let klines_url = format!("{}/api/v3/klines", settings.base_url.trim_end_matches('/'));
+        let exchange_info_url = format!("{}/api/v3/exchangeInfo", settings.base_url.trim_end_matches('/'));
         Ok(Self {
             http,
             settings: Arc::new(settings),
             klines_url,
             gate: Arc::default(),
+            exchange_info_url,
+            listing: Arc::default(),
         })
     }
 
@@ -208,10 +232,104 @@ impl BinanceClient {
     }
 }
 
+impl BinanceClient {
+    /// The listing: kept for [`LISTING_TTL`], fetched again early (at most every
+    /// [`LISTING_MISS_REFRESH`]) when it misses one of `wanted`. `None` while
+    /// exchangeInfo fails: the caller then asks for candles, as before.
+    async fn cached_listing(&self, wanted: &[Symbol]) -> Option<Arc<Listing>> {
+        let mut cache = self.listing.lock().await;
+        let now = Instant::now();
+        let kept = cache
+            .fetched
+            .as_ref()
+            .filter(|(at, _)| now.duration_since(*at) < LISTING_TTL)
+            .map(|(at, l)| (now.duration_since(*at), l.clone()));
+        if let Some((age, listing)) = &kept {
+            let misses = wanted.iter().any(|s| listing.get(s).is_none());
+            if !misses || *age < LISTING_MISS_REFRESH {
+                return Some(listing.clone());
+            }
+        }
+        if cache
+            .failed_at
+            .is_some_and(|at| now.duration_since(at) < LISTING_RETRY)
+        {
+            return kept.map(|(_, l)| l);
+        }
+        match self.fetch_listing().await {
+            Ok(listing) => {
+                tracing::debug!(symbols = listing.len(), "Binance listing fetched");
+                let listing = Arc::new(listing);
+                cache.fetched = Some((Instant::now(), listing.clone()));
+                cache.failed_at = None;
+                Some(listing)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Binance exchangeInfo unavailable; asking for each symbol's candles instead");
+                cache.failed_at = Some(Instant::now());
+                kept.map(|(_, l)| l)
+            }
+        }
+    }
+
+    /// One `GET /api/v3/exchangeInfo` (weight 20), not retried: a failure only means
+    /// unknown symbols cost their klines requests for a while.
+    async fn fetch_listing(&self) -> Result<Listing, MarketError> {
+        if let Some(wait) = self.pause_before_send()? {
+            tokio::time::sleep(wait).await;
+        }
+        let request = self
+            .http
+            .get(&self.exchange_info_url)
+            .query(&[("showPermissionSets", "false")]);
+        let mut response = request.send().await.map_err(|e| transport_error(&e))?;
+        self.note_headers(response.headers());
+        let status = response.status();
+        metrics::counter!("chainsignal_outbound_requests_total", "service" => "binance", "status" => status.as_str().to_string())
+            .increment(1);
+        if status == StatusCode::TOO_MANY_REQUESTS || status.as_u16() == 418 {
+            let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(60));
+            self.block_for(wait);
+            return Err(MarketError::RateLimited {
+                retry_after: Some(wait),
+            });
+        }
+        if !status.is_success() {
+            return Err(MarketError::Unavailable(format!(
+                "exchangeInfo: HTTP {}",
+                status.as_u16()
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e))? {
+            if body.len() + chunk.len() > LISTING_MAX_BYTES {
+                return Err(MarketError::InvalidData("exchangeInfo is too large".into()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        parse_exchange_info(&body)
+    }
+}
+
+/// The symbols of an exchangeInfo answer (other fields are ignored).
+pub fn parse_exchange_info(body: &[u8]) -> Result<Listing, MarketError> {
+    #[derive(Deserialize)]
+    struct ExchangeInfo {
+        symbols: Vec<SymbolInfo>,
+    }
+    let info: ExchangeInfo = serde_json::from_slice(body)
+        .map_err(|e| MarketError::InvalidData(format!("exchangeInfo could not be read: {e}")))?;
+    Ok(Listing::new(info.symbols))
+}
+
 #[async_trait]
 impl MarketData for BinanceClient {
     fn source(&self) -> Source {
         Source::Binance
+    }
+
+    async fn listing(&self, wanted: &[Symbol]) -> Option<Arc<Listing>> {
+        self.cached_listing(wanted).await
     }
 
     async fn klines(
@@ -319,6 +437,23 @@ mod tests {
         assert!(parse_klines(b"{}").is_err());
         assert!(parse_klines(br#"[[1,"x","1","1","1","1"]]"#).is_err());
         assert!(parse_klines(br#"[[1]]"#).is_err());
+    }
+
+    #[test]
+    fn parses_exchange_info() {
+        let body = br#"{"timezone":"UTC","serverTime":1,"rateLimits":[],"exchangeFilters":[],
+            "symbols":[{"symbol":"ETHBTC","status":"TRADING","baseAsset":"ETH","baseAssetPrecision":8,
+                        "quoteAsset":"BTC","filters":[{"filterType":"LOT_SIZE","minQty":"0.0001"}]},
+                       {"symbol":"LUNAUSDT","status":"BREAK","baseAsset":"LUNA","quoteAsset":"USDT"}]}"#;
+        let l = parse_exchange_info(body).unwrap();
+        assert_eq!(l.len(), 2);
+        let eth = Symbol::from_normalized("ETHBTC");
+        assert!(l.is_trading(&eth));
+        assert_eq!(l.get(&eth).unwrap().base_asset, "ETH");
+        assert!(!l.is_trading(&Symbol::from_normalized("LUNAUSDT")));
+        assert!(!l.is_trading(&Symbol::from_normalized("NOPEUSDT")));
+        assert!(parse_exchange_info(b"[]").is_err());
+        assert!(parse_exchange_info(br#"{"symbols":[{"symbol":"X"}]}"#).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! repeated report within the TTL sends no request. An unknown symbol is remembered
 //! too, so repeating `/report nope` does not spend the exchange's request weight.
 
-use super::{Candle, Interval, MarketData, MarketError, Source};
+use super::{Candle, Interval, Listing, MarketData, MarketError, Source};
 use crate::symbol::Symbol;
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -62,6 +62,11 @@ impl CachedMarket {
 impl MarketData for CachedMarket {
     fn source(&self) -> Source {
         self.inner.source()
+    }
+
+    /// The inner source keeps its listing itself (for much longer than candles).
+    async fn listing(&self, wanted: &[Symbol]) -> Option<Arc<Listing>> {
+        self.inner.listing(wanted).await
     }
 
     async fn klines(

@@ -2,7 +2,7 @@
 //! give the same prices, the series ends at the current hour of the [`Clock`], and the
 //! volatility is that of a real coin (0.4% to 0.8% an hour).
 
-use super::{Candle, Interval, MarketData, MarketError, Source};
+use super::{Candle, Interval, Listing, MarketData, MarketError, Source, SymbolInfo};
 use crate::clock::Clock;
 use crate::symbol::Symbol;
 use async_trait::async_trait;
@@ -45,13 +45,21 @@ const LISTED: &[(&str, f64)] = &[
 pub struct DemoMarket {
     clock: Arc<dyn Clock>,
     quotes: Vec<String>,
+    listing: Arc<Listing>,
 }
 
 impl DemoMarket {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
+        let quotes: Vec<String> = vec!["USDT".into(), "USDC".into(), "FDUSD".into()];
+        let listing = Listing::new(quotes.iter().flat_map(|q| {
+            LISTED
+                .iter()
+                .map(move |(base, _)| SymbolInfo::new(&format!("{base}{q}"), "TRADING", base, q))
+        }));
         Self {
             clock,
-            quotes: vec!["USDT".into(), "USDC".into(), "FDUSD".into()],
+            quotes,
+            listing: Arc::new(listing),
         }
     }
 
@@ -152,6 +160,10 @@ impl MarketData for DemoMarket {
         Source::Demo
     }
 
+    async fn listing(&self, _wanted: &[Symbol]) -> Option<Arc<Listing>> {
+        Some(self.listing.clone())
+    }
+
     async fn klines(
         &self,
         symbol: &Symbol,
@@ -221,5 +233,9 @@ mod tests {
             m.klines(&nope, Interval::Hour, 10).await.unwrap_err(),
             MarketError::UnknownSymbol
         );
+        let listing = m.listing(&[]).await.unwrap();
+        assert!(!listing.is_trading(&nope));
+        assert!(listing.is_trading(&Symbol::parse("btc/usdc", "USDT").unwrap()));
+        assert_eq!(listing.len(), LISTED.len() * 3);
     }
 }

@@ -5,13 +5,14 @@ mod binance;
 mod cache;
 mod demo;
 
-pub use binance::{BinanceClient, BinanceSettings};
+pub use binance::{BinanceClient, BinanceSettings, parse_exchange_info};
 pub use cache::CachedMarket;
 pub use demo::DemoMarket;
 
 use crate::symbol::Symbol;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,9 +95,76 @@ pub enum MarketError {
     InsufficientHistory { needed: usize, got: usize },
 }
 
+/// One symbol as the exchange lists it (Binance `exchangeInfo`). Only what is needed
+/// now; trading filters (LOT_SIZE, MIN_NOTIONAL) will join it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SymbolInfo {
+    pub symbol: String,
+    /// `TRADING`, `BREAK`, `HALT`, …
+    pub status: String,
+    pub base_asset: String,
+    pub quote_asset: String,
+}
+
+impl SymbolInfo {
+    pub fn new(symbol: &str, status: &str, base_asset: &str, quote_asset: &str) -> Self {
+        Self {
+            symbol: symbol.into(),
+            status: status.into(),
+            base_asset: base_asset.into(),
+            quote_asset: quote_asset.into(),
+        }
+    }
+
+    pub fn is_trading(&self) -> bool {
+        self.status == "TRADING"
+    }
+}
+
+/// The symbols an exchange lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    symbols: HashMap<String, SymbolInfo>,
+}
+
+impl Listing {
+    pub fn new(symbols: impl IntoIterator<Item = SymbolInfo>) -> Self {
+        Self {
+            symbols: symbols.into_iter().map(|s| (s.symbol.clone(), s)).collect(),
+        }
+    }
+
+    pub fn get(&self, symbol: &Symbol) -> Option<&SymbolInfo> {
+        self.symbols.get(symbol.as_str())
+    }
+
+    /// Listed and trading: only then can it have a report row.
+    pub fn is_trading(&self, symbol: &Symbol) -> bool {
+        self.get(symbol).is_some_and(SymbolInfo::is_trading)
+    }
+
+    pub fn len(&self) -> usize {
+        self.symbols.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.symbols.is_empty()
+    }
+}
+
 #[async_trait]
 pub trait MarketData: Send + Sync {
     fn source(&self) -> Source;
+
+    /// What the exchange lists, kept for a while; `None` when it cannot be told (then
+    /// every symbol is asked for by its candles). `wanted` are the symbols about to be
+    /// asked for: a listing that misses one of them may be refreshed early (a new coin).
+    async fn listing(&self, wanted: &[Symbol]) -> Option<Arc<Listing>> {
+        let _ = wanted;
+        None
+    }
 
     /// The most recent `limit` candles, oldest first; the last one may still be forming.
     async fn klines(
@@ -111,6 +179,10 @@ pub trait MarketData: Send + Sync {
 impl<M: MarketData + ?Sized> MarketData for Arc<M> {
     fn source(&self) -> Source {
         (**self).source()
+    }
+
+    async fn listing(&self, wanted: &[Symbol]) -> Option<Arc<Listing>> {
+        (**self).listing(wanted).await
     }
 
     async fn klines(

@@ -227,7 +227,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         since: DateTime<Utc>,
         user: Option<(&str, &str)>,
     ) -> Result<i64, StoreError>;
-    /// When the user last called the model.
+    /// When the user last called the model successfully (what the cooldown counts: a
+    /// failed call must not keep the user from the next attempt).
     async fn last_ai_call(
         &self,
         platform: &str,

@@ -295,7 +295,7 @@ macro_rules! impl_storage {
             ) -> Result<Option<DateTime<Utc>>, StoreError> {
                 let row: Option<(DateTime<Utc>,)> = sqlx::query_as(
                     "SELECT at FROM ai_calls WHERE platform = $1 AND platform_user_id = $2 \
-                     ORDER BY at DESC LIMIT 1",
+                     AND outcome = 'ok' ORDER BY at DESC LIMIT 1",
                 )
                 .bind(platform)
                 .bind(platform_user_id)

@@ -3,7 +3,8 @@
 //! only supplies its pool, its migrations and its connection settings.
 
 /// Implements [`Storage`](super::Storage) for a struct with a `pool` field of a sqlx
-/// pool type; `$migrator` is that backend's embedded migrations, `backup` names the
+/// pool type for reads, a `writer` pool for writes and a `begin_write` method that opens
+/// a write transaction; `$migrator` is that backend's embedded migrations, `backup` names the
 /// backend's own backup method.
 macro_rules! impl_storage {
     ($store:ty, $backend:expr, $migrator:expr, backup = $backup:ident) => {
@@ -14,7 +15,7 @@ macro_rules! impl_storage {
             }
 
             async fn migrate(&self) -> Result<(), StoreError> {
-                $migrator.run(&self.pool).await?;
+                $migrator.run(&self.writer).await?;
                 Ok(())
             }
 
@@ -25,6 +26,7 @@ macro_rules! impl_storage {
 
             async fn close(&self) {
                 self.pool.close().await;
+                self.writer.close().await;
             }
 
             async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError> {
@@ -36,7 +38,7 @@ macro_rules! impl_storage {
                 report: &Report,
                 origin: &ReportOrigin,
             ) -> Result<i64, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO reports (generated_at, source, origin, platform_chat_id, user_id) \
                      VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -128,7 +130,7 @@ macro_rules! impl_storage {
 
             async fn ensure_user(&self, identity: &Identity) -> Result<i64, StoreError> {
                 let now = Utc::now();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let found: Option<(i64,)> = sqlx::query_as(
                     "SELECT user_id FROM user_identities WHERE platform = $1 AND platform_user_id = $2",
                 )
@@ -202,12 +204,12 @@ macro_rules! impl_storage {
                 .bind(default_locale)
                 .bind(now)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(sqlx::query_as(SELECT)
                     .bind(&chat.platform)
                     .bind(&chat.platform_chat_id)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await?)
             }
 
@@ -221,7 +223,7 @@ macro_rules! impl_storage {
                 .bind(Utc::now())
                 .bind(&chat.platform)
                 .bind(&chat.platform_chat_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -235,7 +237,7 @@ macro_rules! impl_storage {
                 .bind(Utc::now())
                 .bind(&chat.platform)
                 .bind(&chat.platform_chat_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -253,7 +255,7 @@ macro_rules! impl_storage {
                 .bind(c.completion_tokens)
                 .bind(c.latency_ms)
                 .bind(&c.outcome)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -328,7 +330,7 @@ macro_rules! impl_storage {
                 .bind(model)
                 .bind(Utc::now())
                 .bind(text)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -345,13 +347,13 @@ macro_rules! impl_storage {
                 .bind(&s.symbols)
                 .bind(created_by)
                 .bind(Utc::now())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(r.rows_affected() == 1)
             }
 
             async fn remove_schedule(&self, name: &str) -> Result<bool, StoreError> {
-                let r = sqlx::query("DELETE FROM schedules WHERE name = $1").bind(name).execute(&self.pool).await?;
+                let r = sqlx::query("DELETE FROM schedules WHERE name = $1").bind(name).execute(&self.writer).await?;
                 Ok(r.rows_affected() > 0)
             }
 
@@ -370,7 +372,7 @@ macro_rules! impl_storage {
                 .bind(&chat.platform_chat_id)
                 .bind(kind)
                 .bind(Utc::now())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 if r.rows_affected() == 0 {
                     let again = sqlx::query(
@@ -380,7 +382,7 @@ macro_rules! impl_storage {
                     .bind(&chat.platform)
                     .bind(&chat.platform_chat_id)
                     .bind(kind)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     return Ok(again.rows_affected() == 1);
                 }
@@ -396,14 +398,14 @@ macro_rules! impl_storage {
                         .bind(&chat.platform)
                         .bind(&chat.platform_chat_id)
                         .bind(kind)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?
                     }
                     None => {
                         sqlx::query("DELETE FROM subscriptions WHERE platform = $1 AND platform_chat_id = $2")
                             .bind(&chat.platform)
                             .bind(&chat.platform_chat_id)
-                            .execute(&self.pool)
+                            .execute(&self.writer)
                             .await?
                     }
                 };
@@ -428,7 +430,7 @@ macro_rules! impl_storage {
                 .bind(&t.platform)
                 .bind(&t.platform_chat_id)
                 .bind(&t.kind)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?
                 .unwrap_or((0,));
                 Ok(n)
@@ -442,7 +444,7 @@ macro_rules! impl_storage {
                 .bind(&t.platform)
                 .bind(&t.platform_chat_id)
                 .bind(&t.kind)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -455,7 +457,7 @@ macro_rules! impl_storage {
                 .bind(&t.platform)
                 .bind(&t.platform_chat_id)
                 .bind(&t.kind)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -476,7 +478,7 @@ macro_rules! impl_storage {
                 .bind(slot)
                 .bind(owner)
                 .bind(lease_until)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 if r.rows_affected() == 1 {
                     return Ok(true);
@@ -490,7 +492,7 @@ macro_rules! impl_storage {
                 .bind(schedule)
                 .bind(slot)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(r.rows_affected() == 1)
             }
@@ -499,7 +501,7 @@ macro_rules! impl_storage {
                 sqlx::query("UPDATE schedule_runs SET status = 'done' WHERE schedule = $1 AND slot = $2")
                     .bind(schedule)
                     .bind(slot)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -544,7 +546,7 @@ macro_rules! impl_storage {
                 .bind(slot)
                 .bind(target)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(r.rows_affected() == 1)
             }
@@ -561,7 +563,7 @@ macro_rules! impl_storage {
                     .bind(schedule)
                     .bind(slot)
                     .bind(target)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -594,7 +596,7 @@ macro_rules! impl_storage {
                 .bind(symbol)
                 .bind(direction)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 if r.rows_affected() == 1 {
                     return Ok(true);
@@ -607,7 +609,7 @@ macro_rules! impl_storage {
                 .bind(symbol)
                 .bind(direction)
                 .bind(not_since)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(r.rows_affected() == 1)
             }
@@ -627,7 +629,7 @@ macro_rules! impl_storage {
                 .bind(e.outcome.as_str())
                 .bind(&e.detail)
                 .bind(e.duration_ms)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writer)
                 .await?;
                 Ok(id)
             }

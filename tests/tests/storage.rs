@@ -328,6 +328,61 @@ async fn scheduler_suite(store: &Store, t0: chrono::DateTime<Utc>) {
     assert!(store.claim_alert("BTCUSDT", "up", m(61), m(1)).await.unwrap());
 }
 
+/// One new user seen by many tasks at once (several updates from them in one batch):
+/// one user, the same id for every caller, no error.
+async fn same_new_user_at_once(store: &Store) {
+    // Open every connection of the pool first, so that the calls below truly overlap.
+    let warm: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.ping().await })
+        })
+        .collect();
+    for w in warm {
+        w.await.unwrap().unwrap();
+    }
+    for round in 0..5 {
+        same_new_user_round(store, round).await;
+    }
+}
+
+async fn same_new_user_round(store: &Store, round: usize) {
+    let identity = Identity {
+        platform: "discord".into(),
+        platform_user_id: format!("same-at-once-{round}"),
+        display_name: None,
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let store = store.clone();
+        let identity = identity.clone();
+        tasks.push(tokio::spawn(async move { store.ensure_user(&identity).await }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        ids.insert(t.await.unwrap().expect("ensure_user succeeds"));
+    }
+    assert_eq!(ids.len(), 1, "one user id for everyone: {ids:?}");
+    let again = store.ensure_user(&identity).await.unwrap();
+    assert!(ids.contains(&again));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn same_new_user_at_once_on_sqlite_and_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("same.sqlite").display()));
+    let store = store::open(&url, 8).await.unwrap();
+    same_new_user_at_once(&store).await;
+    store.close().await;
+    let Some(db) = chainsignal_tests::TempPostgres::create("same_new_user_at_once").await else {
+        return;
+    };
+    let store = store::open(&SecretString::from(db.url.clone()), 8).await.unwrap();
+    same_new_user_at_once(&store).await;
+    store.close().await;
+    db.drop_db().await;
+}
+
 #[tokio::test]
 async fn storage_suite_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();

@@ -159,7 +159,7 @@ macro_rules! impl_storage {
                                 .bind(now)
                                 .fetch_one(&mut *tx)
                                 .await?;
-                        sqlx::query(
+                        let inserted = sqlx::query(
                             "INSERT INTO user_identities (user_id, platform, platform_user_id, \
                              display_name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6) \
                              ON CONFLICT (platform, platform_user_id) DO NOTHING",
@@ -172,6 +172,20 @@ macro_rules! impl_storage {
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
+                        if inserted.rows_affected() == 0 {
+                            // Another connection created this identity meanwhile
+                            // (PostgreSQL): drop our user row, answer with theirs.
+                            tx.rollback().await?;
+                            let (user_id,): (i64,) = sqlx::query_as(
+                                "SELECT user_id FROM user_identities \
+                                 WHERE platform = $1 AND platform_user_id = $2",
+                            )
+                            .bind(&identity.platform)
+                            .bind(&identity.platform_user_id)
+                            .fetch_one(&self.writer)
+                            .await?;
+                            return Ok(user_id);
+                        }
                         new_id
                     }
                 };

@@ -14,9 +14,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 const USERS: i64 = 500;
+/// Generous: the bot sends at most 30 messages a second (Telegram's limit), so the 500
+/// answers alone take about 17 s.
 const WAIT: Duration = Duration::from_secs(180);
 
-/// Runs the burst against a bot on `url`; returns the audit rows' user ids.
+/// Runs the burst against a bot on `url` until every user has an answer; returns the app.
 async fn burst(url: SecretString) -> App {
     let fake = FakeTelegram::start().await;
     fake.serve_batches_of(USERS as usize);

@@ -171,4 +171,20 @@ async fn fatal_database_errors_are_one_clear_line() {
     let (err, _) = fatal(&sqlite_url(&db), "Pw-sEcr3t").await;
     assert!(err.contains(&file.display().to_string()), "names the path: {err}");
     assert!(err.contains("not a directory"), "{err}");
+
+    // A database that a newer version has migrated.
+    let db = dir.path().join("newer.sqlite");
+    let out = cli(dir.path(), &sqlite_url(&db), &["migrate"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pool = sqlx::SqlitePool::connect(&sqlite_url(&db)).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from the future', TRUE, x'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let (err, _) = fatal(&sqlite_url(&db), "Pw-sEcr3t").await;
+    assert!(err.contains("9999") && err.contains("newer Chainsignal"), "{err}");
 }

@@ -48,9 +48,37 @@ pub enum StoreError {
     Restoring(String),
     #[error("cannot use the PostgreSQL database {target}: {failure}")]
     Postgres { target: String, failure: PgFailure },
+    #[error("applying the database migrations failed: {reason}; {fix}")]
+    MigrationFailed { reason: String, fix: &'static str },
 }
 
 impl StoreError {
+    /// A migration failure as one sentence: what, and the likely fix.
+    fn migration(e: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError as M;
+        let newer = "the database was used by a newer Chainsignal: run that version, or restore a backup made with this one";
+        let (reason, fix) = match &e {
+            M::VersionMissing(v) | M::VersionTooNew(v, _) => (
+                format!("the database has migration {v}, which this version does not know"),
+                newer,
+            ),
+            M::VersionMismatch(v) => (
+                format!("migration {v} in the database differs from this version's"),
+                newer,
+            ),
+            M::Execute(err) | M::ExecuteMigration(err, _) => (
+                match err {
+                    // The server's sentence, without "at line N" of its source code.
+                    sqlx::Error::Database(d) => d.message().to_string(),
+                    other => other.to_string(),
+                },
+                "check that the database user may create tables (PostgreSQL: the owner of the database)",
+            ),
+            other => (other.to_string(), "check the database, or restore a backup"),
+        };
+        Self::MigrationFailed { reason, fix }
+    }
+
     fn sqlite_open(path: &std::path::Path, e: &std::io::Error) -> Self {
         use std::io::ErrorKind;
         let fix = match e.kind() {
@@ -475,5 +503,28 @@ fn url_scheme(url: &str) -> String {
         format!("{scheme}:")
     } else {
         "(no scheme)".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_errors_name_the_path_and_the_fix() {
+        let path = std::path::Path::new("/srv/chainsignal/data/chainsignal.sqlite");
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let text = StoreError::sqlite_open(path, &denied).to_string();
+        assert!(
+            text.contains("/srv/chainsignal/data/chainsignal.sqlite"),
+            "{text}"
+        );
+        assert!(
+            text.contains("permission denied") && text.contains("write access"),
+            "{text}"
+        );
+        assert_eq!(url_scheme("mysql://root:pw@h/db"), "mysql://");
+        assert_eq!(url_scheme("redis:x"), "redis:");
+        assert_eq!(url_scheme("data/x.sqlite"), "(no scheme)");
     }
 }

@@ -15,7 +15,10 @@ macro_rules! impl_storage {
             }
 
             async fn migrate(&self) -> Result<(), StoreError> {
-                $migrator.run(&self.writer).await?;
+                $migrator
+                    .run(&self.writer)
+                    .await
+                    .map_err(StoreError::migration)?;
                 Ok(())
             }
 

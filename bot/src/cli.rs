@@ -184,7 +184,16 @@ async fn restore(config: Config, file: &std::path::Path, force: bool) -> anyhow:
         .with_context(|| format!("{} is not a Chainsignal backup", file.display()))?;
 
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     // Every process using the database holds a shared lock on its lock file.
     let lock_path = store::lock_path(&path);

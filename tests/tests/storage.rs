@@ -533,6 +533,12 @@ async fn sqlite_files_are_private() {
     assert_eq!(mode(&backup), 0o600, "backup file");
     store::check_backup(&backup).await.unwrap();
     store.close().await;
+
+    // A file an older version left readable by others is made private when opened.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = store::open(&url, 2).await.unwrap();
+    assert_eq!(mode(&db), 0o600, "an old 0644 database file");
+    store.close().await;
 }
 
 /// Issue 11, item 14: the audit log's detail is a stable code, not Debug text.

@@ -44,9 +44,7 @@ impl std::fmt::Debug for SqliteStore {
 
 /// The lock file that tells whether a SQLite database is in use: `<file>.lock`.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
+    side_file(db, ".lock")
 }
 
 /// Create `path` (only if missing) readable and writable by its owner alone.
@@ -111,7 +109,46 @@ fn prepare_file(path: &Path) -> Result<std::fs::File, StoreError> {
         Err(std::fs::TryLockError::Error(e)) => return Err(open_error(e)),
     }
     create_private_file(path).map_err(open_error)?;
+    for p in [
+        path.to_path_buf(),
+        side_file(path, "-wal"),
+        side_file(path, "-shm"),
+    ] {
+        tighten(&p);
+    }
     Ok(lock)
+}
+
+/// `<db><suffix>`, e.g. the `-wal` file of a database.
+fn side_file(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A database file that others may read (made by an older version): make it 0600.
+fn tighten(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            return;
+        }
+        match set_mode(path, 0o600) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), from = format!("{mode:o}"), "database file made private (0600)")
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "the database file is readable by others and could not be made private")
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 impl SqliteStore {

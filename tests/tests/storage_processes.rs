@@ -99,6 +99,18 @@ async fn restore_refuses_while_run_uses_the_database() {
         "restore works once run has stopped: {}",
         stderr(&out)
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the restored database is private");
+    }
+    let out = cli(dir.path(), &url, &["export", "reports"]).await;
+    assert!(
+        out.status.success(),
+        "the restored database opens: {}",
+        stderr(&out)
+    );
 }
 
 /// Runs `migrate` on `url` and returns its stderr, asserting the shape every fatal error

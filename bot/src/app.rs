@@ -54,9 +54,8 @@ impl App {
         let m = &config.market;
         let reports = ReportBuilder::new(market, clock, m.concurrency, m.hourly_candles, m.daily_candles);
         let url = database_url.unwrap_or_else(|| config.database_url());
-        let store = store::open(&url, config.database.max_connections)
-            .await
-            .with_context(|| format!("opening the {} database", describe_database_url(&url)))?;
+        // The store's errors are whole sentences (what, where, the fix): no context added.
+        let store = store::open(&url, config.database.max_connections).await?;
         tracing::info!(
             database = describe_database_url(&url),
             source = source.as_str(),

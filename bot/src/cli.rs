@@ -109,12 +109,17 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Replace the SQLite database with a backup. Stop the bot first.
+    /// Replace the SQLite database with a backup. Stop the bot first: it refuses while
+    /// another process uses the database.
     Restore {
         #[command(flatten)]
         config: ConfigArg,
         /// A file written by `chainsignal backup`.
         file: PathBuf,
+        /// Restore even though another process uses the database (it keeps the old one
+        /// open and may write to it): only when you know that is safe.
+        #[arg(long)]
+        force: bool,
     },
     /// Export stored data.
     Export {
@@ -170,8 +175,10 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// Replace the SQLite database file with `file` after checking that it is a Chainsignal
-/// database; the restored copy is migrated to this version.
-async fn restore(config: Config, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+/// database; the copy is migrated to this version before it replaces anything. Refused
+/// while another process holds the database's lock file (unless `force`).
+async fn restore(config: Config, file: &std::path::Path, force: bool) -> anyhow::Result<ExitCode> {
+    use chainsignal_core::store;
     let url = config.database_url();
     let path = match url
         .expose_secret()
@@ -185,15 +192,67 @@ async fn restore(config: Config, file: &std::path::Path) -> anyhow::Result<ExitC
         bail!("{} is not a file", file.display());
     }
     // The backup must open as a Chainsignal database before anything is replaced.
-    chainsignal_core::store::check_backup(file)
+    store::check_backup(file)
         .await
         .with_context(|| format!("{} is not a Chainsignal backup", file.display()))?;
 
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
+    // Every process using the database holds a shared lock on its lock file.
+    let lock_path = store::lock_path(&path);
+    let lock =
+        private_file(&lock_path).with_context(|| format!("opening the lock file {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) if force => {
+            eprintln!(
+                "warning: {} is in use by another process; restoring anyway (--force)",
+                path.display()
+            );
+        }
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "{} is in use by another Chainsignal process (is `chainsignal run` running?); stop it and try again, or pass --force if you are sure nothing writes to it",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", lock_path.display()));
+        }
+    }
+
     let staging = path.with_extension("restore-tmp");
+    let sidecars = |p: &std::path::Path| {
+        ["-wal", "-shm", ".lock"].map(|suffix| PathBuf::from(format!("{}{suffix}", p.display())))
+    };
+    for side in sidecars(&staging) {
+        let _ = std::fs::remove_file(side);
+    }
     std::fs::copy(file, &staging).with_context(|| format!("copying {}", file.display()))?;
+    set_private(&staging)?;
+    // Bring an older backup's schema up to date, before it replaces anything.
+    let staged = SecretString::from(sqlite_url(&staging));
+    let migrated = async {
+        let store = store::open(&staged, 1).await?;
+        store.close().await;
+        anyhow::Ok(())
+    }
+    .await;
+    for side in sidecars(&staging) {
+        let _ = std::fs::remove_file(side);
+    }
+    if let Err(e) = migrated {
+        let _ = std::fs::remove_file(&staging);
+        return Err(e.context(format!("migrating the copy of {}", file.display())));
+    }
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {
@@ -201,11 +260,34 @@ async fn restore(config: Config, file: &std::path::Path) -> anyhow::Result<ExitC
         }
     }
     std::fs::rename(&staging, &path)?;
-    // Bring an older backup's schema up to date.
-    let store = chainsignal_core::store::open(&url, 1).await?;
-    store.close().await;
+    drop(lock);
     eprintln!("restored {} from {}", path.display(), file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Open (creating when missing) a file only its owner may read and write.
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Make `path` readable and writable by its owner only.
+fn set_private(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("setting the permissions of {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// This process's name in the scheduler's claims.
@@ -234,11 +316,29 @@ pub async fn main(cli: Cli) -> ExitCode {
     match execute(cli, io, shutdown).await {
         Ok(code) => code,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "fatal");
-            eprintln!("chainsignal: {e:#}");
+            // One line, on stderr only (not also as a log line).
+            eprintln!("chainsignal: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: a cause whose text the line
+/// holds already (errors that embed their source in their own message) is skipped.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace(['\n', '\r'], " ");
+        let text = text.trim();
+        if text.is_empty() || line.contains(text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line
 }
 
 fn load_config(arg: &ConfigArg, quiet: bool) -> anyhow::Result<Config> {
@@ -341,9 +441,9 @@ where
             };
             interruptible(shutdown, grace, work).await
         }
-        Command::Restore { config, file } => {
+        Command::Restore { config, file, force } => {
             let config = load_config(&config, true)?;
-            restore(config, &file).await
+            restore(config, &file, force).await
         }
         Command::Export {
             what: Export::Reports { config, since, out },

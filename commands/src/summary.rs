@@ -41,6 +41,19 @@ pub enum Kind {
     RulesAfter(&'static str),
 }
 
+impl Kind {
+    /// The stable code kept in the audit log's `detail`: `ai`, `ai_cached`, `rules_no_key`,
+    /// or `rules_after:<error code>` (e.g. `rules_after:unavailable`).
+    pub fn code(self) -> String {
+        match self {
+            Kind::Ai => "ai".into(),
+            Kind::AiCached => "ai_cached".into(),
+            Kind::RulesNoKey => "rules_no_key".into(),
+            Kind::RulesAfter(code) => format!("rules_after:{code}"),
+        }
+    }
+}
+
 pub struct Summary {
     pub kind: Kind,
     pub reply: Reply,

@@ -267,6 +267,9 @@ struct FakeState {
     chats: HashMap<i64, Value>,
     /// setMyCommands per scope and language, answered back by getMyCommands.
     commands: HashMap<String, Value>,
+    /// When set, getUpdates answers up to this many updates whatever `limit` says (a
+    /// burst larger than Telegram's 100 in one answer).
+    batch: Option<usize>,
 }
 
 impl FakeTelegram {
@@ -286,6 +289,7 @@ impl FakeTelegram {
                 webhook: None,
                 chats: HashMap::new(),
                 commands: HashMap::new(),
+                batch: None,
             }),
             calls_changed: watch::Sender::new(0),
             updates_changed: watch::Sender::new(0),
@@ -394,6 +398,36 @@ impl FakeTelegram {
             incoming_message(m, message_id, chat)
         };
         self.push_update(json!({ "message": message }))
+    }
+
+    /// From now on getUpdates answers up to `n` pending updates at once, ignoring the
+    /// client's `limit` (to serve a burst of many users in one answer).
+    pub fn serve_batches_of(&self, n: usize) {
+        self.shared.lock().batch = Some(n.max(1));
+    }
+
+    /// Queues text-message updates built from `ms` all at once (one getUpdates answer can
+    /// carry them all, see [`FakeTelegram::serve_batches_of`]); returns their update ids.
+    pub fn push_messages(&self, ms: &[IncomingMessage]) -> Vec<i64> {
+        let ids = {
+            let mut state = self.shared.lock();
+            let mut ids = Vec::with_capacity(ms.len());
+            for m in ms {
+                let message_id = state.next_message_id();
+                let chat = incoming_chat(m);
+                state.chats.insert(m.chat_id, chat.clone());
+                let id = state.next_update_id;
+                state.next_update_id += 1;
+                let message = incoming_message(m, message_id, chat);
+                state
+                    .updates
+                    .push_back(json!({ "update_id": id, "message": message }));
+                ids.push(id);
+            }
+            ids
+        };
+        self.shared.updates_changed.send_modify(|n| *n += 1);
+        ids
     }
 
     /// Number of updates not yet confirmed by a getUpdates `offset`.
@@ -918,6 +952,7 @@ impl FakeState {
             .and_then(|l| usize::try_from(l).ok())
             .filter(|l| (1..=100).contains(l))
             .unwrap_or(100);
+        let limit = self.batch.unwrap_or(limit);
         let timeout = int_field(body, "timeout")
             .and_then(|t| u64::try_from(t).ok())
             .unwrap_or(0);

@@ -329,6 +329,61 @@ async fn scheduler_suite(store: &Store, t0: chrono::DateTime<Utc>) {
     assert!(store.claim_alert("BTCUSDT", "up", m(61), m(1)).await.unwrap());
 }
 
+/// One new user seen by many tasks at once (several updates from them in one batch):
+/// one user, the same id for every caller, no error.
+async fn same_new_user_at_once(store: &Store) {
+    // Open every connection of the pool first, so that the calls below truly overlap.
+    let warm: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.ping().await })
+        })
+        .collect();
+    for w in warm {
+        w.await.unwrap().unwrap();
+    }
+    for round in 0..5 {
+        same_new_user_round(store, round).await;
+    }
+}
+
+async fn same_new_user_round(store: &Store, round: usize) {
+    let identity = Identity {
+        platform: "discord".into(),
+        platform_user_id: format!("same-at-once-{round}"),
+        display_name: None,
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let store = store.clone();
+        let identity = identity.clone();
+        tasks.push(tokio::spawn(async move { store.ensure_user(&identity).await }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        ids.insert(t.await.unwrap().expect("ensure_user succeeds"));
+    }
+    assert_eq!(ids.len(), 1, "one user id for everyone: {ids:?}");
+    let again = store.ensure_user(&identity).await.unwrap();
+    assert!(ids.contains(&again));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn same_new_user_at_once_on_sqlite_and_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("same.sqlite").display()));
+    let store = store::open(&url, 8).await.unwrap();
+    same_new_user_at_once(&store).await;
+    store.close().await;
+    let Some(db) = chainsignal_tests::TempPostgres::create("same_new_user_at_once").await else {
+        return;
+    };
+    let store = store::open(&SecretString::from(db.url.clone()), 8).await.unwrap();
+    same_new_user_at_once(&store).await;
+    store.close().await;
+    db.drop_db().await;
+}
+
 #[tokio::test]
 async fn storage_suite_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -365,4 +420,159 @@ async fn unsupported_and_unreachable_databases_are_clear_errors_without_the_url(
         !format!("{err} {err:?}").contains("sup3rsecret"),
         "password leaked: {err:?}"
     );
+}
+
+/// Many writers at once on one SQLite file (issue 11, item 1): several tasks, each a
+/// stream of first-sight users, chats and audit rows, none may fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_on_sqlite_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("busy.sqlite").display()));
+    let store = store::open(&url, 8).await.unwrap();
+    const TASKS: usize = 16;
+    const EACH: usize = 50;
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut errors = Vec::new();
+            for i in 0..EACH {
+                let id = format!("{t}-{i}");
+                let identity = Identity {
+                    platform: "telegram".into(),
+                    platform_user_id: id.clone(),
+                    display_name: Some(format!("User {id}")),
+                };
+                let chat = ChatKey {
+                    platform: "telegram".into(),
+                    platform_chat_id: id.clone(),
+                };
+                if let Err(e) = store.ensure_chat(&chat, "en").await {
+                    errors.push(format!("ensure_chat: {e}"));
+                }
+                if let Err(e) = store.ensure_user(&identity).await {
+                    errors.push(format!("ensure_user: {e}"));
+                }
+                // Seen again: the update path of ensure_user.
+                if let Err(e) = store.ensure_user(&identity).await {
+                    errors.push(format!("ensure_user again: {e}"));
+                }
+                let entry = AuditEntry {
+                    at: Utc::now(),
+                    platform: "telegram".into(),
+                    platform_user_id: id.clone(),
+                    platform_chat_id: id,
+                    command: "help".into(),
+                    args: String::new(),
+                    outcome: Outcome::Ok,
+                    detail: None,
+                    duration_ms: 1,
+                };
+                if let Err(e) = store.record_audit(&entry).await {
+                    errors.push(format!("record_audit: {e}"));
+                }
+            }
+            errors
+        }));
+    }
+    let mut errors = Vec::new();
+    for t in tasks {
+        errors.extend(t.await.unwrap());
+    }
+    assert!(
+        errors.is_empty(),
+        "{} failed writes, e.g. {:?}",
+        errors.len(),
+        &errors[..errors.len().min(5)]
+    );
+    let audit = store.recent_audit(10_000).await.unwrap();
+    assert_eq!(audit.len(), TASKS * EACH);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("busy.sqlite").display()))
+        .await
+        .unwrap();
+    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM user_identities")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users as usize, TASKS * EACH);
+    pool.close().await;
+    store.close().await;
+}
+
+/// Issue 11, item 14: the data directory is created 0700, the database file, its WAL
+/// files, its lock file and backups 0600, whatever the umask.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = data.join("deep/chainsignal.sqlite");
+    let url = SecretString::from(format!("sqlite://{}", db.display()));
+    let store = store::open(&url, 2).await.unwrap();
+    store
+        .ensure_chat(
+            &ChatKey {
+                platform: "console".into(),
+                platform_chat_id: "console".into(),
+            },
+            "en",
+        )
+        .await
+        .unwrap();
+    assert_eq!(mode(&data), 0o700, "data directory");
+    assert_eq!(mode(&data.join("deep")), 0o700, "nested data directory");
+    assert_eq!(mode(&db), 0o600, "database file");
+    for side in ["-wal", "-shm", ".lock"] {
+        let p = std::path::PathBuf::from(format!("{}{side}", db.display()));
+        assert!(p.exists(), "{} exists while open", p.display());
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    let backup = dir.path().join("backup.sqlite");
+    store.backup(&backup).await.unwrap();
+    assert_eq!(mode(&backup), 0o600, "backup file");
+    store::check_backup(&backup).await.unwrap();
+    store.close().await;
+
+    // A file an older version left readable by others is made private when opened.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = store::open(&url, 2).await.unwrap();
+    assert_eq!(mode(&db), 0o600, "an old 0644 database file");
+    store.close().await;
+}
+
+/// Issue 11, item 14: the audit log's detail is a stable code, not Debug text.
+#[tokio::test]
+async fn audit_detail_is_a_stable_code() {
+    use chainsignal_tests::fake_openai::{Behaviour, FakeOpenAi};
+    let fake = FakeOpenAi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = chainsignal_core::config::Config::default();
+    config.ai.base_url = fake.base_url();
+    config.ai.cooldown_secs = 0;
+    config.ai.timeout_secs = 2;
+    config.secrets.ai_api_key = Some(SecretString::from("sk-test-key-0123456789".to_string()));
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("audit.sqlite").display()));
+    let app = chainsignal::app::App::build(config, Some(Source::Demo), Some(url))
+        .await
+        .unwrap();
+    fake.then(Behaviour::Status {
+        code: 401,
+        retry_after: None,
+    });
+    let mut out = Vec::new();
+    chainsignal::console::serve(
+        &app.commands,
+        "/summary btc\n/summary eth\n".as_bytes(),
+        &mut out,
+        false,
+    )
+    .await
+    .unwrap();
+    let audit = app.store.recent_audit(2).await.unwrap();
+    assert_eq!(audit[1].command, "summary");
+    assert_eq!(audit[1].detail.as_deref(), Some("rules_after:unauthorized"));
+    assert_eq!(audit[0].detail.as_deref(), Some("ai"));
+    app.store.close().await;
 }

@@ -22,6 +22,6 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     Ok(Handled {
         reply: summary.reply,
         outcome: summary.outcome,
-        detail: Some(format!("{:?}", summary.kind)),
+        detail: Some(summary.kind.code()),
     })
 }

@@ -8,7 +8,7 @@ mod postgres;
 mod sqlite;
 
 pub use postgres::PgStore;
-pub use sqlite::{SqliteStore, check_backup};
+pub use sqlite::{SqliteStore, check_backup, lock_path};
 
 use crate::report::Report;
 use async_trait::async_trait;
@@ -16,19 +16,184 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
+/// Storage errors. The messages of the opening ones (`SqliteOpen`, `Postgres`,
+/// `UnsupportedUrl`, `BadUrl`, `Restoring`) are whole sentences for the operator: what
+/// failed, where, and the likely fix; none repeats a URL (it may hold a password).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
+    #[error("applying the database migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The URL itself is never repeated: it may hold a password.
-    #[error("unsupported DATABASE_URL: expected sqlite:… or postgres://…")]
-    UnsupportedUrl,
-    #[error("cannot create the database directory: {0}")]
+    /// The scheme of the URL (only its letters), never the rest.
+    #[error(
+        "DATABASE_URL starts with {0:?}, which is unsupported: use sqlite:PATH (embedded) or postgres://user:password@host:5432/database"
+    )]
+    UnsupportedUrl(String),
+    #[error("DATABASE_URL is not valid: {0}")]
+    BadUrl(&'static str),
+    #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("online backups are for SQLite; for PostgreSQL use pg_dump (see README, Deploy)")]
     BackupUnsupported,
+    #[error("cannot open the SQLite database {path}: {reason}; {fix}")]
+    SqliteOpen {
+        path: String,
+        reason: String,
+        fix: &'static str,
+    },
+    #[error(
+        "the SQLite database {0} is being restored by `chainsignal restore`; start again when it has finished"
+    )]
+    Restoring(String),
+    #[error("cannot use the PostgreSQL database {target}: {failure}")]
+    Postgres { target: String, failure: PgFailure },
+    #[error("applying the database migrations failed: {reason}; {fix}")]
+    MigrationFailed { reason: String, fix: &'static str },
+}
+
+impl StoreError {
+    /// A migration failure as one sentence: what, and the likely fix.
+    fn migration(e: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError as M;
+        let newer = "the database was used by a newer Chainsignal: run that version, or restore a backup made with this one";
+        let (reason, fix) = match &e {
+            M::VersionMissing(v) | M::VersionTooNew(v, _) => (
+                format!("the database has migration {v}, which this version does not know"),
+                newer,
+            ),
+            M::VersionMismatch(v) => (
+                format!("migration {v} in the database differs from this version's"),
+                newer,
+            ),
+            M::Execute(err) | M::ExecuteMigration(err, _) => (
+                match err {
+                    // The server's sentence, without "at line N" of its source code.
+                    sqlx::Error::Database(d) => d.message().to_string(),
+                    other => other.to_string(),
+                },
+                "check that the database user may create tables (PostgreSQL: the owner of the database)",
+            ),
+            other => (other.to_string(), "check the database, or restore a backup"),
+        };
+        Self::MigrationFailed { reason, fix }
+    }
+
+    fn sqlite_open(path: &std::path::Path, e: &std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        let fix = match e.kind() {
+            ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+                "give this user write access there, or set database.sqlite_path (or DATABASE_URL) to a writable place"
+            }
+            ErrorKind::NotADirectory | ErrorKind::NotFound => {
+                "fix database.sqlite_path (or DATABASE_URL) or create the directory"
+            }
+            ErrorKind::IsADirectory => {
+                "name a file, not a directory, in database.sqlite_path (or DATABASE_URL)"
+            }
+            _ => "check database.sqlite_path (or DATABASE_URL) and the disk",
+        };
+        let reason = e.to_string();
+        let reason = reason
+            .split(" (os error")
+            .next()
+            .unwrap_or(&reason)
+            .to_lowercase();
+        Self::SqliteOpen {
+            path: path.display().to_string(),
+            reason,
+            fix,
+        }
+    }
+
+    fn sqlite_open_sqlx(path: &std::path::Path, e: sqlx::Error) -> Self {
+        let reason = match &e {
+            sqlx::Error::Database(d) => d.message().to_string(),
+            sqlx::Error::Io(io) => return Self::sqlite_open(path, io),
+            other => other.to_string(),
+        };
+        let fix = if reason.contains("not a database") {
+            "it is not a SQLite database; point database.sqlite_path (or DATABASE_URL) at the right file"
+        } else {
+            "check that this user may read and write the file and its directory"
+        };
+        Self::SqliteOpen {
+            path: path.display().to_string(),
+            reason,
+            fix,
+        }
+    }
+
+    fn postgres(target: &PgTarget, failure: PgFailure) -> Self {
+        Self::Postgres {
+            target: target.0.clone(),
+            failure,
+        }
+    }
+}
+
+/// Where a PostgreSQL database is, without the password: `user@host:port/database`.
+#[derive(Debug, Clone)]
+struct PgTarget(String);
+
+impl PgTarget {
+    fn of(o: &sqlx::postgres::PgConnectOptions) -> Self {
+        let user = o.get_username();
+        let database = o.get_database().unwrap_or(user);
+        Self(format!("{user}@{}:{}/{database}", o.get_host(), o.get_port()))
+    }
+}
+
+/// Why PostgreSQL could not be used, with the likely fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PgFailure {
+    #[error(
+        "connection refused; is PostgreSQL running and listening there? Check the host and port in DATABASE_URL"
+    )]
+    Refused,
+    #[error("no answer in time; check the host and port in DATABASE_URL and the firewall")]
+    Timeout,
+    #[error("the host name does not resolve; check the host in DATABASE_URL")]
+    UnknownHost,
+    #[error("the database does not exist; create it (createdb {0}) or fix its name in DATABASE_URL")]
+    NoDatabase(String),
+    #[error("the server refused the user or the password; check both in DATABASE_URL")]
+    Auth,
+    #[error("{0}")]
+    Other(String),
+}
+
+impl PgFailure {
+    fn of(e: &sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Io(io) => match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => Self::Refused,
+                std::io::ErrorKind::TimedOut => Self::Timeout,
+                _ if io.to_string().contains("failed to lookup address")
+                    || io.to_string().contains("not known") =>
+                {
+                    Self::UnknownHost
+                }
+                _ => Self::Other(io.to_string()),
+            },
+            sqlx::Error::PoolTimedOut => Self::Timeout,
+            sqlx::Error::Database(d) => match d.code().as_deref() {
+                Some("3D000") => {
+                    let name = d
+                        .message()
+                        .split('"')
+                        .nth(1)
+                        .unwrap_or("the_database")
+                        .to_string();
+                    Self::NoDatabase(name)
+                }
+                Some("28P01") | Some("28000") => Self::Auth,
+                // The server's sentence, without "at line N" of its source code.
+                _ => Self::Other(d.message().to_string()),
+            },
+            other => Self::Other(other.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,8 +492,48 @@ pub async fn open(url: &SecretString, max_connections: u32) -> Result<Store, Sto
     } else if u.starts_with("sqlite:") {
         Arc::new(SqliteStore::connect(u, max_connections).await?)
     } else {
-        return Err(StoreError::UnsupportedUrl);
+        return Err(StoreError::UnsupportedUrl(url_scheme(u)));
     };
     store.migrate().await?;
     Ok(store)
+}
+
+/// The scheme of a URL (`mysql://…` -> `mysql://`), letters only: nothing else of the URL.
+fn url_scheme(url: &str) -> String {
+    let scheme: String = url
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        .take(20)
+        .collect();
+    let rest = &url[scheme.len()..];
+    if rest.starts_with("://") {
+        format!("{scheme}://")
+    } else if rest.starts_with(':') {
+        format!("{scheme}:")
+    } else {
+        "(no scheme)".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_errors_name_the_path_and_the_fix() {
+        let path = std::path::Path::new("/srv/chainsignal/data/chainsignal.sqlite");
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let text = StoreError::sqlite_open(path, &denied).to_string();
+        assert!(
+            text.contains("/srv/chainsignal/data/chainsignal.sqlite"),
+            "{text}"
+        );
+        assert!(
+            text.contains("permission denied") && text.contains("write access"),
+            "{text}"
+        );
+        assert_eq!(url_scheme("mysql://root:pw@h/db"), "mysql://");
+        assert_eq!(url_scheme("redis:x"), "redis:");
+        assert_eq!(url_scheme("data/x.sqlite"), "(no scheme)");
+    }
 }

@@ -3,7 +3,8 @@
 //! only supplies its pool, its migrations and its connection settings.
 
 /// Implements [`Storage`](super::Storage) for a struct with a `pool` field of a sqlx
-/// pool type; `$migrator` is that backend's embedded migrations, `backup` names the
+/// pool type for reads, a `writer` pool for writes and a `begin_write` method that opens
+/// a write transaction; `$migrator` is that backend's embedded migrations, `backup` names the
 /// backend's own backup method.
 macro_rules! impl_storage {
     ($store:ty, $backend:expr, $migrator:expr, backup = $backup:ident) => {
@@ -14,7 +15,10 @@ macro_rules! impl_storage {
             }
 
             async fn migrate(&self) -> Result<(), StoreError> {
-                $migrator.run(&self.pool).await?;
+                $migrator
+                    .run(&self.writer)
+                    .await
+                    .map_err(StoreError::migration)?;
                 Ok(())
             }
 
@@ -25,6 +29,7 @@ macro_rules! impl_storage {
 
             async fn close(&self) {
                 self.pool.close().await;
+                self.writer.close().await;
             }
 
             async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError> {
@@ -36,7 +41,7 @@ macro_rules! impl_storage {
                 report: &Report,
                 origin: &ReportOrigin,
             ) -> Result<i64, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO reports (generated_at, source, origin, platform_chat_id, user_id) \
                      VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -128,7 +133,7 @@ macro_rules! impl_storage {
 
             async fn ensure_user(&self, identity: &Identity) -> Result<i64, StoreError> {
                 let now = Utc::now();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let found: Option<(i64,)> = sqlx::query_as(
                     "SELECT user_id FROM user_identities WHERE platform = $1 AND platform_user_id = $2",
                 )
@@ -157,7 +162,7 @@ macro_rules! impl_storage {
                                 .bind(now)
                                 .fetch_one(&mut *tx)
                                 .await?;
-                        sqlx::query(
+                        let inserted = sqlx::query(
                             "INSERT INTO user_identities (user_id, platform, platform_user_id, \
                              display_name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6) \
                              ON CONFLICT (platform, platform_user_id) DO NOTHING",
@@ -170,6 +175,20 @@ macro_rules! impl_storage {
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
+                        if inserted.rows_affected() == 0 {
+                            // Another connection created this identity meanwhile
+                            // (PostgreSQL): drop our user row, answer with theirs.
+                            tx.rollback().await?;
+                            let (user_id,): (i64,) = sqlx::query_as(
+                                "SELECT user_id FROM user_identities \
+                                 WHERE platform = $1 AND platform_user_id = $2",
+                            )
+                            .bind(&identity.platform)
+                            .bind(&identity.platform_user_id)
+                            .fetch_one(&self.writer)
+                            .await?;
+                            return Ok(user_id);
+                        }
                         new_id
                     }
                 };
@@ -202,12 +221,12 @@ macro_rules! impl_storage {
                 .bind(default_locale)
                 .bind(now)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(sqlx::query_as(SELECT)
                     .bind(&chat.platform)
                     .bind(&chat.platform_chat_id)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await?)
             }
 
@@ -221,7 +240,7 @@ macro_rules! impl_storage {
                 .bind(Utc::now())
                 .bind(&chat.platform)
                 .bind(&chat.platform_chat_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -235,7 +254,7 @@ macro_rules! impl_storage {
                 .bind(Utc::now())
                 .bind(&chat.platform)
                 .bind(&chat.platform_chat_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -253,7 +272,7 @@ macro_rules! impl_storage {
                 .bind(c.completion_tokens)
                 .bind(c.latency_ms)
                 .bind(&c.outcome)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -328,7 +347,7 @@ macro_rules! impl_storage {
                 .bind(model)
                 .bind(Utc::now())
                 .bind(text)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -345,13 +364,13 @@ macro_rules! impl_storage {
                 .bind(&s.symbols)
                 .bind(created_by)
                 .bind(Utc::now())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(r.rows_affected() == 1)
             }
 
             async fn remove_schedule(&self, name: &str) -> Result<bool, StoreError> {
-                let r = sqlx::query("DELETE FROM schedules WHERE name = $1").bind(name).execute(&self.pool).await?;
+                let r = sqlx::query("DELETE FROM schedules WHERE name = $1").bind(name).execute(&self.writer).await?;
                 Ok(r.rows_affected() > 0)
             }
 
@@ -370,7 +389,7 @@ macro_rules! impl_storage {
                 .bind(&chat.platform_chat_id)
                 .bind(kind)
                 .bind(Utc::now())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 if r.rows_affected() == 0 {
                     let again = sqlx::query(
@@ -380,7 +399,7 @@ macro_rules! impl_storage {
                     .bind(&chat.platform)
                     .bind(&chat.platform_chat_id)
                     .bind(kind)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     return Ok(again.rows_affected() == 1);
                 }
@@ -396,14 +415,14 @@ macro_rules! impl_storage {
                         .bind(&chat.platform)
                         .bind(&chat.platform_chat_id)
                         .bind(kind)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?
                     }
                     None => {
                         sqlx::query("DELETE FROM subscriptions WHERE platform = $1 AND platform_chat_id = $2")
                             .bind(&chat.platform)
                             .bind(&chat.platform_chat_id)
-                            .execute(&self.pool)
+                            .execute(&self.writer)
                             .await?
                     }
                 };
@@ -428,7 +447,7 @@ macro_rules! impl_storage {
                 .bind(&t.platform)
                 .bind(&t.platform_chat_id)
                 .bind(&t.kind)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?
                 .unwrap_or((0,));
                 Ok(n)
@@ -442,7 +461,7 @@ macro_rules! impl_storage {
                 .bind(&t.platform)
                 .bind(&t.platform_chat_id)
                 .bind(&t.kind)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -455,7 +474,7 @@ macro_rules! impl_storage {
                 .bind(&t.platform)
                 .bind(&t.platform_chat_id)
                 .bind(&t.kind)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -476,7 +495,7 @@ macro_rules! impl_storage {
                 .bind(slot)
                 .bind(owner)
                 .bind(lease_until)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 if r.rows_affected() == 1 {
                     return Ok(true);
@@ -490,7 +509,7 @@ macro_rules! impl_storage {
                 .bind(schedule)
                 .bind(slot)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(r.rows_affected() == 1)
             }
@@ -499,7 +518,7 @@ macro_rules! impl_storage {
                 sqlx::query("UPDATE schedule_runs SET status = 'done' WHERE schedule = $1 AND slot = $2")
                     .bind(schedule)
                     .bind(slot)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -544,7 +563,7 @@ macro_rules! impl_storage {
                 .bind(slot)
                 .bind(target)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(r.rows_affected() == 1)
             }
@@ -561,7 +580,7 @@ macro_rules! impl_storage {
                     .bind(schedule)
                     .bind(slot)
                     .bind(target)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -594,7 +613,7 @@ macro_rules! impl_storage {
                 .bind(symbol)
                 .bind(direction)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 if r.rows_affected() == 1 {
                     return Ok(true);
@@ -607,7 +626,7 @@ macro_rules! impl_storage {
                 .bind(symbol)
                 .bind(direction)
                 .bind(not_since)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(r.rows_affected() == 1)
             }
@@ -645,7 +664,7 @@ macro_rules! impl_storage {
                 .bind(e.outcome.as_str())
                 .bind(&e.detail)
                 .bind(e.duration_ms)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writer)
                 .await?;
                 Ok(id)
             }

@@ -644,7 +644,7 @@ macro_rules! impl_storage {
                 .bind(symbol)
                 .bind(direction)
                 .bind(claimed_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }

@@ -1,6 +1,7 @@
 //! What an adapter hands to the commands: who asked, where, in which language, what.
 
 use crate::i18n::Locale;
+use crate::options::RawInput;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -52,7 +53,8 @@ pub struct ChatRef {
     pub kind: ChatKind,
 }
 
-/// What the asker may do, from least to most.
+/// What the asker may do, from least to most. Decided by [`crate::Commands`] from the
+/// facts an adapter supplies and the config, never by an adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     User,
@@ -62,16 +64,36 @@ pub enum Role {
 }
 
 /// One command as asked, whatever the platform.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Invocation {
+    /// The platform's id of the event (Discord interaction id, Telegram update id, a
+    /// console counter): a retried event with the same id does nothing twice.
+    pub request_id: String,
     pub user: UserRef,
     pub chat: ChatRef,
     /// The language the platform reports for the user, if any: the default of a new chat.
     pub locale: Option<Locale>,
-    pub role: Role,
+    /// A fact only the platform knows: the asker administers this chat (Telegram
+    /// owner/administrator, Discord Manage Server). Private chats are their own.
+    pub chat_admin: bool,
     /// The command's name, lower case, without the slash.
     pub command: String,
-    pub args: Vec<String>,
-    /// The arguments as written, for commands whose arguments contain commas.
-    pub raw_args: String,
+    /// The arguments as received, decoded by the command's declared options.
+    pub input: RawInput,
+    /// The platform id of the author of the message replied to (Telegram), the default
+    /// of a missing user option.
+    pub reply_to: Option<String>,
+}
+
+/// A button pressed (Telegram callback query, Discord component, console `/confirm N`).
+#[derive(Debug, Clone)]
+pub struct ActionPress {
+    /// The platform's id of the press: a retried press does nothing twice.
+    pub request_id: String,
+    pub user: UserRef,
+    pub chat: ChatRef,
+    pub locale: Option<Locale>,
+    pub chat_admin: bool,
+    /// The button's data, as [`crate::reply::Button::data`] carried it.
+    pub data: String,
 }

@@ -1,11 +1,14 @@
 //! Chainsignal's command surface, transport-neutral. An adapter turns a platform event
-//! into an [`Invocation`], calls [`Commands::run`], and renders the [`Reply`]. A command
-//! written here appears on every platform.
+//! into an [`Invocation`] (or an [`ActionPress`]), calls [`Commands::run`] (or
+//! [`Commands::on_action`]), and renders the [`Reply`]. A command written here, with its
+//! typed options in the registry, appears on every platform.
 
+pub mod access;
 pub mod format;
 mod handlers;
 pub mod i18n;
 pub mod invocation;
+pub mod options;
 pub mod parser;
 pub mod registry;
 pub mod reply;
@@ -14,14 +17,17 @@ pub mod sanitize;
 pub mod summary;
 pub mod symbols;
 
+pub use access::{Access, RateLimits};
 pub use i18n::{I18n, Locale};
-pub use invocation::{ChatKind, ChatRef, Invocation, Platform, Role, UserRef};
+pub use invocation::{ActionPress, ChatKind, ChatRef, Invocation, Platform, Role, UserRef};
+pub use options::{Args, RawInput, RawValue};
 pub use registry::{COMMANDS, CommandSpec};
-pub use reply::{Action, Align, Attachment, Block, Reply, Tone, Visibility};
+pub use reply::{Align, Attachment, Block, Button, ButtonStyle, Reply, Tone, Visibility};
 
 use chainsignal_core::report::ReportBuilder;
-use chainsignal_core::store::{AuditEntry, ChatKey, Identity, Outcome, Store};
+use chainsignal_core::store::{ActionRecord, AuditEntry, ChatKey, Identity, NewAction, Outcome, Store};
 use chainsignal_core::symbol::Symbol;
+use chrono::Utc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,6 +49,8 @@ pub struct Services {
     pub ai_limits: summary::AiLimits,
     /// The schedules of the config file (those in the database are read when needed).
     pub schedules: Vec<chainsignal_core::schedule::ScheduleDef>,
+    /// Who is who (bot admins from the config) and the per-user rate limits.
+    pub access: Access,
 }
 
 /// Why a command could not do what was asked. Users see a localized sentence chosen
@@ -60,6 +68,16 @@ pub enum CommandError {
     /// The asker's role is below what the command needs.
     #[error("permission denied: {0:?} needed")]
     Denied(Role),
+    /// The arguments do not fit the command's options: this sentence, then the usage.
+    #[error("usage: {key}")]
+    Usage {
+        key: &'static str,
+        args: Vec<(&'static str, String)>,
+        usage: Vec<String>,
+    },
+    /// Something on our side that is not storage.
+    #[error("internal: {0}")]
+    Internal(&'static str),
 }
 
 impl CommandError {
@@ -75,14 +93,31 @@ impl CommandError {
     }
 }
 
+/// Whether a handler runs for the command itself or for its Confirm button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The command as typed: a command that needs confirming answers with a preview.
+    Run,
+    /// Confirm was pressed (by the one allowed, once): do it.
+    Confirmed,
+}
+
 /// The per-invocation context a handler gets.
 pub struct Ctx<'a> {
     pub services: &'a Services,
-    pub invocation: &'a Invocation,
+    pub user: &'a UserRef,
+    pub chat_ref: &'a ChatRef,
+    pub request_id: &'a str,
+    /// What the asker may do, as [`Commands`] decided it.
+    pub role: Role,
+    /// The typed arguments.
+    pub args: Args,
+    pub phase: Phase,
     /// The chat's language, as stored (or the default for a new chat).
     pub locale: Locale,
     pub chat: ChatKey,
     pub user_id: Option<i64>,
+    pub spec: &'static CommandSpec,
 }
 
 impl Ctx<'_> {
@@ -93,6 +128,121 @@ impl Ctx<'_> {
     pub fn tr(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.services.i18n.tr(self.locale, key, args)
     }
+
+    /// Confirm and Cancel buttons for this command with these arguments: only the asker
+    /// may press them, once, within `ttl`. Confirm runs the handler again in
+    /// [`Phase::Confirmed`].
+    pub async fn confirm_buttons(&self, args: &Args, ttl: chrono::Duration) -> Result<Vec<Button>, CommandError> {
+        let token = self
+            .pending_action(args, Some(self.user.id.clone()), false, ttl)
+            .await?;
+        Ok(vec![
+            Button {
+                label: self.t("button-confirm"),
+                style: ButtonStyle::Danger,
+                data: action_data(&token, Choice::Confirm),
+            },
+            Button {
+                label: self.t("button-cancel"),
+                style: ButtonStyle::Secondary,
+                data: action_data(&token, Choice::Cancel),
+            },
+        ])
+    }
+
+    /// A button anyone in the chat may press any number of times within `ttl`, which
+    /// runs this command again with `args` (Refresh).
+    pub async fn rerun_button(&self, label_key: &str, args: &Args, ttl: chrono::Duration) -> Result<Button, CommandError> {
+        let token = self.pending_action(args, None, true, ttl).await?;
+        Ok(Button {
+            label: self.t(label_key),
+            style: ButtonStyle::Secondary,
+            data: action_data(&token, Choice::Rerun),
+        })
+    }
+
+    async fn pending_action(
+        &self,
+        args: &Args,
+        allowed_user: Option<String>,
+        reusable: bool,
+        ttl: chrono::Duration,
+    ) -> Result<String, CommandError> {
+        let token = new_token();
+        let now = Utc::now();
+        let stored = serde_json::to_string(&args.to_stored()).map_err(|_| CommandError::Internal("encoding arguments"))?;
+        self.services
+            .store
+            .create_action(&NewAction {
+                token: token.clone(),
+                platform: self.chat.platform.clone(),
+                platform_chat_id: self.chat.platform_chat_id.clone(),
+                allowed_user,
+                command: self.spec.name.to_string(),
+                args: stored,
+                reusable,
+                created_at: now,
+                expires_at: now + ttl,
+            })
+            .await?;
+        Ok(token)
+    }
+}
+
+/// How long a Confirm button stays valid, unless a command says otherwise.
+pub const CONFIRM_TTL: chrono::Duration = chrono::Duration::seconds(120);
+
+/// What a button press chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    Confirm,
+    Cancel,
+    Rerun,
+}
+
+impl Choice {
+    fn code(self) -> char {
+        match self {
+            Choice::Confirm => 'y',
+            Choice::Cancel => 'n',
+            Choice::Rerun => 'r',
+        }
+    }
+}
+
+/// `a:<32 hex>:<choice>`: 36 bytes, within Telegram's 64-byte callback data.
+fn action_data(token: &str, choice: Choice) -> String {
+    format!("a:{token}:{}", choice.code())
+}
+
+fn parse_action_data(data: &str) -> Option<(&str, Choice)> {
+    let rest = data.strip_prefix("a:")?;
+    let (token, choice) = rest.split_once(':')?;
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let choice = match choice {
+        "y" => Choice::Confirm,
+        "n" => Choice::Cancel,
+        "r" => Choice::Rerun,
+        _ => return None,
+    };
+    Some((token, choice))
+}
+
+/// 128 random bits as hex.
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness is a broken machine; still never hand out a guessable token.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = (nanos ^ (std::process::id() as u128) << 64).to_le_bytes();
+        tracing::error!("no OS randomness for an action token");
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a handler returns: the reply and how the run should be audited.
@@ -117,6 +267,33 @@ impl From<Reply> for Handled {
 #[derive(Debug, Clone)]
 pub struct Commands {
     services: Services,
+}
+
+/// Who asked, where: what every entry point resolves first.
+struct Asker<'a> {
+    platform: Platform,
+    request_id: &'a str,
+    user: &'a UserRef,
+    chat: &'a ChatRef,
+    locale_hint: Option<Locale>,
+    chat_admin: bool,
+}
+
+/// What a press of a button produced.
+#[derive(Debug, Clone)]
+pub enum ActionAnswer {
+    /// Replace the message that carried the button with this reply.
+    Edit(Reply),
+    /// Leave the message as it is; tell only the presser (a toast, an ephemeral note).
+    Notice(Reply),
+}
+
+impl ActionAnswer {
+    pub fn reply(&self) -> &Reply {
+        match self {
+            ActionAnswer::Edit(r) | ActionAnswer::Notice(r) => r,
+        }
+    }
 }
 
 impl Commands {
@@ -164,15 +341,185 @@ impl Commands {
         Reply::error(self.services.i18n.t(locale, key))
     }
 
-    /// Run one invocation: resolve the chat's language, run the command, audit it.
-    /// Never fails: every error becomes a localized reply.
+    /// Whether this event was handled before (a retried webhook, a double delivery).
+    /// Storage trouble does not stop the command: it is logged and the event handled.
+    async fn seen_before(&self, platform: Platform, request_id: &str) -> bool {
+        if request_id.is_empty() {
+            return false;
+        }
+        match self
+            .services
+            .store
+            .claim_request(platform.as_str(), request_id, Utc::now())
+            .await
+        {
+            Ok(new) => !new,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record a request id");
+                false
+            }
+        }
+    }
+
+    /// Run one command: resolve the chat's language and the asker's role, decode the
+    /// typed options, check access and rate limits, run the handler, audit it. Never
+    /// fails: every error becomes a localized reply. A request id seen before does
+    /// nothing and says so.
     pub async fn run(&self, invocation: &Invocation) -> Reply {
+        let asker = Asker {
+            platform: invocation.chat.platform,
+            request_id: &invocation.request_id,
+            user: &invocation.user,
+            chat: &invocation.chat,
+            locale_hint: invocation.locale,
+            chat_admin: invocation.chat_admin,
+        };
+        if self.seen_before(invocation.chat.platform, &invocation.request_id).await {
+            return self.already_handled(invocation.locale);
+        }
+        let spec = registry::find(&invocation.command);
+        let private = invocation.chat.kind == ChatKind::Private;
+        self.execute(&asker, spec, Phase::Run, |spec| {
+            options::decode(
+                spec.options,
+                spec.subs,
+                spec.default_sub,
+                &invocation.input,
+                options::DecodeContext {
+                    quote: &self.services.quote,
+                    reply_to: invocation.reply_to.as_deref(),
+                    private,
+                },
+            )
+        })
+        .await
+    }
+
+    /// A button was pressed. Confirm and Cancel are claimed atomically (once, by the
+    /// one allowed, before expiry, on any instance); a reusable button (Refresh) runs
+    /// its command again for anyone in the chat.
+    pub async fn on_action(&self, press: &ActionPress) -> ActionAnswer {
+        let asker = Asker {
+            platform: press.chat.platform,
+            request_id: &press.request_id,
+            user: &press.user,
+            chat: &press.chat,
+            locale_hint: press.locale,
+            chat_admin: press.chat_admin,
+        };
+        let locale = self.chat_locale(&press.chat, press.locale).await;
+        let notice = |key: &str| ActionAnswer::Notice(Reply::error(self.services.i18n.t(locale, key)));
+        if self.seen_before(press.chat.platform, &press.request_id).await {
+            return ActionAnswer::Notice(self.already_handled(Some(locale)));
+        }
+        let Some((token, choice)) = parse_action_data(&press.data) else {
+            return notice("action-unknown");
+        };
+        let now = Utc::now();
+        let record = match choice {
+            Choice::Rerun => match self.services.store.action(token).await {
+                Ok(Some(r)) if r.reusable && r.expires_at > now && same_chat(&r, &press.chat) => r,
+                Ok(Some(r)) if r.reusable && same_chat(&r, &press.chat) => return notice("action-expired"),
+                Ok(_) => return notice("action-unknown"),
+                Err(e) => {
+                    tracing::error!(error = %e, "pending action unavailable");
+                    return notice("error-internal");
+                }
+            },
+            Choice::Confirm | Choice::Cancel => {
+                let by = format!("{}:{}", press.chat.platform, press.request_id);
+                match self
+                    .services
+                    .store
+                    .claim_action(token, &press.user.id, now, &by)
+                    .await
+                {
+                    Ok(Some(r)) if same_chat(&r, &press.chat) => r,
+                    Ok(Some(_)) => return notice("action-unknown"),
+                    Ok(None) => return notice(self.why_not_claimed(token, &press.user.id, now).await),
+                    Err(e) => {
+                        tracing::error!(error = %e, "pending action unavailable");
+                        return notice("error-internal");
+                    }
+                }
+            }
+        };
+        let spec = registry::find(&record.command);
+        if choice == Choice::Cancel {
+            self.audit_simple(&asker, spec.map_or("unknown", |s| s.name), "cancel", Outcome::Ok)
+                .await;
+            return ActionAnswer::Edit(Reply::text(self.services.i18n.t(locale, "action-cancelled")));
+        }
+        let stored: options::StoredArgs = match serde_json::from_str(&record.args) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "a pending action's arguments do not decode");
+                return notice("error-internal");
+            }
+        };
+        let phase = if choice == Choice::Confirm {
+            Phase::Confirmed
+        } else {
+            Phase::Run
+        };
+        let input = stored.into_input();
+        let private = press.chat.kind == ChatKind::Private;
+        let reply = self
+            .execute(&asker, spec, phase, |spec| {
+                options::decode(
+                    spec.options,
+                    spec.subs,
+                    spec.default_sub,
+                    &input,
+                    options::DecodeContext {
+                        quote: &self.services.quote,
+                        reply_to: None,
+                        private,
+                    },
+                )
+            })
+            .await;
+        if reply.tone == Tone::Error {
+            // Refused now (permission changed, the world moved): say so, keep the message.
+            ActionAnswer::Notice(reply)
+        } else {
+            ActionAnswer::Edit(reply)
+        }
+    }
+
+    /// Why a Confirm could not be claimed, as a Fluent key.
+    async fn why_not_claimed(&self, token: &str, user: &str, now: chrono::DateTime<Utc>) -> &'static str {
+        match self.services.store.action(token).await {
+            Ok(Some(r)) if r.claimed_at.is_some() => "action-already-done",
+            Ok(Some(r)) if r.allowed_user.as_deref().is_some_and(|u| u != user) => "action-not-yours",
+            Ok(Some(r)) if r.expires_at <= now => "action-expired",
+            Ok(_) => "action-unknown",
+            Err(_) => "error-internal",
+        }
+    }
+
+    fn already_handled(&self, locale: Option<Locale>) -> Reply {
+        Reply::error(
+            self.services
+                .i18n
+                .t(locale.unwrap_or(self.services.default_locale), "request-already-handled"),
+        )
+    }
+
+    /// The pipeline every entry point shares (the caller has claimed the request id).
+    async fn execute(
+        &self,
+        asker: &Asker<'_>,
+        spec: Option<&'static CommandSpec>,
+        phase: Phase,
+        decode: impl FnOnce(&'static CommandSpec) -> Result<Args, options::OptionError>,
+    ) -> Reply {
         let started = Instant::now();
-        let locale = self.chat_locale(&invocation.chat, invocation.locale).await;
+        let locale = self.chat_locale(asker.chat, asker.locale_hint).await;
         let identity = Identity {
-            platform: invocation.user.platform.as_str().into(),
-            platform_user_id: invocation.user.id.clone(),
-            display_name: invocation.user.display_name.clone(),
+            platform: asker.user.platform.as_str().into(),
+            platform_user_id: asker.user.id.clone(),
+            display_name: asker.user.display_name.clone(),
         };
         let user_id = match self.services.store.ensure_user(&identity).await {
             Ok(id) => Some(id),
@@ -181,29 +528,68 @@ impl Commands {
                 None
             }
         };
-        let ctx = Ctx {
-            services: &self.services,
-            invocation,
-            locale,
-            chat: chat_key(&invocation.chat),
-            user_id,
-        };
-        let spec = registry::find(&invocation.command);
+        let role = self.services.access.role(asker.user, asker.chat, asker.chat_admin);
+        let mut audit_args = String::new();
         let result = match spec {
-            Some(spec) if invocation.role < spec.permission => Err(CommandError::Denied(spec.permission)),
-            Some(spec) => handlers::dispatch(spec, &ctx).await,
-            None => Err(CommandError::user_with(
-                "error-unknown-command",
-                vec![("command", invocation.command.clone())],
-            )),
+            None => Err(CommandError::user("error-unknown-command")),
+            Some(spec) if role < spec.permission => Err(CommandError::Denied(spec.permission)),
+            Some(spec) => match self.services.access.check_rate(asker.user, spec.name) {
+                Err(wait) => Err(CommandError::user_with(
+                    "rate-limited",
+                    vec![("seconds", wait.as_secs().max(1).to_string())],
+                )),
+                Ok(()) => match decode(spec) {
+                    Err(e) => {
+                        let (key, args) = e.message();
+                        Err(CommandError::Usage {
+                            key,
+                            args,
+                            usage: spec.usage(),
+                        })
+                    }
+                    Ok(args) => {
+                        audit_args = args.audit_text();
+                        let ctx = Ctx {
+                            services: &self.services,
+                            user: asker.user,
+                            chat_ref: asker.chat,
+                            request_id: asker.request_id,
+                            role,
+                            args,
+                            phase,
+                            locale,
+                            chat: chat_key(asker.chat),
+                            user_id,
+                            spec,
+                        };
+                        handlers::dispatch(spec, &ctx).await
+                    }
+                },
+            },
         };
         // A handler may change the chat's language (/lang): answer in the new one.
         let handled = match result {
             Ok(h) => h,
             Err(CommandError::User { key, args }) => {
                 let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let detail = if key == "rate-limited" { "rate_limited" } else { key };
                 Handled {
                     reply: Reply::error(self.services.i18n.tr(locale, key, &args)),
+                    outcome: if key == "rate-limited" {
+                        Outcome::Denied
+                    } else {
+                        Outcome::UserError
+                    },
+                    detail: Some(detail.to_string()),
+                }
+            }
+            Err(CommandError::Usage { key, args, usage }) => {
+                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let usage = usage.join("\n");
+                Handled {
+                    reply: Reply::error(self.services.i18n.tr(locale, key, &args)).block(Block::Paragraph(
+                        self.services.i18n.tr(locale, "usage-line", &[("usage", &usage)]),
+                    )),
                     outcome: Outcome::UserError,
                     detail: Some(key.to_string()),
                 }
@@ -221,7 +607,7 @@ impl Commands {
                 detail: None,
             },
             Err(e) => {
-                tracing::error!(command = %invocation.command, error = %e, "command failed");
+                tracing::error!(command = spec.map_or("unknown", |s| s.name), error = %e, "command failed");
                 Handled {
                     reply: Reply::error(self.services.i18n.t(locale, "error-internal")),
                     outcome: Outcome::Failed,
@@ -234,40 +620,53 @@ impl Commands {
             .increment(1);
         metrics::histogram!("chainsignal_command_duration_seconds", "command" => command)
             .record(started.elapsed().as_secs_f64());
+        let args = match phase {
+            Phase::Run => audit_args,
+            Phase::Confirmed => format!("confirm {audit_args}").trim_end().to_string(),
+        };
+        self.audit(asker, command, args, handled.outcome, handled.detail, started)
+            .await;
+        handled.reply
+    }
+
+    async fn audit_simple(&self, asker: &Asker<'_>, command: &str, args: &str, outcome: Outcome) {
+        self.audit(asker, command, args.to_string(), outcome, None, Instant::now())
+            .await;
+    }
+
+    async fn audit(
+        &self,
+        asker: &Asker<'_>,
+        command: &str,
+        args: String,
+        outcome: Outcome,
+        detail: Option<String>,
+        started: Instant,
+    ) {
         let entry = AuditEntry {
-            at: chrono::Utc::now(),
-            platform: invocation.chat.platform.as_str().into(),
-            platform_user_id: invocation.user.id.clone(),
-            platform_chat_id: invocation.chat.id.clone(),
-            command: spec.map(|s| s.name).unwrap_or("unknown").into(),
-            args: audit_args(spec, invocation),
-            outcome: handled.outcome,
-            detail: handled.detail,
+            at: Utc::now(),
+            platform: asker.chat.platform.as_str().into(),
+            platform_user_id: asker.user.id.clone(),
+            platform_chat_id: asker.chat.id.clone(),
+            command: command.into(),
+            args,
+            outcome,
+            detail,
             duration_ms: started.elapsed().as_millis() as i64,
         };
         if let Err(e) = self.services.store.record_audit(&entry).await {
             tracing::warn!(error = %e, "audit log write failed");
         }
-        handled.reply
     }
+}
+
+fn same_chat(record: &ActionRecord, chat: &ChatRef) -> bool {
+    record.platform == chat.platform.as_str() && record.platform_chat_id == chat.id
 }
 
 pub fn chat_key(chat: &ChatRef) -> ChatKey {
     ChatKey {
         platform: chat.platform.as_str().into(),
         platform_chat_id: chat.id.clone(),
-    }
-}
-
-/// Arguments as recorded in the audit log: only commands that declare their arguments
-/// safe have them recorded, cut to a sane length.
-fn audit_args(spec: Option<&CommandSpec>, invocation: &Invocation) -> String {
-    match spec {
-        Some(s) if s.audit_args => {
-            let joined = invocation.args.join(" ");
-            joined.chars().take(200).collect()
-        }
-        Some(_) => "[not recorded]".into(),
-        None => String::new(),
     }
 }

@@ -2,6 +2,7 @@
 //! menus; help is generated from it.
 
 use crate::invocation::Role;
+use crate::options::{self, OptionKind, OptionSpec, SubSpec};
 
 /// Which handler runs the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,31 +17,18 @@ pub enum CommandKind {
     Schedule,
 }
 
-/// The kind of arguments a command takes, so adapters can offer typed options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgKind {
-    None,
-    /// Zero or more symbols (`btc eth`).
-    Symbols,
-    /// One of a fixed set of words.
-    Choice(&'static [&'static str]),
-    /// One of a fixed set of words, or nothing.
-    OptionalChoice(&'static [&'static str]),
-    /// Free text (a sub-command and its arguments).
-    Text,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandSpec {
     pub name: &'static str,
     pub kind: CommandKind,
     /// Fluent key of the one-line description.
     pub description_key: &'static str,
-    /// Fluent key of the argument synopsis, if any.
-    pub usage_key: Option<&'static str>,
-    pub args: ArgKind,
-    /// Whether arguments may be written to the audit log (never for secrets).
-    pub audit_args: bool,
+    /// The command's typed options (none when it has sub-commands).
+    pub options: &'static [OptionSpec],
+    /// Sub-commands, each with its own options (`/schedule add …`).
+    pub subs: &'static [SubSpec],
+    /// The sub-command run when none is named (`/schedule` lists).
+    pub default_sub: Option<&'static str>,
     /// Who may run it.
     pub permission: Role,
     /// Listed in /help and in the platforms' command menus. `/start` is not: Telegram
@@ -48,14 +36,44 @@ pub struct CommandSpec {
     pub menu: bool,
 }
 
+impl CommandSpec {
+    /// The options of a sub-command, or of the command.
+    pub fn options_of(&self, sub: Option<&str>) -> &'static [OptionSpec] {
+        match sub {
+            Some(name) => self
+                .subs
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.options)
+                .unwrap_or(&[]),
+            None => self.options,
+        }
+    }
+
+    /// Usage lines: one per sub-command, or one for the command.
+    pub fn usage(&self) -> Vec<String> {
+        if self.subs.is_empty() {
+            vec![options::usage(self.name, None, self.options)]
+        } else {
+            self.subs
+                .iter()
+                .map(|s| options::usage(self.name, Some(s.name), s.options))
+                .collect()
+        }
+    }
+}
+
+const SYMBOLS: &[OptionSpec] = &[OptionSpec::new("symbols", OptionKind::Symbols, "option-symbols").autocomplete()];
+const KINDS: &[&str] = &["reports", "alerts"];
+
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "start",
         kind: CommandKind::Start,
         description_key: "cmd-start",
-        usage_key: None,
-        args: ArgKind::None,
-        audit_args: true,
+        options: &[],
+        subs: &[],
+        default_sub: None,
         menu: false,
         permission: Role::User,
     },
@@ -63,9 +81,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "help",
         kind: CommandKind::Help,
         description_key: "cmd-help",
-        usage_key: None,
-        args: ArgKind::None,
-        audit_args: true,
+        options: &[],
+        subs: &[],
+        default_sub: None,
         menu: true,
         permission: Role::User,
     },
@@ -73,9 +91,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "report",
         kind: CommandKind::Report,
         description_key: "cmd-report",
-        usage_key: Some("arg-symbols"),
-        args: ArgKind::Symbols,
-        audit_args: true,
+        options: SYMBOLS,
+        subs: &[],
+        default_sub: None,
         menu: true,
         permission: Role::User,
     },
@@ -83,9 +101,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "summary",
         kind: CommandKind::Summary,
         description_key: "cmd-summary",
-        usage_key: Some("arg-symbols"),
-        args: ArgKind::Symbols,
-        audit_args: true,
+        options: SYMBOLS,
+        subs: &[],
+        default_sub: None,
         menu: true,
         permission: Role::User,
     },
@@ -93,9 +111,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "lang",
         kind: CommandKind::Lang,
         description_key: "cmd-lang",
-        usage_key: Some("arg-lang"),
-        args: ArgKind::Choice(&["en", "pl"]),
-        audit_args: true,
+        options: &[OptionSpec::new("language", OptionKind::Choice(&["en", "pl"]), "option-language").required()],
+        subs: &[],
+        default_sub: None,
         menu: true,
         permission: Role::User,
     },
@@ -103,9 +121,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "subscribe",
         kind: CommandKind::Subscribe,
         description_key: "cmd-subscribe",
-        usage_key: Some("arg-subscription"),
-        args: ArgKind::Choice(&["reports", "alerts"]),
-        audit_args: true,
+        options: &[OptionSpec::new("what", OptionKind::Choice(KINDS), "option-subscription").required()],
+        subs: &[],
+        default_sub: None,
         menu: true,
         permission: Role::ChatAdmin,
     },
@@ -113,9 +131,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "unsubscribe",
         kind: CommandKind::Unsubscribe,
         description_key: "cmd-unsubscribe",
-        usage_key: Some("arg-subscription-optional"),
-        args: ArgKind::OptionalChoice(&["reports", "alerts"]),
-        audit_args: true,
+        options: &[OptionSpec::new("what", OptionKind::Choice(KINDS), "option-subscription")],
+        subs: &[],
+        default_sub: None,
         menu: true,
         permission: Role::ChatAdmin,
     },
@@ -123,9 +141,28 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "schedule",
         kind: CommandKind::Schedule,
         description_key: "cmd-schedule",
-        usage_key: Some("arg-schedule"),
-        args: ArgKind::Text,
-        audit_args: true,
+        options: &[],
+        subs: &[
+            SubSpec {
+                name: "list",
+                description_key: "sub-schedule-list",
+                options: &[],
+            },
+            SubSpec {
+                name: "add",
+                description_key: "sub-schedule-add",
+                options: &[
+                    OptionSpec::new("name", OptionKind::Word, "option-schedule-name").required(),
+                    OptionSpec::new("definition", OptionKind::Text, "option-schedule-definition").required(),
+                ],
+            },
+            SubSpec {
+                name: "remove",
+                description_key: "sub-schedule-remove",
+                options: &[OptionSpec::new("name", OptionKind::Word, "option-schedule-name").required()],
+            },
+        ],
+        default_sub: Some("list"),
         menu: true,
         permission: Role::BotAdmin,
     },

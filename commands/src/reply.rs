@@ -50,12 +50,21 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
-/// A button or similar follow-up the platform may offer: it re-runs `command`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ButtonStyle {
+    Primary,
+    Secondary,
+    Danger,
+}
+
+/// A button under a reply. Its `data` names a pending action (see
+/// [`crate::Commands::on_action`]); it fits Telegram's 64-byte `callback_data` and
+/// Discord's 100-character `custom_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Action {
+pub struct Button {
     pub label: String,
-    pub command: String,
-    pub args: Vec<String>,
+    pub style: ButtonStyle,
+    pub data: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,7 +73,7 @@ pub struct Reply {
     pub attachments: Vec<Attachment>,
     pub visibility: Visibility,
     pub tone: Tone,
-    pub actions: Vec<Action>,
+    pub buttons: Vec<Button>,
 }
 
 impl Default for Reply {
@@ -74,7 +83,7 @@ impl Default for Reply {
             attachments: Vec::new(),
             visibility: Visibility::Public,
             tone: Tone::Neutral,
-            actions: Vec::new(),
+            buttons: Vec::new(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::format;
 use crate::i18n::{I18n, Locale};
-use crate::reply::{Action, Align, Attachment, Block, Reply, Tone, Visibility};
+use crate::reply::{Align, Attachment, Block, Reply, Tone, Visibility};
 use chainsignal_core::market::Source;
 use chainsignal_core::report::{Report, SymbolFailure};
 
@@ -95,11 +95,6 @@ pub fn report_reply(report: &Report, locale: Locale, i18n: &I18n) -> Reply {
             filename: csv_filename(report),
             content_type: "text/csv".into(),
             data: report.to_csv().into_bytes(),
-        });
-        reply.actions.push(Action {
-            label: i18n.t(locale, "action-refresh"),
-            command: "report".into(),
-            args: report.rows.iter().map(|r| r.symbol.to_string()).collect(),
         });
     }
     if !report.errors.is_empty() {

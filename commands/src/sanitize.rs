@@ -5,7 +5,7 @@
 //! [`sanitize`] (or a reply through [`Reply::sanitized`]), so user input echoed in a
 //! reply, an AI answer or a translation can never carry them.
 
-use crate::reply::{Action, Block, Reply};
+use crate::reply::{Block, Button, Reply};
 
 /// Whether `c` must not reach a reader.
 pub fn is_unsafe(c: char) -> bool {
@@ -54,18 +54,17 @@ impl Reply {
                 Block::Footer(f) => Block::Footer(clean(f)),
             })
             .collect();
-        let actions = self
-            .actions
+        let buttons = self
+            .buttons
             .iter()
-            .map(|a| Action {
-                label: clean(&a.label),
-                command: clean(&a.command),
-                args: a.args.iter().map(|x| clean(x)).collect(),
+            .map(|b| Button {
+                label: clean(&b.label),
+                ..b.clone()
             })
             .collect();
         Reply {
             blocks,
-            actions,
+            buttons,
             attachments: self.attachments.clone(),
             visibility: self.visibility,
             tone: self.tone,

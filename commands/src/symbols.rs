@@ -3,7 +3,8 @@
 
 use crate::{CommandError, MAX_REPORT_SYMBOLS, Services};
 use chainsignal_core::report::{ReportError, SymbolFailure};
-use chainsignal_core::symbol::{Symbol, check_count};
+use crate::options::SymbolList;
+use chainsignal_core::symbol::Symbol;
 
 /// The localized refusal of a list longer than [`MAX_REPORT_SYMBOLS`].
 pub fn too_many() -> CommandError {
@@ -13,26 +14,19 @@ pub fn too_many() -> CommandError {
     )
 }
 
-pub fn requested(
-    services: &Services,
-    args: &[String],
-) -> Result<(Vec<Symbol>, Vec<SymbolFailure>), CommandError> {
-    check_count(args.len()).map_err(|_| too_many())?;
-    if args.is_empty() {
-        return Ok((services.watchlist.clone(), Vec::new()));
+/// The symbols to report: those given, or the watchlist when none were; what could not
+/// be a symbol is kept as a failure to show.
+pub fn requested(services: &Services, given: &SymbolList) -> (Vec<Symbol>, Vec<SymbolFailure>) {
+    if given.symbols.is_empty() && given.invalid.is_empty() {
+        return (services.watchlist.clone(), Vec::new());
     }
-    let mut symbols: Vec<Symbol> = Vec::new();
-    let mut invalid = Vec::new();
-    for arg in args {
-        match Symbol::parse(arg, &services.quote) {
-            Ok(s) if !symbols.contains(&s) => symbols.push(s),
-            Ok(_) => {}
-            Err(e) => invalid.push(SymbolFailure {
-                // What the user typed, cut short: it is shown back to them.
-                symbol: arg.chars().take(24).collect(),
-                error: ReportError::InvalidSymbol(e),
-            }),
-        }
-    }
-    Ok((symbols, invalid))
+    let invalid = given
+        .invalid
+        .iter()
+        .map(|(input, e)| SymbolFailure {
+            symbol: input.clone(),
+            error: ReportError::InvalidSymbol(e.clone()),
+        })
+        .collect();
+    (given.symbols.clone(), invalid)
 }

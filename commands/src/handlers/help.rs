@@ -5,7 +5,7 @@ use crate::{Block, CommandError, Ctx, Handled, Reply};
 
 /// `/start`: a greeting, then the same list as /help.
 pub(crate) fn start(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    let name = ctx.invocation.user.display_name.clone().unwrap_or_default();
+    let name = ctx.user.display_name.clone().unwrap_or_default();
     let greeting = match name.trim() {
         "" => ctx.t("start-greeting-anonymous"),
         name => ctx.tr("start-greeting", &[("name", name)]),
@@ -20,11 +20,8 @@ pub(crate) fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
 }
 
 fn help_reply(ctx: &Ctx<'_>) -> Reply {
-    let lines = registry::available_to(ctx.invocation.role)
-        .map(|c| {
-            let usage = c.usage_key.map(|k| format!(" {}", ctx.t(k))).unwrap_or_default();
-            format!("/{}{} — {}", c.name, usage, ctx.t(c.description_key))
-        })
+    let lines = registry::available_to(ctx.role)
+        .map(|c| format!("{} — {}", c.usage().join(" | "), ctx.t(c.description_key)))
         .collect();
     Reply::default()
         .block(Block::Title(ctx.t("help-title")))

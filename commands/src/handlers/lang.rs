@@ -3,8 +3,8 @@
 use crate::{CommandError, Ctx, Handled, Locale, Reply};
 
 pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    let wanted = ctx.invocation.args.first().and_then(|a| Locale::from_tag(a));
-    let (Some(locale), 1) = (wanted, ctx.invocation.args.len()) else {
+    // The option is a required choice of the codes Locale knows.
+    let Some(locale) = ctx.args.choice("language").and_then(Locale::from_tag) else {
         let current = ctx.t(&format!("lang-name-{}", ctx.locale.code()));
         return Err(CommandError::user_with("lang-usage", vec![("current", current)]));
     };

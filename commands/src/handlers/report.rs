@@ -2,13 +2,25 @@
 
 use crate::report_view::{failure_code_summary, report_reply};
 use crate::{CommandError, Ctx, Handled, symbols};
+
 use chainsignal_core::report::{Report, ReportError};
 use chainsignal_core::store::{Outcome, ReportOrigin};
 
+/// How long a report's Refresh button works.
+const REFRESH_TTL: chrono::Duration = chrono::Duration::days(7);
+
 pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     let report = build(ctx).await?;
+    let mut reply = report_reply(&report, ctx.locale, &ctx.services.i18n);
+    if !report.rows.is_empty() {
+        // Anyone in the chat may refresh the same symbols, in place.
+        match ctx.rerun_button("action-refresh", &ctx.args, REFRESH_TTL).await {
+            Ok(button) => reply.buttons.push(button),
+            Err(e) => tracing::warn!(error = %e, "no Refresh button: the pending action was not stored"),
+        }
+    }
     Ok(Handled {
-        reply: report_reply(&report, ctx.locale, &ctx.services.i18n),
+        reply,
         outcome: outcome(&report),
         detail: failure_code_summary(&report),
     })
@@ -17,13 +29,13 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
 /// The report for the invocation's symbols, kept in the history when it has rows.
 pub(crate) async fn build(ctx: &Ctx<'_>) -> Result<Report, CommandError> {
     let services = ctx.services;
-    let (symbols, invalid) = symbols::requested(services, &ctx.invocation.args)?;
+    let (symbols, invalid) = symbols::requested(services, &ctx.args.symbols("symbols"));
     let mut report = services.reports.build(&symbols).await;
     report.errors.splice(0..0, invalid);
     if !report.rows.is_empty() {
         let origin = ReportOrigin {
-            origin: ctx.invocation.chat.platform.as_str().into(),
-            platform_chat_id: Some(ctx.invocation.chat.id.clone()),
+            origin: ctx.chat_ref.platform.as_str().into(),
+            platform_chat_id: Some(ctx.chat_ref.id.clone()),
             user_id: ctx.user_id,
         };
         // Keeping history must not cost the user the report they asked for.

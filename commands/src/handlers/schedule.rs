@@ -6,19 +6,24 @@
 //! /schedule remove <name>
 //! ```
 
-use crate::{Block, CommandError, Ctx, Handled, Reply, format};
+use crate::{Block, CONFIRM_TTL, CommandError, Ctx, Handled, Phase, Reply, format};
 use chainsignal_core::schedule::{
     CronError, CronField, FieldProblem, ScheduleDef, ScheduleError, ScheduleKind, parse_tz, valid_name,
 };
 use chrono::Utc;
 
 pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    let words: Vec<&str> = ctx.invocation.raw_args.split_whitespace().collect();
-    match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
-        None | Some("list") => list(ctx).await,
-        Some("add") => add(ctx, &words[1..]).await,
-        Some("remove") | Some("rm") | Some("delete") => remove(ctx, &words[1..]).await,
-        _ => Err(CommandError::user("schedule-usage")),
+    let name = ctx.args.text("name").unwrap_or_default();
+    match ctx.args.sub {
+        Some("add") => {
+            let definition = ctx.args.text("definition").unwrap_or_default();
+            let words: Vec<&str> = std::iter::once(name)
+                .chain(definition.split_whitespace())
+                .collect();
+            add(ctx, &words).await
+        }
+        Some("remove") => remove(ctx, name).await,
+        _ => list(ctx).await,
     }
 }
 
@@ -137,7 +142,7 @@ async fn add(ctx: &Ctx<'_>, words: &[&str]) -> Result<Handled, CommandError> {
     {
         return Err(exists());
     }
-    let by = format!("{}:{}", ctx.invocation.user.platform, ctx.invocation.user.id);
+    let by = format!("{}:{}", ctx.user.platform, ctx.user.id);
     if !ctx.services.store.add_schedule(&def.to_stored(), &by).await? {
         return Err(exists());
     }
@@ -223,10 +228,9 @@ fn schedule_error(ctx: &Ctx<'_>, e: ScheduleError, cron: &str) -> CommandError {
     }
 }
 
-async fn remove(ctx: &Ctx<'_>, words: &[&str]) -> Result<Handled, CommandError> {
-    let [typed] = words else {
-        return Err(CommandError::user("schedule-usage"));
-    };
+/// Removing asks for confirmation: the preview names the schedule and its next run,
+/// with Confirm / Cancel for the asker; Confirm removes it, once.
+async fn remove(ctx: &Ctx<'_>, typed: &str) -> Result<Handled, CommandError> {
     // Checked before anything is echoed.
     if !valid_name(typed) {
         return Err(CommandError::user("schedule-bad-name"));
@@ -250,6 +254,18 @@ async fn remove(ctx: &Ctx<'_>, words: &[&str]) -> Result<Handled, CommandError> 
             vec![("value", typed.to_string())],
         ));
     };
+    if ctx.phase == Phase::Run {
+        let mut reply = Reply::text(ctx.tr(
+            "schedule-remove-confirm",
+            &[
+                ("name", &found.name),
+                ("cron", &found.cron),
+                ("zone", &found.timezone),
+            ],
+        ));
+        reply.buttons = ctx.confirm_buttons(&ctx.args, CONFIRM_TTL).await?;
+        return Ok(reply.into());
+    }
     if !ctx.services.store.remove_schedule(&found.name).await? {
         return Err(CommandError::user_with(
             "schedule-unknown",

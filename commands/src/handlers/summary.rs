@@ -15,8 +15,8 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         });
     }
     let asker = Asker {
-        platform: ctx.invocation.user.platform.as_str(),
-        user_id: &ctx.invocation.user.id,
+        platform: ctx.user.platform.as_str(),
+        user_id: &ctx.user.id,
     };
     let summary = summarize(ctx.services, &report, ctx.locale, Some(asker)).await?;
     Ok(Handled {

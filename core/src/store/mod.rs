@@ -359,6 +359,39 @@ pub struct Subscription {
     pub kind: String,
 }
 
+/// A pending action to store: what a button completes, who may press it, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAction {
+    pub token: String,
+    pub platform: String,
+    pub platform_chat_id: String,
+    /// The platform user id allowed to press; `None`: anyone in the chat.
+    pub allowed_user: Option<String>,
+    pub command: String,
+    /// The typed arguments in stored form (JSON; never secrets).
+    pub args: String,
+    /// Pressed any number of times (Refresh) rather than claimed once (Confirm).
+    pub reusable: bool,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A pending action as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ActionRecord {
+    pub token: String,
+    pub platform: String,
+    pub platform_chat_id: String,
+    pub allowed_user: Option<String>,
+    pub command: String,
+    pub args: String,
+    pub reusable: bool,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub claimed_at: Option<DateTime<Utc>>,
+    pub claimed_by: Option<String>,
+}
+
 #[async_trait]
 pub trait Storage: Send + Sync + std::fmt::Debug {
     fn backend(&self) -> Backend;
@@ -476,6 +509,23 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         direction: &str,
         claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    async fn create_action(&self, action: &NewAction) -> Result<(), StoreError>;
+    async fn action(&self, token: &str) -> Result<Option<ActionRecord>, StoreError>;
+    /// Claim a single-use action for `user` (a platform user id) at `now`: the record
+    /// when this call took it; `None` when it is unknown, expired, already claimed, or
+    /// someone else's. Atomic: of two presses on any instances, one wins.
+    async fn claim_action(
+        &self,
+        token: &str,
+        user: &str,
+        now: DateTime<Utc>,
+        claimed_by: &str,
+    ) -> Result<Option<ActionRecord>, StoreError>;
+    /// Record a platform event: false when it was handled before (a retry).
+    async fn claim_request(&self, platform: &str, request_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Forget pending actions and handled events older than `before`; how many went.
+    async fn prune_commands_state(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     async fn record_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
     /// The newest `limit` audit rows, newest first.

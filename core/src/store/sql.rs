@@ -649,6 +649,89 @@ macro_rules! impl_storage {
                 Ok(())
             }
 
+            async fn create_action(&self, a: &NewAction) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO pending_actions (token, platform, platform_chat_id, allowed_user, command, \
+                     args, reusable, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&a.token)
+                .bind(&a.platform)
+                .bind(&a.platform_chat_id)
+                .bind(&a.allowed_user)
+                .bind(&a.command)
+                .bind(&a.args)
+                .bind(a.reusable)
+                .bind(a.created_at)
+                .bind(a.expires_at)
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn action(&self, token: &str) -> Result<Option<ActionRecord>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT token, platform, platform_chat_id, allowed_user, command, args, reusable, \
+                     created_at, expires_at, claimed_at, claimed_by FROM pending_actions WHERE token = $1",
+                )
+                .bind(token)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn claim_action(
+                &self,
+                token: &str,
+                user: &str,
+                now: DateTime<Utc>,
+                claimed_by: &str,
+            ) -> Result<Option<ActionRecord>, StoreError> {
+                Ok(sqlx::query_as(
+                    "UPDATE pending_actions SET claimed_at = $1, claimed_by = $2 \
+                     WHERE token = $3 AND NOT reusable AND claimed_at IS NULL AND expires_at > $1 \
+                     AND (allowed_user IS NULL OR allowed_user = $4) \
+                     RETURNING token, platform, platform_chat_id, allowed_user, command, args, reusable, \
+                     created_at, expires_at, claimed_at, claimed_by",
+                )
+                .bind(now)
+                .bind(claimed_by)
+                .bind(token)
+                .bind(user)
+                .fetch_optional(&self.writer)
+                .await?)
+            }
+
+            async fn claim_request(
+                &self,
+                platform: &str,
+                request_id: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "INSERT INTO handled_requests (platform, request_id, at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (platform, request_id) DO NOTHING",
+                )
+                .bind(platform)
+                .bind(request_id)
+                .bind(now)
+                .execute(&self.writer)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn prune_commands_state(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let a = sqlx::query("DELETE FROM pending_actions WHERE expires_at < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
+                let r = sqlx::query("DELETE FROM handled_requests WHERE at < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(a.rows_affected() + r.rows_affected())
+            }
+
             async fn record_audit(&self, e: &AuditEntry) -> Result<i64, StoreError> {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO audit_log (at, platform, platform_user_id, platform_chat_id, command, \

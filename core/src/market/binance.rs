@@ -138,7 +138,8 @@ impl BinanceClient {
     }
 
     fn block_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let now = Instant::now();
+        let until = now.checked_add(wait).unwrap_or(now);
         let mut gate = self.lock_gate();
         if gate.blocked_until.is_none_or(|u| u < until) {
             gate.blocked_until = Some(until);
@@ -165,11 +166,12 @@ impl BinanceClient {
             .increment(1);
         if status == StatusCode::TOO_MANY_REQUESTS || status.as_u16() == 418 {
             // 418 means an IP ban is already in place: never retry before it ends.
-            let retry_after = retry_after(response.headers()).unwrap_or(if status.as_u16() == 418 {
+            let default = if status.as_u16() == 418 {
                 Duration::from_secs(120)
             } else {
                 Duration::from_secs(1)
-            });
+            };
+            let retry_after = retry_after(response.headers(), default);
             tracing::warn!(status = status.as_u16(), ?retry_after, "Binance rate limit hit");
             self.block_for(retry_after);
             let err = MarketError::RateLimited {
@@ -259,10 +261,13 @@ fn unix_millis() -> u64 {
         .unwrap_or(0)
 }
 
-/// `Retry-After` in seconds (Binance sends an integer).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// `Retry-After` in seconds (Binance sends an integer), capped at
+/// [`MAX_SERVER_WAIT`](crate::pacing::MAX_SERVER_WAIT); `default` when absent or unreadable.
+fn retry_after(headers: &HeaderMap, default: Duration) -> Duration {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map_or(default, |v| crate::pacing::server_wait(v, default))
 }
 
 /// When the weight reported this minute is at or above the soft limit, wait until the

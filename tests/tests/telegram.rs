@@ -595,6 +595,14 @@ async fn webhook_slow_clients_are_cut_off() {
     assert!(closed.is_some(), "a half-sent header is not held for ever");
     assert!(took < Duration::from_secs(5), "closed after {took:?}");
 
+    // Nothing at all after connecting: closed too.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let closed = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    assert!(closed.is_some(), "a silent connection is not held for ever");
+    assert!(took < Duration::from_secs(5), "closed after {took:?}");
+
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let started = tokio::time::Instant::now();
     stream

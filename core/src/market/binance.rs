@@ -138,8 +138,8 @@ impl BinanceClient {
     }
 
     fn block_for(&self, wait: Duration) {
-        let now = Instant::now();
-        let until = now.checked_add(wait).unwrap_or(now);
+        // Capped again here: an instant plus an unbounded duration overflows (a panic).
+        let until = Instant::now() + wait.min(crate::pacing::MAX_SERVER_WAIT);
         let mut gate = self.lock_gate();
         if gate.blocked_until.is_none_or(|u| u < until) {
             gate.blocked_until = Some(until);
@@ -166,12 +166,11 @@ impl BinanceClient {
             .increment(1);
         if status == StatusCode::TOO_MANY_REQUESTS || status.as_u16() == 418 {
             // 418 means an IP ban is already in place: never retry before it ends.
-            let default = if status.as_u16() == 418 {
+            let retry_after = retry_after(response.headers()).unwrap_or(if status.as_u16() == 418 {
                 Duration::from_secs(120)
             } else {
                 Duration::from_secs(1)
-            };
-            let retry_after = retry_after(response.headers(), default);
+            });
             tracing::warn!(status = status.as_u16(), ?retry_after, "Binance rate limit hit");
             self.block_for(retry_after);
             let err = MarketError::RateLimited {
@@ -262,12 +261,16 @@ fn unix_millis() -> u64 {
 }
 
 /// `Retry-After` in seconds (Binance sends an integer), capped at
-/// [`MAX_SERVER_WAIT`](crate::pacing::MAX_SERVER_WAIT); `default` when absent or unreadable.
-fn retry_after(headers: &HeaderMap, default: Duration) -> Duration {
-    headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map_or(default, |v| crate::pacing::server_wait(v, default))
+/// [`MAX_SERVER_WAIT`](crate::pacing::MAX_SERVER_WAIT); `None` when absent or unreadable
+/// (NaN, negative, not a number), so that the caller's default applies.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let secs = v
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)?;
+    Some(crate::pacing::server_wait_secs(secs, Duration::ZERO))
 }
 
 /// When the weight reported this minute is at or above the soft limit, wait until the

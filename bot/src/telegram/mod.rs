@@ -79,11 +79,19 @@ impl Optional {
 
     /// Run `call` for at most `limit`; log a failure or a timeout.
     async fn run<T>(self, limit: Duration, call: impl Future<Output = Result<T, RequestError>>) {
-        match tokio::time::timeout(limit, call).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => self.failed(&e),
-            Err(_) => self.failed(&format_args!("no answer within {limit:?}")),
-        }
+        let status = match tokio::time::timeout(limit, call).await {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(e)) => {
+                self.failed(&e);
+                "error"
+            }
+            Err(_) => {
+                self.failed(&format_args!("no answer within {limit:?}"));
+                "timeout"
+            }
+        };
+        metrics::counter!("chainsignal_outbound_requests_total", "service" => "telegram", "status" => status)
+            .increment(1);
     }
 }
 

@@ -210,6 +210,8 @@ async fn a_symbol_not_trading_is_unknown_and_a_failing_exchange_info_falls_back(
     assert_eq!(report.errors[0].error.code(), "unknown_symbol");
     assert!(fake.exchange_info_requests() >= 1);
     assert!(fake.requests().iter().any(|r| r.symbol == "NOPEUSDT"));
+}
+
 /// Issue 11, item 3: a `Retry-After` beyond any sane wait (here u64::MAX seconds, which
 /// overflowed `Instant + Duration` and panicked) is capped at 10 minutes. Such a wait is
 /// longer than a request's own budget (`max_retry_after`), so the call gives up at once

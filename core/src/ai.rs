@@ -189,9 +189,7 @@ impl AiClient {
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<f64>().ok())
-                        .filter(|s| s.is_finite() && *s >= 0.0)
-                        .map(Duration::from_secs_f64);
+                        .map(|v| crate::pacing::server_wait(v, backoff));
                     match status {
                         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                             return Err(AiError::Unauthorized);
@@ -217,7 +215,7 @@ impl AiClient {
                 }
             };
             let wait = wait.unwrap_or(backoff);
-            if Instant::now() + wait >= deadline {
+            if wait >= deadline.saturating_duration_since(Instant::now()) {
                 // No time left for another try: the last error says most.
                 return Err(err);
             }

@@ -122,6 +122,34 @@ impl Pacer {
     }
 }
 
+/// The longest wait a server may impose on us (`Retry-After`, `retry_after`): anything
+/// longer is capped to this.
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(600);
+
+/// A wait a server asked for, in seconds, as a [`Duration`] that is safe to add to an
+/// instant or sleep on: capped at [`MAX_SERVER_WAIT`]; NaN, infinite or negative values
+/// become `default` (itself capped).
+pub fn server_wait_secs(secs: f64, default: Duration) -> Duration {
+    if !secs.is_finite() || secs < 0.0 {
+        return default.min(MAX_SERVER_WAIT);
+    }
+    if secs >= MAX_SERVER_WAIT.as_secs_f64() {
+        return MAX_SERVER_WAIT;
+    }
+    Duration::try_from_secs_f64(secs)
+        .unwrap_or(default)
+        .min(MAX_SERVER_WAIT)
+}
+
+/// [`server_wait_secs`] of a header value such as `Retry-After: 1.5`; text that is not a
+/// number (an HTTP date included) becomes `default`.
+pub fn server_wait(value: &str, default: Duration) -> Duration {
+    match value.trim().parse::<f64>() {
+        Ok(secs) => server_wait_secs(secs, default),
+        Err(_) => default.min(MAX_SERVER_WAIT),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +209,38 @@ mod tests {
         }
         assert_eq!(times.iter().filter(|t| **t == 0.0).count(), 30);
         assert_eq!(times.iter().filter(|t| **t == 1.0).count(), 15);
+    }
+
+    #[test]
+    fn server_waits_are_capped_and_garbage_is_defaulted() {
+        let d = Duration::from_secs(1);
+        assert_eq!(server_wait("2", d), Duration::from_secs(2));
+        assert_eq!(server_wait(" 0.25 ", d), Duration::from_millis(250));
+        assert_eq!(server_wait("0", d), Duration::ZERO);
+        assert_eq!(server_wait("1e30", d), MAX_SERVER_WAIT);
+        assert_eq!(server_wait("18446744073709551615", d), MAX_SERVER_WAIT);
+        assert_eq!(server_wait("601", d), MAX_SERVER_WAIT);
+        assert_eq!(MAX_SERVER_WAIT, Duration::from_secs(600));
+        for garbage in [
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "-1",
+            "",
+            "soon",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+        ] {
+            assert_eq!(server_wait(garbage, d), d, "{garbage:?}");
+        }
+        assert_eq!(server_wait_secs(f64::NAN, d), d);
+        assert_eq!(server_wait_secs(f64::INFINITY, d), d);
+        assert_eq!(server_wait_secs(-0.5, d), d);
+        assert_eq!(server_wait_secs(f64::MAX, d), MAX_SERVER_WAIT);
+        assert_eq!(server_wait_secs(1.5, d), Duration::from_millis(1500));
+        // A default longer than the cap is capped too.
+        assert_eq!(server_wait("x", Duration::from_secs(86_400)), MAX_SERVER_WAIT);
+        // Every result can be added to an instant.
+        let _ = Instant::now() + server_wait("1e300", d);
     }
 }

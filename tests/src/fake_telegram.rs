@@ -106,6 +106,13 @@ pub enum Failure {
     /// 409 Conflict "terminated by other getUpdates request…" (exact teloxide string) for the
     /// next `times` calls (meant for getUpdates).
     Conflict { times: u32 },
+    /// HTTP `status` with a body that is not the Bot API's (`{"error":"nope"}`), as a proxy
+    /// or a Bot-API-compatible server answers a method it does not know. Lasts until
+    /// [`FakeTelegram::clear_failures`]. NB: teloxide waits 10 s before it reports a 5xx.
+    Foreign { status: u16 },
+    /// No answer at all: the connection is held open until the client gives up. Lasts until
+    /// [`FakeTelegram::clear_failures`].
+    Hang,
 }
 
 /// The kind of chat an [`IncomingMessage`] comes from.
@@ -270,6 +277,12 @@ struct FakeState {
     /// When set, getUpdates answers up to this many updates whatever `limit` says (a
     /// burst larger than Telegram's 100 in one answer).
     batch: Option<usize>,
+    /// getUpdates answers at once, never long-polls ([`FakeTelegram::answer_updates_at_once`]).
+    instant_updates: bool,
+    /// Empty getUpdates answered at once (not recorded as calls).
+    idle_polls: u64,
+    /// When each update was first handed out by getUpdates.
+    served: HashMap<i64, Instant>,
 }
 
 impl FakeTelegram {
@@ -290,6 +303,9 @@ impl FakeTelegram {
                 chats: HashMap::new(),
                 commands: HashMap::new(),
                 batch: None,
+                instant_updates: false,
+                idle_polls: 0,
+                served: HashMap::new(),
             }),
             calls_changed: watch::Sender::new(0),
             updates_changed: watch::Sender::new(0),
@@ -325,7 +341,7 @@ impl FakeTelegram {
     /// queued for one method apply in order. A failure takes precedence over everything else.
     pub fn fail(&self, method: &str, failure: Failure) {
         let times = match failure {
-            Failure::NotFound => 1,
+            Failure::NotFound | Failure::Foreign { .. } | Failure::Hang => 1,
             Failure::RetryAfter { times, .. }
             | Failure::ServerError { times }
             | Failure::Conflict { times } => times,
@@ -430,6 +446,23 @@ impl FakeTelegram {
         ids
     }
 
+    /// From now on getUpdates answers at once (an empty list when nothing is queued) instead
+    /// of long-polling, as some Bot-API-compatible servers and proxies do. Empty answers are
+    /// counted by [`FakeTelegram::idle_polls`]; only the first is recorded as a call.
+    pub fn answer_updates_at_once(&self) {
+        self.shared.lock().instant_updates = true;
+    }
+
+    /// Empty getUpdates answered at once since [`FakeTelegram::answer_updates_at_once`].
+    pub fn idle_polls(&self) -> u64 {
+        self.shared.lock().idle_polls
+    }
+
+    /// When update `update_id` was first handed out by getUpdates, if it was.
+    pub fn served_at(&self, update_id: i64) -> Option<Instant> {
+        self.shared.lock().served.get(&update_id).copied()
+    }
+
     /// Number of updates not yet confirmed by a getUpdates `offset`.
     pub fn pending_updates(&self) -> usize {
         self.shared.lock().updates.len()
@@ -514,6 +547,8 @@ enum Reply {
     Now { status: StatusCode, body: Value },
     /// getUpdates: the first `limit` pending updates, waiting up to `wait` for one to arrive.
     Updates { limit: usize, wait: Duration },
+    /// No answer, ever ([`Failure::Hang`]).
+    Hang,
 }
 
 impl Reply {
@@ -521,6 +556,8 @@ impl Reply {
         match self {
             Reply::Now { status, .. } => *status,
             Reply::Updates { .. } => StatusCode::OK,
+            // Recorded as 599: nothing was answered.
+            Reply::Hang => StatusCode::from_u16(599).unwrap_or(StatusCode::OK),
         }
     }
 }
@@ -556,6 +593,11 @@ fn failure_reply(failure: Failure) -> Reply {
         }
         Failure::ServerError { .. } => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
         Failure::Conflict { .. } => error(StatusCode::CONFLICT, TERMINATED_BY_OTHER_GET_UPDATES),
+        Failure::Foreign { status } => Reply::Now {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body: json!({ "error": "nope" }),
+        },
+        Failure::Hang => Reply::Hang,
     }
 }
 
@@ -591,6 +633,19 @@ async fn handle(
                 (body, reply)
             }
         };
+        // Answering getUpdates at once, an idle client asks again and again: after the
+        // first, those empty polls are only counted (the list would grow without bound).
+        let idle_poll = state.instant_updates
+            && method == "getupdates"
+            && matches!(reply, Reply::Updates { .. })
+            && state.updates.is_empty();
+        if idle_poll {
+            state.idle_polls += 1;
+            if state.idle_polls > 1 {
+                drop(state);
+                return into_response(StatusCode::OK, json!({ "ok": true, "result": [] }));
+            }
+        }
         state.record(method, body, reply.status());
         reply
     };
@@ -598,6 +653,7 @@ async fn handle(
     match reply {
         Reply::Now { status, body } => into_response(status, body),
         Reply::Updates { limit, wait } => long_poll(&shared, limit, wait).await,
+        Reply::Hang => std::future::pending().await,
     }
 }
 
@@ -607,7 +663,15 @@ async fn long_poll(shared: &Shared, limit: usize, wait: Duration) -> Response {
     let mut pushed = shared.updates_changed.subscribe();
     loop {
         pushed.borrow_and_update();
-        let ready: Vec<Value> = shared.lock().updates.iter().take(limit).cloned().collect();
+        let ready: Vec<Value> = {
+            let mut state = shared.lock();
+            let ready: Vec<Value> = state.updates.iter().take(limit).cloned().collect();
+            let now = Instant::now();
+            for id in ready.iter().filter_map(|u| u["update_id"].as_i64()) {
+                state.served.entry(id).or_insert(now);
+            }
+            ready
+        };
         if !ready.is_empty() {
             return into_response(StatusCode::OK, json!({ "ok": true, "result": ready }));
         }
@@ -839,7 +903,7 @@ impl FakeState {
         let front = queue.front_mut()?;
         let failure = *front;
         let remaining = match front {
-            Failure::NotFound => return Some(failure),
+            Failure::NotFound | Failure::Foreign { .. } | Failure::Hang => return Some(failure),
             Failure::RetryAfter { times, .. }
             | Failure::ServerError { times }
             | Failure::Conflict { times } => {
@@ -956,10 +1020,12 @@ impl FakeState {
         let timeout = int_field(body, "timeout")
             .and_then(|t| u64::try_from(t).ok())
             .unwrap_or(0);
-        Reply::Updates {
-            limit,
-            wait: Duration::from_secs(timeout).min(MAX_LONG_POLL),
-        }
+        let wait = if self.instant_updates {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(timeout).min(MAX_LONG_POLL)
+        };
+        Reply::Updates { limit, wait }
     }
 
     /// The chat object of `chat_id`: as seen in a pushed message, else guessed from the sign.

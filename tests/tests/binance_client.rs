@@ -211,3 +211,41 @@ async fn a_symbol_not_trading_is_unknown_and_a_failing_exchange_info_falls_back(
     assert!(fake.exchange_info_requests() >= 1);
     assert!(fake.requests().iter().any(|r| r.symbol == "NOPEUSDT"));
 }
+
+/// Issue 11, item 3: a `Retry-After` beyond any sane wait (here u64::MAX seconds, which
+/// overflowed `Instant + Duration` and panicked) is capped at 10 minutes. Such a wait is
+/// longer than a request's own budget (`max_retry_after`), so the call gives up at once
+/// with the capped wait in the error and later calls fail fast instead of sleeping.
+#[tokio::test]
+async fn a_huge_retry_after_is_capped_and_does_not_panic() {
+    let fake = FakeBinance::with_watchlist().await;
+    fake.set_behaviour(
+        "TAOUSDT",
+        Behaviour::RateLimited {
+            retry_after_secs: u64::MAX,
+            times: 1,
+        },
+    );
+    fake.set_behaviour(
+        "DASHUSDT",
+        Behaviour::Banned {
+            retry_after_secs: u64::MAX,
+        },
+    );
+    let capped = MarketError::RateLimited {
+        retry_after: Some(Duration::from_secs(600)),
+    };
+    let c = client(&fake, |_| {});
+    let err = c.klines(&sym("TAOUSDT"), Interval::Hour, 5).await.unwrap_err();
+    assert_eq!(err, capped);
+    let err = c.klines(&sym("BTCUSDT"), Interval::Hour, 5).await.unwrap_err();
+    assert!(
+        matches!(err, MarketError::RateLimited { retry_after: Some(d) } if d <= Duration::from_secs(600)),
+        "{err:?}"
+    );
+    assert_eq!(fake.request_count(), 1, "nothing sent while held back");
+
+    let c = client(&fake, |_| {});
+    let err = c.klines(&sym("DASHUSDT"), Interval::Hour, 5).await.unwrap_err();
+    assert_eq!(err, capped);
+}

@@ -1326,3 +1326,62 @@ async fn rate_limited_deferral_still_meets_the_deadline() {
     );
     bot.stop().await;
 }
+
+/// Issue 11, item 3: a word separated by a non-ASCII space (U+00A0, U+3000) panicked the
+/// autocomplete handler (byte slicing inside a multi-byte character), so no answer came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocomplete_survives_unicode_spaces() {
+    let fake = FakeDiscord::start().await;
+    let bot = start(&fake, |_| {}).await;
+    for (typed, prefix, wanted) in [
+        ("eth\u{a0}so", "eth\u{a0}", "SOLUSDT"),
+        ("btc\u{3000}et", "btc\u{3000}", "ETHUSDT"),
+        ("\u{3000}", "\u{3000}", "BTCUSDT"),
+    ] {
+        let ix = Interaction::autocomplete("report", "symbols", typed);
+        fake.send_interaction(&ix);
+        fake.wait_for(|c| c.iter().any(|c| c.path.contains(ix.token())), WAIT)
+            .await;
+        let choices = fake.autocomplete_choices(ix.token()).unwrap();
+        let values: Vec<&str> = choices
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["value"].as_str())
+            .collect();
+        assert!(
+            values
+                .iter()
+                .any(|v| v.starts_with(prefix) && v.ends_with(wanted)),
+            "{typed:?}: {choices}"
+        );
+    }
+    bot.stop().await;
+}
+
+/// Issue 11, item 11: with `discord.api_url` set, the gateway URL comes from there or the
+/// bot does not connect. serenity fell back to `wss://gateway.discord.gg` when the first
+/// `GET /gateway` failed (run before the fix in a network namespace with loopback only,
+/// this test timed out: the fake never saw a gateway connection). Now the URL is asked
+/// again with backoff; one on another host is refused; the bot connects to the fake once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_url_comes_from_api_url_only() {
+    let fake = FakeDiscord::start().await;
+    fake.fail_next("/gateway", 500, json!({"message": "oops"}), None);
+    fake.fail_next("/gateway", 500, json!({"message": "oops"}), None);
+    fake.fail_next("/gateway", 200, json!({"url": "wss://gateway.discord.gg"}), None);
+    let bot = start(&fake, |_| {}).await;
+    fake.wait_ready(WAIT).await;
+    let asked = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method == "GET" && c.route().starts_with("/gateway"))
+        .count();
+    assert!(
+        asked >= 4,
+        "two failures, one foreign URL, then the answer: {asked}"
+    );
+    let (connections, identifies, _) = fake.gateway_counts();
+    assert_eq!((connections, identifies), (1, 1), "one connection, to the fake");
+    bot.stop().await;
+}

@@ -530,3 +530,151 @@ async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
     let audit = app.store.recent_audit(100).await.unwrap();
     assert!(audit.iter().any(|a| a.outcome == "denied"));
 }
+
+/// Issue 11, item 3: a webhook's `Retry-After: NaN` (with a body that is not Discord's
+/// JSON) panicked the outbox in `Duration::from_secs_f64`; now it means "one second". A
+/// `retry_after` of 1e30 is capped, and being longer than a post is worth waiting for
+/// (60 s), fails that post at once instead of sleeping.
+#[tokio::test]
+async fn discord_webhook_retry_after_nan_or_huge_does_not_panic() {
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use chainsignal::scheduler::outbox::{DiscordWebhookOutbox, webhook_id};
+
+    #[derive(Default)]
+    struct Hook {
+        calls: Mutex<Vec<String>>,
+    }
+    async fn nan(State(hook): State<Arc<Hook>>) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let n = {
+            let mut c = hook.calls.lock().unwrap();
+            c.push("nan".into());
+            c.len()
+        };
+        if n == 1 {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "NaN")],
+                "slow down",
+            )
+                .into_response();
+        }
+        (StatusCode::OK, "{}").into_response()
+    }
+    async fn huge(State(hook): State<Arc<Hook>>) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        hook.calls.lock().unwrap().push("huge".into());
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1e30")],
+            r#"{"message":"slow down","retry_after":1e30,"global":false}"#,
+        )
+            .into_response()
+    }
+    let hook = Arc::new(Hook::default());
+    let app = axum::Router::new()
+        .route("/api/webhooks/1/nan", post(nan))
+        .route("/api/webhooks/2/huge", post(huge))
+        .with_state(hook.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let nan_url = SecretString::from(format!("http://{addr}/api/webhooks/1/nan"));
+    let huge_url = SecretString::from(format!("http://{addr}/api/webhooks/2/huge"));
+    let outbox = Arc::new(DiscordWebhookOutbox::new(&[nan_url.clone(), huge_url.clone()]));
+    let reply = Reply::text("hello");
+    let (o, r, id) = (outbox.clone(), reply.clone(), webhook_id(&nan_url));
+    let sent = tokio::spawn(async move { o.send(&id, &r).await });
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(20), sent)
+        .await
+        .expect("the post finishes")
+        .expect("no panic in the outbox");
+    assert_eq!(sent, Ok(()));
+    assert_eq!(hook.calls.lock().unwrap().len(), 2, "one 429, then the retry");
+
+    let (o, r, id) = (outbox.clone(), reply.clone(), webhook_id(&huge_url));
+    let failed = tokio::spawn(async move { o.send(&id, &r).await });
+    let failed = tokio::time::timeout(std::time::Duration::from_secs(20), failed)
+        .await
+        .expect("a huge wait is not slept")
+        .expect("no panic in the outbox");
+    assert!(matches!(failed, Err(SendError::Failed(_))), "{failed:?}");
+    assert_eq!(hook.calls.lock().unwrap().len(), 3, "given up without a retry");
+}
+
+/// Issue 11, item 3: a panic inside a scheduler job (here the outbox, a test double that
+/// panics on its first post) used to end the scheduler task for good. It is caught and
+/// logged, and the scheduler keeps ticking: the next slot is posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_job_does_not_stop_the_scheduler() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    struct Panicky {
+        calls: AtomicUsize,
+        posted: Mutex<Vec<String>>,
+        changed: Notify,
+    }
+    #[async_trait]
+    impl Outbox for Panicky {
+        async fn send(&self, chat_id: &str, _reply: &Reply) -> Result<(), SendError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            self.changed.notify_waiters();
+            if n == 0 {
+                panic!("injected panic in the outbox");
+            }
+            self.posted.lock().unwrap().push(chat_id.to_string());
+            self.changed.notify_waiters();
+            Ok(())
+        }
+    }
+    async fn wait_until(outbox: &Panicky, what: &str, pred: impl Fn(&Panicky) -> bool) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let notified = outbox.changed.notified();
+            if pred(outbox) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("timed out waiting for {what}");
+            }
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&sqlite(&dir), |c| c.scheduler.tick_secs = 1).await;
+    subscribe(&app, &["42"], "reports").await;
+    let outbox = Arc::new(Panicky::default());
+    let mut outboxes = Outboxes::new();
+    outboxes.insert("telegram".into(), outbox.clone() as Arc<dyn Outbox>);
+    // 06:00 in Warsaw: the default daily report is due.
+    let clock = Arc::new(ManualClock::new(utc("2026-03-29T04:00:05Z")));
+    let s = Arc::new(Scheduler::new(
+        &app,
+        clock.clone() as Arc<dyn Clock>,
+        outboxes,
+        "p",
+    ));
+    let (trigger, shutdown) = chainsignal::shutdown::channel();
+    let task = tokio::spawn(s.run(shutdown));
+
+    wait_until(&outbox, "the panicking post", |o| {
+        o.calls.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    // 16:00 in Warsaw: the next slot, posted by the same scheduler after the panic.
+    clock.set(utc("2026-03-29T14:00:01Z"));
+    wait_until(&outbox, "a post after the panic", |o| {
+        !o.posted.lock().unwrap().is_empty()
+    })
+    .await;
+    assert!(!task.is_finished(), "the scheduler is still running");
+    trigger.trigger();
+    tokio::time::timeout(std::time::Duration::from_secs(20), task)
+        .await
+        .expect("the scheduler stops on shutdown")
+        .expect("the scheduler task did not panic");
+}

@@ -79,6 +79,18 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
     let outbound = Arc::new(http_client(token.expose_secret(), &api_url));
     let task = tokio::spawn(async move {
         let http = http_client(token.expose_secret(), &api_url);
+        // serenity asks for the gateway URL itself and, when that fails, falls back to
+        // Discord's real gateway. With a custom api_url every connection goes there or
+        // nowhere: the URL is asked of api_url until it answers with one on its host.
+        let local_gateway = if api_url == DEFAULT_API_URL {
+            None
+        } else {
+            let wait = shutdown.clone().wait();
+            tokio::select! {
+                url = gateway_url_from(&http, &api_url) => Some(url),
+                _ = wait => return,
+            }
+        };
         let mut cache = serenity::cache::Settings::default();
         cache.max_messages = 0;
         cache.cache_users = false;
@@ -93,6 +105,9 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
                 return;
             }
         };
+        if let Some(url) = local_gateway {
+            *client.ws_url.lock().await = url;
+        }
         let shards = client.shard_manager.clone();
         tokio::select! {
             r = client.start() => if let Err(e) = r {
@@ -103,6 +118,33 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
         tracing::info!("discord stopped");
     });
     Ok(Some(Started { task, http: outbound }))
+}
+
+/// Ask `api_url` for the gateway URL until it gives one on its own host (backoff from half
+/// a second to 30 s). Never falls back to Discord's gateway.
+async fn gateway_url_from(http: &serenity::http::Http, api_url: &str) -> String {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match http.get_gateway().await {
+            Ok(gateway) if gateway_allowed(api_url, &gateway.url) => return gateway.url,
+            Ok(_) => tracing::warn!(
+                ?delay,
+                "discord.api_url named a gateway on another host; refused, asking again"
+            ),
+            Err(e) => tracing::warn!(error = %e, ?delay, "discord gateway URL request failed; retrying"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Whether serenity may connect to `ws_url` when the REST API is `api_url`: a WebSocket
+/// URL on the same host.
+pub fn gateway_allowed(api_url: &str, ws_url: &str) -> bool {
+    let (Ok(api), Ok(ws)) = (reqwest::Url::parse(api_url), reqwest::Url::parse(ws_url)) else {
+        return false;
+    };
+    matches!(ws.scheme(), "ws" | "wss") && ws.host().is_some() && ws.host() == api.host()
 }
 
 /// One request to Discord, retried after a 429 (only seen without serenity's ratelimiter,
@@ -426,9 +468,14 @@ impl Handler {
             .autocomplete()
             .map(|a| a.value.to_string())
             .unwrap_or_default();
-        // Complete the last word of what was typed.
-        let (before, last) = match typed.rfind(|c: char| c.is_whitespace() || c == ',') {
-            Some(i) => (&typed[..=i], &typed[i + 1..]),
+        // Complete the last word of what was typed. The separator may be any Unicode
+        // whitespace (U+00A0, U+3000: several bytes), so cut after the whole character.
+        let (before, last) = match typed
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace() || *c == ',')
+        {
+            Some((i, c)) => typed.split_at(i + c.len_utf8()),
             None => ("", typed.as_str()),
         };
         let needle = last.to_ascii_uppercase();
@@ -569,11 +616,34 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        match interaction {
-            Interaction::Command(command) => self.on_command(&ctx, &command).await,
-            Interaction::Autocomplete(command) => self.on_autocomplete(&ctx, &command).await,
-            Interaction::Component(component) => self.on_component(&ctx, &component).await,
-            _ => {}
-        }
+        let handle = async {
+            match interaction {
+                Interaction::Command(command) => self.on_command(&ctx, &command).await,
+                Interaction::Autocomplete(command) => self.on_autocomplete(&ctx, &command).await,
+                Interaction::Component(component) => self.on_component(&ctx, &component).await,
+                _ => {}
+            }
+        };
+        crate::scheduler::guarded("discord interaction", handle).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gateway_stays_on_the_api_host() {
+        let api = "http://127.0.0.1:4000";
+        assert!(gateway_allowed(api, "ws://127.0.0.1:4001/gateway"));
+        assert!(gateway_allowed(
+            "https://discord.example",
+            "wss://discord.example/gw"
+        ));
+        assert!(!gateway_allowed(api, "wss://gateway.discord.gg"));
+        assert!(!gateway_allowed(api, "ws://localhost:4001/gateway"));
+        assert!(!gateway_allowed(api, "http://127.0.0.1:4001/gateway"));
+        assert!(!gateway_allowed(api, "not a url"));
+        assert!(!gateway_allowed("not a url", "ws://127.0.0.1/"));
     }
 }

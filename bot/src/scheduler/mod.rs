@@ -20,7 +20,9 @@ use chainsignal_core::report::Report;
 use chainsignal_core::schedule::{ScheduleDef, ScheduleKind};
 use chainsignal_core::store::{ChatKey, ReportOrigin, Store, Subscription};
 use chrono::{DateTime, Duration, Utc};
+use futures::FutureExt;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -164,7 +166,7 @@ impl Scheduler {
                 due
             };
             if due {
-                report.alerts = alerts::check(self, now).await;
+                report.alerts = guarded("alerts", alerts::check(self, now)).await.unwrap_or(0);
             }
         }
         report
@@ -346,10 +348,23 @@ impl Scheduler {
         }
     }
 
-    /// Tick until shutdown: at every slot and at least every `tick_secs`.
+    /// Tick until shutdown: at every slot and at least every `tick_secs`. A tick that
+    /// panics is logged and the ticking goes on after a short backoff (doubling while
+    /// it keeps panicking, at most a minute): one bad run never ends the scheduler.
     pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let mut panics: u32 = 0;
         loop {
-            let report = self.tick().await;
+            let Some(report) = guarded("scheduler tick", self.tick()).await else {
+                panics = panics.saturating_add(1);
+                let backoff = std::time::Duration::from_millis(500u64 << panics.min(7))
+                    .min(std::time::Duration::from_secs(60));
+                tracing::warn!(?backoff, "scheduler restarting after a panic");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => continue,
+                    _ = shutdown.clone().wait() => break,
+                }
+            };
+            panics = 0;
             if !report.runs.is_empty() || report.alerts > 0 {
                 tracing::info!(?report, "scheduler tick");
             }
@@ -368,5 +383,24 @@ impl Scheduler {
             }
         }
         tracing::info!("scheduler stopped");
+    }
+}
+
+/// Run one job (a scheduler tick, an alert check, an adapter's handling of one message),
+/// catching a panic: it is logged once with the job's name and `None` returned; the caller
+/// carries on, so the job runs again on its next turn.
+pub(crate) async fn guarded<T>(job: &'static str, work: impl std::future::Future<Output = T>) -> Option<T> {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(value) => Some(value),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            metrics::counter!("chainsignal_job_panics_total", "job" => job).increment(1);
+            tracing::error!(job, panic = %message, "a job panicked; it runs again on its next turn");
+            None
+        }
     }
 }

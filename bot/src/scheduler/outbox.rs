@@ -3,7 +3,7 @@
 use crate::telegram;
 use async_trait::async_trait;
 use chainsignal_commands::{Block, Reply};
-use chainsignal_core::pacing::{Pacer, PacerLimits, Rate};
+use chainsignal_core::pacing::{Pacer, PacerLimits, Rate, server_wait, server_wait_secs};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -92,6 +92,8 @@ pub struct DiscordWebhookOutbox {
 }
 
 const DISCORD_LIMIT: usize = 2000;
+/// The longest `retry_after` a webhook post waits for; a longer one fails the post.
+const WEBHOOK_MAX_WAIT: Duration = Duration::from_secs(60);
 
 impl DiscordWebhookOutbox {
     pub fn new(urls: &[SecretString]) -> Self {
@@ -222,19 +224,28 @@ impl Outbox for DiscordWebhookOutbox {
                     break;
                 }
                 if status.as_u16() == 429 && attempt < 4 {
+                    // Discord's body says it exactly; the header in whole seconds. Either
+                    // may be anything: capped, and NaN or junk means a second.
+                    let default = Duration::from_secs(1);
                     let header = response
                         .headers()
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<f64>().ok());
+                        .map(|v| server_wait(v, default));
                     let body: serde_json::Value = response.json().await.unwrap_or_default();
                     let wait = body["retry_after"]
                         .as_f64()
+                        .map(|s| server_wait_secs(s, default))
                         .or(header)
-                        .unwrap_or(1.0)
-                        .clamp(0.0, 60.0);
-                    tracing::warn!(wait, "discord webhook rate limited");
-                    tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                        .unwrap_or(default);
+                    if wait > WEBHOOK_MAX_WAIT {
+                        // Longer than a post is worth holding the scheduler for: give up
+                        // this one (recorded as failed) rather than sleep.
+                        tracing::warn!(?wait, "discord webhook rate limited for too long; post dropped");
+                        return Err(SendError::Failed("rate limited".into()));
+                    }
+                    tracing::warn!(?wait, "discord webhook rate limited");
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
                 return Err(match status.as_u16() {

@@ -14,7 +14,7 @@ use chainsignal_commands::{
     ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, Reply, Role, UserRef, chat_key, registry,
 };
 use chainsignal_core::config::{Config, TelegramMode};
-use chainsignal_core::pacing::{Pacer, PacerLimits};
+use chainsignal_core::pacing::{Pacer, PacerLimits, server_wait_secs};
 use chainsignal_core::store::Store;
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
@@ -39,6 +39,61 @@ use tokio::task::JoinHandle;
 
 /// Attempts of one send on network errors and `RetryAfter`.
 const SEND_ATTEMPTS: u32 = 4;
+/// Optional calls (typing, command menus) get this long, once, and nobody waits for them.
+const OPTIONAL_CALL_LIMIT: Duration = Duration::from_secs(1);
+/// A document (the report's CSV) follows its text within this, once, in the background: an
+/// upload is larger than a chat action, so it gets longer, but never holds a reply.
+const DOCUMENT_LIMIT: Duration = Duration::from_secs(15);
+
+/// Calls a reply never waits for. A failure of each kind is logged once as a warning, then
+/// at debug level: a server that lacks the method would otherwise log at every message.
+#[derive(Debug, Clone, Copy)]
+enum Optional {
+    Typing,
+    Menus,
+    Document,
+}
+
+static OPTIONAL_WARNED: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
+
+impl Optional {
+    fn name(self) -> &'static str {
+        match self {
+            Optional::Typing => "sendChatAction",
+            Optional::Menus => "setMyCommands",
+            Optional::Document => "sendDocument",
+        }
+    }
+
+    fn failed(self, error: &dyn std::fmt::Display) {
+        if OPTIONAL_WARNED[self as usize].swap(true, Ordering::Relaxed) {
+            tracing::debug!(call = self.name(), %error, "telegram optional call failed");
+        } else {
+            tracing::warn!(
+                call = self.name(),
+                %error,
+                "telegram optional call failed; replies go on without it (further failures at debug level)"
+            );
+        }
+    }
+
+    /// Run `call` for at most `limit`; log a failure or a timeout.
+    async fn run<T>(self, limit: Duration, call: impl Future<Output = Result<T, RequestError>>) {
+        let status = match tokio::time::timeout(limit, call).await {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(e)) => {
+                self.failed(&e);
+                "error"
+            }
+            Err(_) => {
+                self.failed(&format_args!("no answer within {limit:?}"));
+                "timeout"
+            }
+        };
+        metrics::counter!("chainsignal_outbound_requests_total", "service" => "telegram", "status" => status)
+            .increment(1);
+    }
+}
 
 /// What one chat message needs to be answered.
 struct Ctx {
@@ -126,7 +181,8 @@ async fn serve(
         return;
     };
     tracing::info!(bot = %username, mode = ?config.telegram.mode, "telegram connected");
-    register_commands(&bot, &i18n).await;
+    // The menus are a nicety: set in the background, never holding the first reply.
+    tokio::spawn(register_commands(bot.clone(), i18n.clone()));
 
     let ctx = Arc::new(Ctx {
         bot: bot.clone(),
@@ -137,7 +193,7 @@ async fn serve(
         admins: config.admins.telegram.clone(),
     });
     let handler = Update::filter_message().endpoint(|msg: Message, ctx: Arc<Ctx>| async move {
-        on_message(&ctx, &msg).await;
+        crate::scheduler::guarded("telegram message", on_message(&ctx, &msg)).await;
         Ok::<(), RequestError>(())
     });
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
@@ -251,20 +307,21 @@ async fn connect(bot: &Bot) -> Option<String> {
     }
 }
 
-/// The command menus, English by default and Polish for Polish clients. Not essential.
-async fn register_commands(bot: &Bot, i18n: &I18n) {
+/// The command menus, English by default and Polish for Polish clients. Not essential:
+/// each call is bounded and never retried.
+async fn register_commands(bot: Bot, i18n: Arc<I18n>) {
     for locale in Locale::ALL {
         let commands: Vec<BotCommand> = registry::menu()
             .map(|c| BotCommand::new(c.name, i18n.t(locale, c.description_key)))
             .collect();
         let request = bot.set_my_commands(commands);
-        let result = match locale {
-            Locale::En => request.await,
-            other => request.language_code(other.code()).await,
+        let request = match locale {
+            Locale::En => request,
+            other => request.language_code(other.code()),
         };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, %locale, "telegram setMyCommands failed; going on without menus");
-        }
+        Optional::Menus
+            .run(OPTIONAL_CALL_LIMIT, request.into_future())
+            .await;
     }
 }
 
@@ -358,9 +415,8 @@ async fn on_message(ctx: &Ctx, msg: &Message) {
                 args,
                 raw_args: raw,
             };
-            let typing = typing(&ctx.bot, target);
-            let (reply, ()) = tokio::join!(ctx.commands.run(&invocation), typing);
-            reply
+            typing(&ctx.bot, target);
+            ctx.commands.run(&invocation).await
         }
         // Plain talk: answered with a hint in private, ignored in groups.
         Ok(None) if private && !text.trim_start().starts_with('/') => {
@@ -400,15 +456,13 @@ async fn role(ctx: &Ctx, msg: &Message, command: &str, user_id: &str) -> Role {
     }
 }
 
-/// "typing…" while the command works. Not essential: failures are only logged.
-async fn typing(bot: &Bot, target: Target) {
+/// "typing…" while the command works, in the background: the reply never waits for it.
+fn typing(bot: &Bot, target: Target) {
     let mut request = bot.send_chat_action(target.chat, ChatAction::Typing);
     if let Some(thread) = target.thread {
         request = request.message_thread_id(thread);
     }
-    if let Err(e) = request.await {
-        tracing::debug!(error = %e, "telegram sendChatAction failed");
-    }
+    tokio::spawn(Optional::Typing.run(OPTIONAL_CALL_LIMIT, request.into_future()));
 }
 
 /// Send `reply` to `target` and handle a refusal: a chat that blocked the bot is marked
@@ -422,20 +476,20 @@ async fn deliver(ctx: &Ctx, target: Target, reply: &Reply) {
 /// Paced, retried sending, shared by the adapter and the scheduler.
 pub struct Sender {
     bot: Bot,
-    pacer: Pacer,
+    pacer: Arc<Pacer>,
 }
 
 impl Sender {
     pub fn new(bot: Bot) -> Self {
         Self {
             bot,
-            pacer: Pacer::new(PacerLimits::TELEGRAM),
+            pacer: Arc::new(Pacer::new(PacerLimits::TELEGRAM)),
         }
     }
 
-    /// The text in as many HTML messages as it takes, then the attachments. A failed
-    /// attachment is logged and skipped; the error returned is the first refused text
-    /// message, or an unreachable chat.
+    /// The text in as many HTML messages as it takes, then the attachments in the
+    /// background (bounded, not retried, a failure logged): the error returned is the
+    /// first refused text message.
     pub async fn send_reply(&self, target: Target, reply: &Reply) -> Result<(), RequestError> {
         for html in html_messages(reply, MESSAGE_LIMIT) {
             self.send(target, || {
@@ -457,26 +511,23 @@ impl Sender {
             })
             .await?;
         }
-        for attachment in &reply.attachments {
-            let result = self
-                .send(target, || {
-                    let file =
-                        InputFile::memory(attachment.data.clone()).file_name(attachment.filename.clone());
-                    let mut request = self.bot.send_document(target.chat, file);
-                    if let Some(thread) = target.thread {
-                        request = request.message_thread_id(thread);
-                    }
-                    request
-                })
-                .await;
-            match result {
-                Err(e) if is_unreachable(&e) => return Err(e),
-                Err(e) => {
-                    tracing::warn!(error = %e, file = %attachment.filename, "telegram sendDocument failed; the text was sent")
-                }
-                Ok(_) => {}
-            }
+        if reply.attachments.is_empty() {
+            return Ok(());
         }
+        let (bot, pacer, attachments) = (self.bot.clone(), self.pacer.clone(), reply.attachments.clone());
+        tokio::spawn(async move {
+            for attachment in attachments {
+                pacer.acquire(&target.chat.0.to_string(), target.group).await;
+                let file = InputFile::memory(attachment.data).file_name(attachment.filename);
+                let mut request = bot.send_document(target.chat, file);
+                if let Some(thread) = target.thread {
+                    request = request.message_thread_id(thread);
+                }
+                Optional::Document
+                    .run(DOCUMENT_LIMIT, request.into_future())
+                    .await;
+            }
+        });
         Ok(())
     }
 
@@ -503,8 +554,9 @@ impl Sender {
             match result {
                 Ok(message) => return Ok(message),
                 Err(RequestError::RetryAfter(wait)) if attempt < SEND_ATTEMPTS => {
-                    tracing::warn!(chat = target.chat.0, retry_after = ?wait.duration(), "telegram asked to slow down");
-                    tokio::time::sleep(wait.duration()).await;
+                    let wait = server_wait_secs(wait.duration().as_secs_f64(), Duration::from_secs(1));
+                    tracing::warn!(chat = target.chat.0, retry_after = ?wait, "telegram asked to slow down");
+                    tokio::time::sleep(wait).await;
                 }
                 Err(RequestError::Network(e)) if attempt < SEND_ATTEMPTS => {
                     tracing::warn!(chat = target.chat.0, error = %e, "telegram send failed; retrying");

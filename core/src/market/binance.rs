@@ -162,7 +162,8 @@ impl BinanceClient {
     }
 
     fn block_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        // Capped again here: an instant plus an unbounded duration overflows (a panic).
+        let until = Instant::now() + wait.min(crate::pacing::MAX_SERVER_WAIT);
         let mut gate = self.lock_gate();
         if gate.blocked_until.is_none_or(|u| u < until) {
             gate.blocked_until = Some(until);
@@ -377,10 +378,17 @@ fn unix_millis() -> u64 {
         .unwrap_or(0)
 }
 
-/// `Retry-After` in seconds (Binance sends an integer).
+/// `Retry-After` in seconds (Binance sends an integer), capped at
+/// [`MAX_SERVER_WAIT`](crate::pacing::MAX_SERVER_WAIT); `None` when absent or unreadable
+/// (NaN, negative, not a number), so that the caller's default applies.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let secs = v
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)?;
+    Some(crate::pacing::server_wait_secs(secs, Duration::ZERO))
 }
 
 /// When the weight reported this minute is at or above the soft limit, wait until the

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use chainsignal_commands::summary::AiLimits;
-use chainsignal_commands::{Commands, I18n, Locale, Services};
+use chainsignal_commands::{Access, Commands, I18n, Locale, RateLimits, Services};
 use chainsignal_core::ai::AiClient;
 use chainsignal_core::config::{Config, describe_database_url};
 use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
@@ -70,7 +70,15 @@ impl App {
             total_daily_tokens: config.ai.total_daily_tokens,
             max_answer_chars: config.ai.max_answer_chars,
         };
+        let access = Access::new(
+            config.admins.telegram.clone(),
+            config.admins.discord.clone(),
+            RateLimits {
+                per_minute: config.limits.commands_per_minute,
+            },
+        );
         let services = Services {
+            access,
             store: store.clone(),
             reports: reports.clone(),
             i18n: i18n.clone(),

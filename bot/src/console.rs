@@ -1,8 +1,14 @@
 //! The console adapter: one command per line on stdin, plain text on stdout.
-//! The leading `/` is optional here. `exit`, `quit` or end of input leave.
+//! The leading `/` is optional here. `exit`, `quit` or end of input leave. Buttons are
+//! numbered: `/confirm N`, `/cancel N`, or `/press N` for any other (Refresh).
 
 use chainsignal_commands::parser::{self, ParsedCommand};
-use chainsignal_commands::{ChatKind, ChatRef, Commands, Invocation, Platform, Role, UserRef};
+use chainsignal_commands::{
+    ActionPress, ButtonStyle, ChatKind, ChatRef, Commands, Invocation, Platform, Reply, UserRef,
+};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
 const PROMPT: &str = "chainsignal> ";
@@ -24,36 +30,120 @@ fn console_user() -> UserRef {
     }
 }
 
-/// Answer one line; `None` for a blank line.
-pub async fn answer(commands: &Commands, line: &str) -> Option<String> {
-    let line = line.trim();
-    if line.is_empty() {
-        return None;
-    }
-    let text = if line.starts_with('/') {
-        line.to_string()
-    } else {
-        format!("/{line}")
-    };
-    let chat = console_chat();
-    let reply = match parser::parse(&text, None) {
-        Ok(Some(ParsedCommand { name, args, raw })) => {
-            let invocation = Invocation {
-                user: console_user(),
-                chat,
-                locale: None,
-                // The person at the console runs the process: they own it.
-                role: Role::Owner,
-                command: name,
-                args,
-                raw_args: raw,
-            };
-            commands.run(&invocation).await
+/// One console session: its request ids (unique across restarts: a random prefix and a
+/// counter) and the buttons shown so far, by number.
+pub struct Session<'a> {
+    commands: &'a Commands,
+    prefix: String,
+    counter: AtomicU64,
+    buttons: Mutex<HashMap<u64, String>>,
+    next_button: AtomicU64,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(commands: &'a Commands) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        Self {
+            commands,
+            prefix: format!("{:x}-{}", nanos, std::process::id()),
+            counter: AtomicU64::new(0),
+            buttons: Mutex::new(HashMap::new()),
+            next_button: AtomicU64::new(1),
         }
-        Ok(None) => return None,
-        Err(e) => commands.parse_error_reply(&chat, None, &e).await,
-    };
-    Some(reply.to_plain_text())
+    }
+
+    fn request_id(&self) -> String {
+        format!("{}-{}", self.prefix, self.counter.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Answer one line; `None` for a blank line.
+    pub async fn answer(&self, line: &str) -> Option<String> {
+        let line = line.trim();
+        if line.is_empty() {
+            return None;
+        }
+        let text = if line.starts_with('/') {
+            line.to_string()
+        } else {
+            format!("/{line}")
+        };
+        let chat = console_chat();
+        let reply = match parser::parse(&text, None) {
+            Ok(Some(ParsedCommand { name, raw })) if matches!(name.as_str(), "confirm" | "cancel" | "press") => {
+                self.press(&name, &raw).await
+            }
+            Ok(Some(parsed)) => {
+                let invocation = Invocation {
+                    request_id: self.request_id(),
+                    user: console_user(),
+                    chat,
+                    locale: None,
+                    chat_admin: true,
+                    input: parsed.input(),
+                    command: parsed.name,
+                    reply_to: None,
+                };
+                self.commands.run(&invocation).await
+            }
+            Ok(None) => return None,
+            Err(e) => self.commands.parse_error_reply(&chat, None, &e).await,
+        };
+        Some(self.render(reply))
+    }
+
+    /// `/confirm N`, `/cancel N`, `/press N`: the button numbered N, if it is of that kind.
+    async fn press(&self, verb: &str, raw: &str) -> Reply {
+        let data = raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| self.buttons.lock().ok()?.get(&n).cloned())
+            .filter(|data| match verb {
+                "confirm" => data.ends_with(":y"),
+                "cancel" => data.ends_with(":n"),
+                _ => true,
+            })
+            // An unknown number is a button that is no longer valid.
+            .unwrap_or_default();
+        let press = ActionPress {
+            request_id: self.request_id(),
+            user: console_user(),
+            chat: console_chat(),
+            locale: None,
+            chat_admin: true,
+            data,
+        };
+        self.commands.on_action(&press).await.reply().clone()
+    }
+
+    /// Plain text, then the buttons as numbered choices.
+    fn render(&self, reply: Reply) -> String {
+        let mut text = reply.to_plain_text();
+        let Ok(mut shown) = self.buttons.lock() else {
+            return text;
+        };
+        for b in &reply.buttons {
+            let n = self.next_button.fetch_add(1, Ordering::Relaxed);
+            let verb = match (b.style, b.data.ends_with(":y"), b.data.ends_with(":n")) {
+                (_, true, _) => "confirm",
+                (_, _, true) => "cancel",
+                (ButtonStyle::Danger, _, _) => "confirm",
+                _ => "press",
+            };
+            let label = chainsignal_commands::sanitize::sanitize(&b.label);
+            text.push_str(&format!("\n[{label}: /{verb} {n}]"));
+            shown.insert(n, b.data.clone());
+        }
+        text
+    }
+}
+
+/// Answer one line in a session of its own (the demo's first report).
+pub async fn answer(commands: &Commands, line: &str) -> Option<String> {
+    Session::new(commands).answer(line).await
 }
 
 /// Bytes kept of one input line: enough for [`parser::MAX_INPUT`] characters of any
@@ -157,6 +247,7 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut buf = Vec::new();
+    let session = Session::new(commands);
     tokio::pin!(stop);
     loop {
         if interactive {
@@ -173,7 +264,7 @@ where
                 if matches!(line.trim(), "exit" | "quit" | "/exit" | "/quit") {
                     break;
                 }
-                answer(commands, line).await
+                session.answer(line).await
             }
             refused => Some(refuse(commands, refused).await),
         };

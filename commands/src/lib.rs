@@ -271,7 +271,6 @@ pub struct Commands {
 
 /// Who asked, where: what every entry point resolves first.
 struct Asker<'a> {
-    platform: Platform,
     request_id: &'a str,
     user: &'a UserRef,
     chat: &'a ChatRef,
@@ -367,7 +366,6 @@ impl Commands {
     /// nothing and says so.
     pub async fn run(&self, invocation: &Invocation) -> Reply {
         let asker = Asker {
-            platform: invocation.chat.platform,
             request_id: &invocation.request_id,
             user: &invocation.user,
             chat: &invocation.chat,
@@ -400,7 +398,6 @@ impl Commands {
     /// its command again for anyone in the chat.
     pub async fn on_action(&self, press: &ActionPress) -> ActionAnswer {
         let asker = Asker {
-            platform: press.chat.platform,
             request_id: &press.request_id,
             user: &press.user,
             chat: &press.chat,

@@ -528,7 +528,8 @@ fn decode_text(
         args.sub = Some(chosen);
     }
     let specs = options_of(options, subs, args.sub);
-    let mut positional = specs.iter().filter(|s| !s.secret || cx.private);
+    // A secret option given in public is refused by name, never echoed.
+    let mut positional = specs.iter();
     let mut pending: Option<&'static OptionSpec> = None;
     let mut greedy_words: Vec<&str> = Vec::new();
     let mut i = 0;

@@ -37,6 +37,7 @@ pub struct Config {
     pub admins: AdminsConfig,
     pub discord: DiscordConfig,
     pub shutdown: ShutdownConfig,
+    pub limits: LimitsConfig,
     #[serde(skip)]
     pub secrets: Secrets,
 }
@@ -358,6 +359,23 @@ pub struct ShutdownConfig {
 impl Default for ShutdownConfig {
     fn default() -> Self {
         Self { timeout_secs: 10 }
+    }
+}
+
+/// Per-user limits of the commands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Runs of one command by one person per minute (0: no limit). The console is not
+    /// limited. `/summary` also keeps its own cooldown between AI calls (`ai.cooldown_secs`).
+    pub commands_per_minute: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            commands_per_minute: 30,
+        }
     }
 }
 

@@ -7,9 +7,11 @@ pub mod render;
 
 use crate::app::App;
 use crate::shutdown::Shutdown;
-use chainsignal_commands::registry::{self, ArgKind, CommandSpec};
+use chainsignal_commands::options::{OptionKind, OptionSpec};
+use chainsignal_commands::registry::{self, CommandSpec};
 use chainsignal_commands::{
-    ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, Reply, Role, UserRef,
+    ActionAnswer, ActionPress, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, RawInput, RawValue,
+    Reply, Role, UserRef,
 };
 use chainsignal_core::market::DemoMarket;
 use secrecy::ExposeSecret;
@@ -49,7 +51,6 @@ fn http_client(token: &str, api_url: &str) -> serenity::http::Http {
 struct Handler {
     commands: Commands,
     i18n: Arc<I18n>,
-    admins: Vec<String>,
     guild_id: Option<u64>,
     /// Symbols offered by autocomplete: the watchlist first, then well-known pairs.
     suggestions: Vec<String>,
@@ -72,7 +73,6 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
     let handler = Handler {
         commands: app.commands.clone(),
         i18n: app.i18n.clone(),
-        admins: app.config.admins.discord.clone(),
         guild_id: app.config.discord.guild_id,
         suggestions,
     };
@@ -187,7 +187,9 @@ impl Handler {
         registry::COMMANDS.iter().filter(|c| c.name != "start")
     }
 
-    /// The slash commands, English with Polish localizations.
+    /// The slash commands, English with Polish localizations, typed options generated
+    /// from the registry's one list; commands for chat administrators are hidden from
+    /// members by `default_member_permissions` (commands still checks every run).
     fn slash_commands(&self) -> Vec<CreateCommand> {
         let (en, pl) = (Locale::En, Locale::Pl);
         self.spec_commands()
@@ -196,66 +198,71 @@ impl Handler {
                 let mut cmd = CreateCommand::new(spec.name)
                     .description(desc(en))
                     .description_localized("pl", desc(pl));
-                let option = |kind: CommandOptionType, name: &str, key: &str| {
-                    CreateCommandOption::new(kind, name, truncate(&self.i18n.t(en, key), 100))
-                        .description_localized("pl", truncate(&self.i18n.t(pl, key), 100))
-                };
-                match spec.args {
-                    ArgKind::None => {}
-                    ArgKind::Symbols => {
-                        cmd = cmd.add_option(
-                            option(CommandOptionType::String, "symbols", "discord-option-symbols")
-                                .set_autocomplete(true),
-                        );
-                    }
-                    ArgKind::Choice(choices) | ArgKind::OptionalChoice(choices) => {
-                        let mut o = option(CommandOptionType::String, "value", "discord-option-choice")
-                            .required(matches!(spec.args, ArgKind::Choice(_)));
-                        for c in choices {
-                            o = o.add_string_choice(*c, *c);
-                        }
-                        cmd = cmd.add_option(o);
-                    }
-                    ArgKind::Text => {
-                        cmd = cmd.add_option(option(
-                            CommandOptionType::String,
-                            "arguments",
-                            "discord-option-text",
-                        ));
-                    }
+                if let Some(p) = member_permissions(spec) {
+                    cmd = cmd.default_member_permissions(p);
+                }
+                for def in option_defs(spec) {
+                    cmd = cmd.add_option(self.create_option(&def));
                 }
                 cmd
             })
             .collect()
     }
 
+    fn create_option(&self, d: &OptDef) -> CreateCommandOption {
+        let t = |l, k: &str| truncate(&self.i18n.t(l, k), 100);
+        let mut o = CreateCommandOption::new(d.kind, d.name, t(Locale::En, d.description_key))
+            .description_localized("pl", t(Locale::Pl, d.description_key))
+            .required(d.required);
+        if d.autocomplete {
+            o = o.set_autocomplete(true);
+        }
+        for c in &d.choices {
+            o = o.add_string_choice(*c, *c);
+        }
+        if let Some(min) = d.min {
+            o = o.min_int_value(min);
+        }
+        if let Some(max) = d.max {
+            o = o.max_int_value(max);
+        }
+        for sub in &d.subs {
+            o = o.add_sub_option(self.create_option(sub));
+        }
+        o
+    }
+
     /// What Discord should hold, as comparable text: names, descriptions in English and
-    /// Polish, options with their descriptions, flags and choices.
+    /// Polish, permissions, options with their types, flags, choices, bounds, sub-options.
     fn wanted_signature(&self) -> Vec<String> {
         let t = |l, k: &str| truncate(&self.i18n.t(l, k), 100);
+        fn sig(d: &OptDef, t: &dyn Fn(Locale, &str) -> String) -> String {
+            let subs: Vec<String> = d.subs.iter().map(|s| sig(s, t)).collect();
+            format!(
+                "{}:{}:{}:{}:{}:{}:{}:{:?}:{:?}[{}]",
+                d.name,
+                u8::from(d.kind),
+                t(Locale::En, d.description_key),
+                t(Locale::Pl, d.description_key),
+                d.required,
+                d.autocomplete,
+                d.choices.join(","),
+                d.min,
+                d.max,
+                subs.join(";")
+            )
+        }
         let mut out: Vec<String> = self
             .spec_commands()
             .map(|spec| {
-                let option = |name: &str, key: &str, required: bool, autocomplete: bool, choices: &[&str]| {
-                    format!(
-                        "{name}:{}:{}:{required}:{autocomplete}:{}",
-                        t(Locale::En, key),
-                        t(Locale::Pl, key),
-                        choices.join(",")
-                    )
-                };
-                let options = match spec.args {
-                    ArgKind::None => String::new(),
-                    ArgKind::Symbols => option("symbols", "discord-option-symbols", false, true, &[]),
-                    ArgKind::Choice(c) => option("value", "discord-option-choice", true, false, c),
-                    ArgKind::OptionalChoice(c) => option("value", "discord-option-choice", false, false, c),
-                    ArgKind::Text => option("arguments", "discord-option-text", false, false, &[]),
-                };
+                let options: Vec<String> = option_defs(spec).iter().map(|d| sig(d, &t)).collect();
                 format!(
-                    "{}|{}|{}|{options}",
+                    "{}|{}|{}|{:?}|{}",
                     spec.name,
                     t(Locale::En, spec.description_key),
-                    t(Locale::Pl, spec.description_key)
+                    t(Locale::Pl, spec.description_key),
+                    member_permissions(spec).map(|p| p.bits()),
+                    options.join(";")
                 )
             })
             .collect();
@@ -264,38 +271,41 @@ impl Handler {
     }
 
     fn existing_signature(commands: &[Command]) -> Vec<String> {
-        let pl = |m: &Option<std::collections::HashMap<String, String>>| {
+        fn pl(m: &Option<std::collections::HashMap<String, String>>) -> String {
             m.as_ref().and_then(|m| m.get("pl").cloned()).unwrap_or_default()
-        };
+        }
+        fn sig(o: &serenity::all::CommandOption) -> String {
+            let values: Vec<String> = o
+                .choices
+                .iter()
+                .map(|ch| ch.value.as_str().unwrap_or_default().to_string())
+                .collect();
+            let subs: Vec<String> = o.options.iter().map(sig).collect();
+            format!(
+                "{}:{}:{}:{}:{}:{}:{}:{:?}:{:?}[{}]",
+                o.name,
+                u8::from(o.kind),
+                o.description,
+                pl(&o.description_localizations),
+                o.required,
+                o.autocomplete,
+                values.join(","),
+                o.min_value.as_ref().and_then(|n| n.as_u64()),
+                o.max_value.as_ref().and_then(|n| n.as_u64()),
+                subs.join(";")
+            )
+        }
         let mut out: Vec<String> = commands
             .iter()
             .map(|c| {
-                let options = c
-                    .options
-                    .iter()
-                    .map(|o| {
-                        let values: Vec<String> = o
-                            .choices
-                            .iter()
-                            .map(|ch| ch.value.as_str().unwrap_or_default().to_string())
-                            .collect();
-                        format!(
-                            "{}:{}:{}:{}:{}:{}",
-                            o.name,
-                            o.description,
-                            pl(&o.description_localizations),
-                            o.required,
-                            o.autocomplete,
-                            values.join(",")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(";");
+                let options: Vec<String> = c.options.iter().map(sig).collect();
                 format!(
-                    "{}|{}|{}|{options}",
+                    "{}|{}|{}|{:?}|{}",
                     c.name,
                     c.description,
-                    pl(&c.description_localizations)
+                    pl(&c.description_localizations),
+                    c.default_member_permissions.map(|p| p.bits()),
+                    options.join(";")
                 )
             })
             .collect();
@@ -349,74 +359,22 @@ impl Handler {
         }
     }
 
-    fn invocation(
-        &self,
-        command: &CommandInteraction,
-        name: &str,
-        args: Vec<String>,
-        raw: String,
-    ) -> Invocation {
-        let user_id = command.user.id.get().to_string();
-        // In a DM the user runs their own channel; in a server, Manage Server or
-        // Administrator makes a chat administrator.
-        let server_admin = command
-            .member
-            .as_ref()
-            .and_then(|m| m.permissions)
-            .is_some_and(|p| p.contains(Permissions::ADMINISTRATOR) || p.contains(Permissions::MANAGE_GUILD));
-        let role = if self.admins.contains(&user_id) {
-            Role::BotAdmin
-        } else if command.guild_id.is_none() || server_admin {
-            Role::ChatAdmin
-        } else {
-            Role::User
-        };
+    fn invocation(&self, command: &CommandInteraction) -> Invocation {
+        let guild = command.guild_id.is_some();
         Invocation {
-            user: UserRef {
-                platform: Platform::Discord,
-                id: user_id,
-                display_name: Some(
-                    command
-                        .user
-                        .global_name
-                        .clone()
-                        .unwrap_or_else(|| command.user.name.clone()),
-                ),
-            },
-            chat: ChatRef {
-                platform: Platform::Discord,
-                id: command.channel_id.get().to_string(),
-                kind: if command.guild_id.is_some() {
-                    ChatKind::Group
-                } else {
-                    ChatKind::Private
-                },
-            },
+            request_id: command.id.get().to_string(),
+            user: discord_user(&command.user),
+            chat: discord_chat(command.channel_id, guild),
             locale: Locale::from_tag(&command.locale),
-            role,
-            command: name.to_string(),
-            args,
-            raw_args: raw,
+            chat_admin: is_chat_admin(guild, command.member.as_deref()),
+            command: command.data.name.clone(),
+            input: raw_input(&command.data.options),
+            reply_to: None,
         }
     }
 
     async fn on_command(&self, ctx: &Context, command: &CommandInteraction) {
-        let raw: String = command
-            .data
-            .options
-            .iter()
-            .filter_map(|o| match &o.value {
-                CommandDataOptionValue::String(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        let args: Vec<String> = raw
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect();
-        let invocation = self.invocation(command, &command.data.name, args, raw);
+        let invocation = self.invocation(command);
         let commands = self.commands.clone();
         let mut run = tokio::spawn(async move { commands.run(&invocation).await });
         let http = ctx.http.clone();
@@ -499,74 +457,211 @@ impl Handler {
         }
     }
 
-    /// The Refresh button: run the command again and edit the message in place.
+    /// A button: `commands` claims its pending action (once, by the one allowed, before
+    /// it expires) and answers. An answer that replaces the message is acknowledged at
+    /// once (the message stays) and then edited in; a refusal is told to the presser only.
     async fn on_component(&self, ctx: &Context, component: &ComponentInteraction) {
         let http = ctx.http.clone();
-        let parsed =
-            render::parse_refresh_id(&component.data.custom_id).filter(|(n, _)| registry::find(n).is_some());
-        let Some((name, mut args)) = parsed else {
-            // Not ours (an old message?): acknowledge so Discord does not show a failure.
-            let _ = component
-                .create_response(&http, CreateInteractionResponse::Acknowledge)
-                .await;
-            return;
-        };
-        // The custom id holds at most 100 characters: the message's own table lists them all.
-        let shown = component
-            .message
-            .embeds
-            .first()
-            .and_then(|e| e.description.as_deref())
-            .map(render::table_symbols);
-        if let Some(symbols) = shown.filter(|s| s.len() > args.len()) {
-            args = symbols;
-        }
-        let user_id = component.user.id.get().to_string();
-        let invocation = Invocation {
-            user: UserRef {
-                platform: Platform::Discord,
-                id: user_id,
-                display_name: Some(component.user.name.clone()),
-            },
-            chat: ChatRef {
-                platform: Platform::Discord,
-                id: component.channel_id.get().to_string(),
-                kind: if component.guild_id.is_some() {
-                    ChatKind::Group
-                } else {
-                    ChatKind::Private
-                },
-            },
+        let guild = component.guild_id.is_some();
+        let press = ActionPress {
+            request_id: component.id.get().to_string(),
+            user: discord_user(&component.user),
+            chat: discord_chat(component.channel_id, guild),
             locale: Locale::from_tag(&component.locale),
-            role: Role::User,
-            command: name,
-            raw_args: args.join(" "),
-            args,
+            chat_admin: is_chat_admin(guild, component.member.as_ref()),
+            data: component.data.custom_id.clone(),
         };
-        // Acknowledge at once (the message stays), then edit it with the fresh report.
+        let commands = self.commands.clone();
+        let mut run = tokio::spawn(async move { commands.on_action(&press).await });
+        // A Notice must be the first response (ephemeral); an Edit may be deferred.
+        let answer = match tokio::time::timeout(ANSWER_WITHIN, &mut run).await {
+            Ok(Ok(answer)) => Some(answer),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "a discord button task failed");
+                return;
+            }
+            Err(_) => None,
+        };
+        if let Some(ActionAnswer::Notice(reply)) = &answer {
+            let mut message = response_message(reply);
+            message = message.ephemeral(true);
+            if let Err(e) = retry("button notice", || {
+                component.create_response(&http, CreateInteractionResponse::Message(message.clone()))
+            })
+            .await
+            {
+                tracing::error!(error = %e, "discord button notice failed");
+            }
+            return;
+        }
+        // Acknowledge (the message stays), then edit it with the answer.
         if let Err(e) = retry("defer update", || {
             component.create_response(&http, CreateInteractionResponse::Acknowledge)
         })
         .await
         {
             tracing::error!(error = %e, "discord button acknowledgement failed");
+            run.abort();
             return;
         }
-        let reply = self.commands.run(&invocation).await;
-        let message = render::message(&reply);
-        let edit = || {
-            let mut edit = serenity::all::EditInteractionResponse::new()
-                .embed(message.embed.clone())
-                .components(message.components.clone())
-                .allowed_mentions(render::no_mentions());
-            for file in &message.files {
-                edit = edit.new_attachment(file.clone());
-            }
-            component.edit_response(&http, edit)
+        let answer = match answer {
+            Some(a) => a,
+            None => match run.await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(error = %e, "a discord button task failed");
+                    return;
+                }
+            },
         };
-        if let Err(e) = retry("refresh edit", edit).await {
-            tracing::error!(error = %e, "discord refresh failed");
+        match answer {
+            ActionAnswer::Edit(reply) => {
+                let message = render::message(&reply);
+                let edit = || {
+                    let mut edit = serenity::all::EditInteractionResponse::new()
+                        .embed(message.embed.clone())
+                        .components(message.components.clone())
+                        .allowed_mentions(render::no_mentions());
+                    for file in &message.files {
+                        edit = edit.new_attachment(file.clone());
+                    }
+                    component.edit_response(&http, edit)
+                };
+                if let Err(e) = retry("button edit", edit).await {
+                    tracing::error!(error = %e, "discord button edit failed");
+                }
+            }
+            ActionAnswer::Notice(reply) => {
+                let followup = followup(&reply).ephemeral(true);
+                if let Err(e) = retry("button follow-up", || component.create_followup(&http, followup.clone())).await {
+                    tracing::error!(error = %e, "discord button follow-up failed");
+                }
+            }
         }
+    }
+}
+
+/// One slash option as registered: from the registry's typed options.
+struct OptDef {
+    kind: CommandOptionType,
+    name: &'static str,
+    description_key: &'static str,
+    required: bool,
+    autocomplete: bool,
+    choices: Vec<&'static str>,
+    min: Option<u64>,
+    max: Option<u64>,
+    subs: Vec<OptDef>,
+}
+
+/// Discord's options for a command: its sub-commands, or its options. Decimals are
+/// registered as text, not as Discord's floating-point numbers, so that an amount keeps
+/// every digit; commands decodes them like the text form.
+fn option_defs(spec: &CommandSpec) -> Vec<OptDef> {
+    if spec.subs.is_empty() {
+        return spec.options.iter().map(option_def).collect();
+    }
+    spec.subs
+        .iter()
+        .map(|sub| OptDef {
+            kind: CommandOptionType::SubCommand,
+            name: sub.name,
+            description_key: sub.description_key,
+            required: false,
+            autocomplete: false,
+            choices: Vec::new(),
+            min: None,
+            max: None,
+            subs: sub.options.iter().map(option_def).collect(),
+        })
+        .collect()
+}
+
+fn option_def(o: &OptionSpec) -> OptDef {
+    let (kind, choices, min, max) = match o.kind {
+        OptionKind::Integer { min, max } => (
+            CommandOptionType::Integer,
+            Vec::new(),
+            u64::try_from(min).ok(),
+            u64::try_from(max).ok().filter(|m| *m < (1 << 53)),
+        ),
+        OptionKind::Choice(c) => (CommandOptionType::String, c.to_vec(), None, None),
+        OptionKind::User => (CommandOptionType::User, Vec::new(), None, None),
+        _ => (CommandOptionType::String, Vec::new(), None, None),
+    };
+    OptDef {
+        kind,
+        name: o.name,
+        description_key: o.description_key,
+        required: o.required,
+        autocomplete: o.autocomplete,
+        choices,
+        min,
+        max,
+        subs: Vec::new(),
+    }
+}
+
+/// Commands for chat administrators are shown to members who can manage the server.
+fn member_permissions(spec: &CommandSpec) -> Option<Permissions> {
+    (spec.permission == Role::ChatAdmin).then_some(Permissions::MANAGE_GUILD)
+}
+
+/// A slash command's options as the commands crate takes them.
+fn raw_input(options: &[serenity::all::CommandDataOption]) -> RawInput {
+    let value = |v: &CommandDataOptionValue| match v {
+        CommandDataOptionValue::String(s) => Some(RawValue::Text(s.clone())),
+        CommandDataOptionValue::Integer(i) => Some(RawValue::Integer(*i)),
+        CommandDataOptionValue::Number(n) => Some(RawValue::Text(n.to_string())),
+        CommandDataOptionValue::Boolean(b) => Some(RawValue::Text(b.to_string())),
+        CommandDataOptionValue::User(id) => Some(RawValue::User(id.get().to_string())),
+        _ => None,
+    };
+    let named = |opts: &[serenity::all::CommandDataOption]| {
+        opts.iter()
+            .filter_map(|o| value(&o.value).map(|v| (o.name.clone(), v)))
+            .collect::<Vec<_>>()
+    };
+    match options.first() {
+        Some(first) => match &first.value {
+            CommandDataOptionValue::SubCommand(inner) => RawInput::Named {
+                sub: Some(first.name.clone()),
+                values: named(inner),
+            },
+            _ => RawInput::Named {
+                sub: None,
+                values: named(options),
+            },
+        },
+        None => RawInput::Named {
+            sub: None,
+            values: Vec::new(),
+        },
+    }
+}
+
+/// The asker administers this channel: a DM is their own; in a server, Manage Server or
+/// Administrator.
+fn is_chat_admin(guild: bool, member: Option<&serenity::all::Member>) -> bool {
+    !guild
+        || member
+            .and_then(|m| m.permissions)
+            .is_some_and(|p| p.contains(Permissions::ADMINISTRATOR) || p.contains(Permissions::MANAGE_GUILD))
+}
+
+fn discord_chat(channel: serenity::all::ChannelId, guild: bool) -> ChatRef {
+    ChatRef {
+        platform: Platform::Discord,
+        id: channel.get().to_string(),
+        kind: if guild { ChatKind::Group } else { ChatKind::Private },
+    }
+}
+
+fn discord_user(user: &serenity::all::User) -> UserRef {
+    UserRef {
+        platform: Platform::Discord,
+        id: user.id.get().to_string(),
+        display_name: Some(user.global_name.clone().unwrap_or_else(|| user.name.clone())),
     }
 }
 

@@ -1,6 +1,6 @@
 //! A [`Reply`] as a Discord message: one embed (title, Markdown text with tables in code
-//! blocks, footer, colour by the market's direction), the attachments, a Refresh button,
-//! and no mentions whatever the text says.
+//! blocks, footer, colour by the market's direction), the attachments, the reply's
+//! buttons (their data is the custom id), and no mentions whatever the text says.
 
 use chainsignal_commands::{Block, Reply, Tone};
 use serenity::all::{
@@ -50,48 +50,6 @@ fn colour(tone: Tone) -> Colour {
         Tone::Error => Colour::new(0x95a5a6),
         Tone::Neutral => Colour::new(0x3498db),
     }
-}
-
-/// `refresh:<command>:<args>`, cut to Discord's limit at whole arguments.
-pub fn refresh_id(command: &str, args: &[String]) -> String {
-    let mut id = format!("refresh:{command}:");
-    for (i, arg) in args.iter().enumerate() {
-        let extra = if i == 0 { arg.len() } else { arg.len() + 1 };
-        if id.len() + extra > CUSTOM_ID_LIMIT {
-            break;
-        }
-        if i > 0 {
-            id.push(' ');
-        }
-        id.push_str(arg);
-    }
-    id
-}
-
-/// The command and arguments of a Refresh button's custom id.
-pub fn parse_refresh_id(id: &str) -> Option<(String, Vec<String>)> {
-    let rest = id.strip_prefix("refresh:")?;
-    let (command, args) = rest.split_once(':')?;
-    Some((
-        command.to_string(),
-        args.split_whitespace().map(String::from).collect(),
-    ))
-}
-
-/// The symbols in the first column of the code-block table of an embed's description.
-pub fn table_symbols(description: &str) -> Vec<String> {
-    let Some(start) = description.find("```") else {
-        return Vec::new();
-    };
-    let body = &description[start + 3..];
-    let body = &body[..body.find("```").unwrap_or(body.len())];
-    body.lines()
-        .skip_while(|l| !l.starts_with("---"))
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|s| s.len() <= 20 && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
-        .map(String::from)
-        .collect()
 }
 
 pub fn message(reply: &Reply) -> Message {
@@ -146,14 +104,20 @@ pub fn message(reply: &Reply) -> Message {
         .iter()
         .map(|a| CreateAttachment::bytes(a.data.clone(), a.filename.clone()))
         .collect();
+    // The button's data names a pending action; Discord gives it back as the custom id.
     let buttons: Vec<CreateButton> = reply
-        .actions
+        .buttons
         .iter()
+        .filter(|b| b.data.len() <= CUSTOM_ID_LIMIT)
         .take(5)
-        .map(|a| {
-            CreateButton::new(refresh_id(&a.command, &a.args))
-                .label(a.label.clone())
-                .style(ButtonStyle::Secondary)
+        .map(|b| {
+            CreateButton::new(b.data.clone())
+                .label(b.label.chars().take(80).collect::<String>())
+                .style(match b.style {
+                    chainsignal_commands::ButtonStyle::Primary => ButtonStyle::Primary,
+                    chainsignal_commands::ButtonStyle::Secondary => ButtonStyle::Secondary,
+                    chainsignal_commands::ButtonStyle::Danger => ButtonStyle::Danger,
+                })
         })
         .collect();
     let components = if buttons.is_empty() {
@@ -172,24 +136,6 @@ pub fn message(reply: &Reply) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn refresh_ids_round_trip_and_fit() {
-        let args: Vec<String> = (0..30).map(|i| format!("SYMBOL{i}USDT")).collect();
-        let id = refresh_id("report", &args);
-        assert!(id.len() <= CUSTOM_ID_LIMIT);
-        let (command, parsed) = parse_refresh_id(&id).unwrap();
-        assert_eq!(command, "report");
-        assert_eq!(parsed, args[..parsed.len()]);
-        assert!(parse_refresh_id("other:x").is_none());
-    }
-
-    #[test]
-    fn symbols_come_back_from_the_table() {
-        let d = "```\nSymbol   Close\n--------------\nBTCUSDT  1.0\nETHUSDT  2.0\n```\n\nfooter";
-        assert_eq!(table_symbols(d), ["BTCUSDT", "ETHUSDT"]);
-        assert!(table_symbols("no table").is_empty());
-    }
 
     #[test]
     fn markdown_is_escaped() {

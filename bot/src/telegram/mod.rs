@@ -102,8 +102,6 @@ struct Ctx {
     commands: Commands,
     store: Store,
     sender: Arc<Sender>,
-    /// Bot admins' Telegram user ids.
-    admins: Vec<String>,
 }
 
 /// Where a reply goes: the chat and, in a forum, the topic.
@@ -190,10 +188,9 @@ async fn serve(
         commands,
         store,
         sender,
-        admins: config.admins.telegram.clone(),
     });
-    let handler = Update::filter_message().endpoint(|msg: Message, ctx: Arc<Ctx>| async move {
-        crate::scheduler::guarded("telegram message", on_message(&ctx, &msg)).await;
+    let handler = Update::filter_message().endpoint(|update: Update, msg: Message, ctx: Arc<Ctx>| async move {
+        crate::scheduler::guarded("telegram message", on_message(&ctx, update.id.0, &msg)).await;
         Ok::<(), RequestError>(())
     });
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
@@ -367,7 +364,7 @@ pub fn is_unreachable(e: &RequestError) -> bool {
     )
 }
 
-async fn on_message(ctx: &Ctx, msg: &Message) {
+async fn on_message(ctx: &Ctx, update_id: u32, msg: &Message) {
     let Some(text) = msg.text() else { return };
     let private = msg.chat.is_private();
     let kind = if private {
@@ -393,7 +390,7 @@ async fn on_message(ctx: &Ctx, msg: &Message) {
         .and_then(Locale::from_tag);
     let addressed = text.split_whitespace().next().is_some_and(|w| w.contains('@'));
     let reply = match parser::parse(text, Some(&ctx.username)) {
-        Ok(Some(ParsedCommand { name, args, raw })) => {
+        Ok(Some(ParsedCommand { name, raw })) => {
             // In a group, a command we do not know is probably another bot's.
             if !private && !addressed && registry::find(&name).is_none() {
                 return;
@@ -401,8 +398,8 @@ async fn on_message(ctx: &Ctx, msg: &Message) {
             let user_id = from
                 .map(|u| u.id.0.to_string())
                 .unwrap_or_else(|| chat.id.clone());
-            let role = role(ctx, msg, &name, &user_id).await;
             let invocation = Invocation {
+                request_id: format!("u{update_id}"),
                 user: UserRef {
                     platform: Platform::Telegram,
                     id: user_id,
@@ -410,10 +407,13 @@ async fn on_message(ctx: &Ctx, msg: &Message) {
                 },
                 chat: chat.clone(),
                 locale,
-                role,
+                chat_admin: chat_admin(ctx, msg, &name).await,
                 command: name,
-                args,
-                raw_args: raw,
+                input: chainsignal_commands::RawInput::Text(raw),
+                reply_to: msg
+                    .reply_to_message()
+                    .and_then(|m| m.from.as_ref())
+                    .map(|u| u.id.0.to_string()),
             };
             typing(&ctx.bot, target);
             ctx.commands.run(&invocation).await
@@ -431,27 +431,22 @@ async fn on_message(ctx: &Ctx, msg: &Message) {
     deliver(ctx, target, &reply).await;
 }
 
-/// The asker's role: bot admins by config; in a private chat the user runs their own
-/// chat; in a group, Telegram is asked (only for commands that need more than a user).
-async fn role(ctx: &Ctx, msg: &Message, command: &str, user_id: &str) -> Role {
-    if ctx.admins.iter().any(|a| a == user_id) {
-        return Role::BotAdmin;
-    }
+/// The platform's fact the commands decide access from: does the asker administer this
+/// chat? A private chat is the user's own; in a group Telegram is asked, and only for
+/// commands that need a chat administrator (commands decides the rest).
+async fn chat_admin(ctx: &Ctx, msg: &Message, command: &str) -> bool {
     if msg.chat.is_private() {
-        return Role::ChatAdmin;
+        return true;
     }
-    let needs = registry::find(command)
-        .map(|c| c.permission)
-        .unwrap_or(Role::User);
-    let Some(user) = msg.from.as_ref().filter(|_| needs > Role::User) else {
-        return Role::User;
+    let needs = registry::find(command).map(|c| c.permission);
+    let Some(user) = msg.from.as_ref().filter(|_| needs == Some(Role::ChatAdmin)) else {
+        return false;
     };
     match ctx.bot.get_chat_member(msg.chat.id, user.id).await {
-        Ok(member) if member.is_privileged() => Role::ChatAdmin,
-        Ok(_) => Role::User,
+        Ok(member) => member.is_privileged(),
         Err(e) => {
             tracing::warn!(error = %e, "telegram getChatMember failed; treating the user as a member");
-            Role::User
+            false
         }
     }
 }

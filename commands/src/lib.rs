@@ -271,6 +271,8 @@ pub struct Commands {
 
 /// Who asked, where: what every entry point resolves first.
 struct Asker<'a> {
+    /// The command as named by the asker (shown back when unknown).
+    command: &'a str,
     request_id: &'a str,
     user: &'a UserRef,
     chat: &'a ChatRef,
@@ -366,6 +368,7 @@ impl Commands {
     /// nothing and says so.
     pub async fn run(&self, invocation: &Invocation) -> Reply {
         let asker = Asker {
+            command: &invocation.command,
             request_id: &invocation.request_id,
             user: &invocation.user,
             chat: &invocation.chat,
@@ -398,6 +401,7 @@ impl Commands {
     /// its command again for anyone in the chat.
     pub async fn on_action(&self, press: &ActionPress) -> ActionAnswer {
         let asker = Asker {
+            command: "",
             request_id: &press.request_id,
             user: &press.user,
             chat: &press.chat,
@@ -528,7 +532,10 @@ impl Commands {
         let role = self.services.access.role(asker.user, asker.chat, asker.chat_admin);
         let mut audit_args = String::new();
         let result = match spec {
-            None => Err(CommandError::user("error-unknown-command")),
+            None => Err(CommandError::user_with(
+                "error-unknown-command",
+                vec![("command", asker.command.chars().take(32).collect())],
+            )),
             Some(spec) if role < spec.permission => Err(CommandError::Denied(spec.permission)),
             Some(spec) => match self.services.access.check_rate(asker.user, spec.name) {
                 Err(wait) => Err(CommandError::user_with(

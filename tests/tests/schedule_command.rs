@@ -3,7 +3,7 @@
 //! SQLite and PostgreSQL.
 
 use chainsignal::app::App;
-use chainsignal_commands::{ChatKind, ChatRef, Invocation, Platform, Role, UserRef};
+use chainsignal_commands::{ChatKind, ChatRef, Invocation, Platform, RawInput, UserRef};
 use chainsignal_core::config::{Config, ScheduleConfig};
 use chainsignal_core::market::Source;
 use chainsignal_tests::TempPostgres;
@@ -12,6 +12,8 @@ use secrecy::SecretString;
 async fn app(url: &str) -> App {
     let mut config = Config::default();
     config.alerts.enabled = false;
+    // User 7 is a bot admin.
+    config.admins.telegram = vec!["7".into()];
     config.schedule = Some(vec![ScheduleConfig {
         name: "Daily-Report".into(),
         ..ScheduleConfig::default_daily()
@@ -43,10 +45,11 @@ async fn run_in(app: &App, raw: &str, lang: Option<chainsignal_commands::Locale>
             kind: ChatKind::Group,
         },
         locale: lang,
-        role: Role::BotAdmin,
+        request_id: String::new(),
+        chat_admin: false,
         command: "schedule".into(),
-        args: raw.split_whitespace().map(String::from).collect(),
-        raw_args: raw.into(),
+        input: RawInput::Text(raw.into()),
+        reply_to: None,
     };
     app.commands.run(&invocation).await.to_plain_text()
 }

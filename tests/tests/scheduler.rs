@@ -431,14 +431,16 @@ async fn discord_webhooks_get_markdown_without_mentions_and_429_is_honoured() {
 
 #[tokio::test]
 async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
-    use chainsignal_commands::{ChatKind, ChatRef, Invocation, Platform, Role, UserRef};
+    use chainsignal_commands::{ChatKind, ChatRef, Invocation, Platform, RawInput, Role, UserRef};
     let dir = tempfile::tempdir().unwrap();
-    let app = app(&sqlite(&dir), |_| {}).await;
+    // User 99 is a bot admin; user 7 is a member (or a chat administrator, as Telegram says).
+    let app = app(&sqlite(&dir), |c| c.admins.telegram = vec!["99".into()]).await;
     let run = |role: Role, command: &str, raw: &str| {
         let invocation = Invocation {
+            request_id: String::new(),
             user: UserRef {
                 platform: Platform::Telegram,
-                id: "7".into(),
+                id: if role == Role::BotAdmin { "99" } else { "7" }.into(),
                 display_name: None,
             },
             chat: ChatRef {
@@ -447,10 +449,10 @@ async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
                 kind: ChatKind::Group,
             },
             locale: None,
-            role,
+            chat_admin: role >= Role::ChatAdmin,
             command: command.into(),
-            args: raw.split_whitespace().map(String::from).collect(),
-            raw_args: raw.into(),
+            input: RawInput::Text(raw.into()),
+            reply_to: None,
         };
         let commands = app.commands.clone();
         async move { commands.run(&invocation).await.to_plain_text() }

@@ -193,6 +193,12 @@ fn report_csv_attachments(m: &Value) -> Vec<String> {
         .collect()
 }
 
+/// A Refresh button's custom id: an ordinary reusable action, `a:<32 hex token>:r`.
+fn is_refresh(custom_id: &str) -> bool {
+    let token = custom_id.strip_prefix("a:").and_then(|r| r.strip_suffix(":r"));
+    token.is_some_and(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 fn button_ids(m: &Value) -> Vec<String> {
     m["components"]
         .as_array()
@@ -752,7 +758,7 @@ async fn report_embed_csv_and_refresh_button() {
         "allowed_mentions.parse is [] on every message: {payloads:#?}"
     );
     let buttons = button_ids(&msg);
-    assert!(buttons.iter().any(|b| b.starts_with("refresh:")), "{buttons:?}");
+    assert!(buttons.iter().any(|b| is_refresh(b)), "{buttons:?}");
     assert!(
         calls_for(&fake, ix.token()).iter().all(Call::ok),
         "{:#?}",
@@ -765,7 +771,7 @@ async fn report_embed_csv_and_refresh_button() {
     // 5. Refresh.
     let refresh = buttons
         .iter()
-        .find(|b| b.starts_with("refresh:"))
+        .find(|b| is_refresh(b))
         .unwrap()
         .clone();
     let press = Interaction::button(&refresh, msg.clone());
@@ -792,7 +798,7 @@ async fn report_embed_csv_and_refresh_button() {
             .contains("BTCUSDT")
     );
     assert!(
-        button_ids(updated).iter().any(|b| b.starts_with("refresh:")),
+        button_ids(updated).iter().any(|b| is_refresh(b)),
         "the button stays"
     );
     assert_eq!(
@@ -916,7 +922,7 @@ async fn polish_locale_and_lang() {
     // Refresh pressed by an English client keeps the channel's language.
     let refresh = button_ids(&msg)
         .into_iter()
-        .find(|b| b.starts_with("refresh:"))
+        .find(|b| is_refresh(b))
         .expect("a Refresh button");
     let press = Interaction::button(&refresh, msg);
     fake.send_interaction(&press);
@@ -972,7 +978,7 @@ async fn rate_limited_webhook_is_retried() {
     let msg = ask(&fake, &ix).await;
     let refresh = button_ids(&msg)
         .into_iter()
-        .find(|b| b.starts_with("refresh:"))
+        .find(|b| is_refresh(b))
         .expect("a Refresh button");
     fake.rate_limit_next("/webhooks/", 0.3);
     let press = Interaction::button(&refresh, msg);
@@ -1230,7 +1236,7 @@ async fn long_report_fits_and_refresh_keeps_every_symbol() {
     assert_eq!(before.len(), 20, "{before:?} in {}", visible_text(&msg));
     let refresh = button_ids(&msg)
         .into_iter()
-        .find(|b| b.starts_with("refresh:"))
+        .find(|b| is_refresh(b))
         .expect("a Refresh button");
     let press = Interaction::button(&refresh, msg);
     fake.send_interaction(&press);

@@ -30,7 +30,11 @@
 //! - Commands (`PUT` bulk overwrite, `GET`, `POST`, `PATCH`, `DELETE`, global and per guild) are
 //!   validated (names 1..=32 lower-case characters, descriptions 1..=100, ≤ 25 options, ≤ 25
 //!   choices, required options first, no choices together with autocomplete, localisation keys
-//!   must be Discord locales such as `pl` or `en-US`, never `en`) and stored normalised the way
+//!   must be Discord locales such as `pl` or `en-US`, never `en`; sub-commands not mixed with
+//!   other options; choices and autocomplete only on string/integer/number options, choice
+//!   values of the option's type; `min_value`/`max_value` only on integer (whole, within ±2^53)
+//!   and number options, `min_length`/`max_length` only on strings;
+//!   `default_member_permissions` a decimal string or null) and stored normalised the way
 //!   Discord answers: ids and `version` assigned (ids kept for unchanged names), `required` and
 //!   `autocomplete` only when true, empty `options`/`choices` left out, and — unless the GET
 //!   asks `?with_localizations=true` — **no** `name_localizations`/`description_localizations`.
@@ -539,7 +543,9 @@ impl FakeDiscord {
 
     /// Queue an INTERACTION_CREATE. Its `token` and `id` become known to the REST side, so the
     /// callback, follow-ups and edits for it are accepted. A `data.id` of `"0"` is replaced by
-    /// the registered command's id.
+    /// the registered command's id. Sending the same interaction again delivers it again as
+    /// the same interaction: still acknowledged at most once (`40060` for a second
+    /// callback), its 3 s counted from the first delivery.
     pub fn send_interaction(&self, interaction: impl Into<Value>) {
         let mut ix: Value = interaction.into();
         let token = ix["token"]
@@ -571,20 +577,25 @@ impl FakeDiscord {
                 ix["data"]["id"] = json!("1200000000000000000");
             }
         }
-        st.interactions.insert(
-            token.clone(),
-            InteractionState {
-                id,
-                kind,
-                channel_id: ix["channel_id"].as_str().unwrap_or_default().to_string(),
-                message: ix.get("message").cloned(),
-                delivered_at: None,
-                ack: None,
-                original_id: None,
-                followup_ids: Vec::new(),
-                choices: None,
-            },
-        );
+        // The same interaction delivered again (a gateway replay, a retry): one
+        // interaction still, acknowledged once, its 3 s counted from the first delivery.
+        let known = st.interactions.get(&token).is_some_and(|i| i.id == id);
+        if !known {
+            st.interactions.insert(
+                token.clone(),
+                InteractionState {
+                    id,
+                    kind,
+                    channel_id: ix["channel_id"].as_str().unwrap_or_default().to_string(),
+                    message: ix.get("message").cloned(),
+                    delivered_at: None,
+                    ack: None,
+                    original_id: None,
+                    followup_ids: Vec::new(),
+                    choices: None,
+                },
+            );
+        }
         if let Some(m) = ix.get("message").filter(|m| m.is_object()) {
             let mid = m["id"].as_str().unwrap_or_default().to_string();
             st.messages.entry(mid).or_insert_with(|| m.clone());
@@ -748,6 +759,17 @@ fn user_json(id: u64, name: &str, bot: bool) -> Value {
            "avatar": null, "bot": bot, "public_flags": 0})
 }
 
+/// One option of an interaction, typed from the JSON value.
+fn option_json(name: &str, value: Value) -> Value {
+    let kind = match &value {
+        Value::Bool(_) => 5,
+        Value::Number(n) if n.is_i64() || n.is_u64() => 4,
+        Value::Number(_) => 10,
+        _ => 3,
+    };
+    json!({"name": name, "type": kind, "value": value})
+}
+
 impl Interaction {
     fn base(kind: u64, data: Value) -> Self {
         let n = INTERACTION_SEQ.fetch_add(1, Ordering::Relaxed);
@@ -798,17 +820,21 @@ impl Interaction {
 
     /// Adds an option (string 3, integer 4, boolean 5, number 10 — from the JSON type).
     pub fn option(mut self, name: &str, value: impl Into<Value>) -> Self {
-        let value = value.into();
-        let kind = match &value {
-            Value::Bool(_) => 5,
-            Value::Number(n) if n.is_i64() || n.is_u64() => 4,
-            Value::Number(_) => 10,
-            _ => 3,
-        };
         self.json["data"]["options"]
             .as_array_mut()
             .expect("options of a command")
-            .push(json!({"name": name, "type": kind, "value": value}));
+            .push(option_json(name, value.into()));
+        self
+    }
+
+    /// Adds a sub-command (type 1) with its options, as Discord sends
+    /// `/schedule remove name:x`: `{"name": "remove", "type": 1, "options": [...]}`.
+    pub fn subcommand(mut self, name: &str, options: &[(&str, Value)]) -> Self {
+        let inner: Vec<Value> = options.iter().map(|(n, v)| option_json(n, v.clone())).collect();
+        self.json["data"]["options"]
+            .as_array_mut()
+            .expect("options of a command")
+            .push(json!({"name": name, "type": 1, "options": inner}));
         self
     }
 
@@ -1241,6 +1267,18 @@ fn validate_options(options: &Value, path: &str, depth: usize) -> Result<(), (u1
             "Must be 25 or fewer in length.",
         ));
     }
+    // Sub-commands (and groups) are not mixed with plain options on one level.
+    let subs = opts
+        .iter()
+        .filter(|o| o["type"].as_u64().is_some_and(|k| k <= 2))
+        .count();
+    if subs != 0 && subs != opts.len() {
+        return Err(form_error(
+            path,
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            "Sub-command and sub-command group option types are mutually exclusive to all other types",
+        ));
+    }
     let mut seen_optional = false;
     let mut names = Vec::new();
     for (i, o) in opts.iter().enumerate() {
@@ -1303,7 +1341,22 @@ fn validate_options(options: &Value, path: &str, depth: usize) -> Result<(), (u1
         if !required {
             seen_optional = true;
         }
+        check_bounds(o, kind, &p)?;
         let choices = o["choices"].as_array().map(Vec::as_slice).unwrap_or_default();
+        if !choices.is_empty() && !matches!(kind, 3 | 4 | 10) {
+            return Err(form_error(
+                &format!("{p}.choices"),
+                "APPLICATION_COMMAND_OPTION_CHOICES_INVALID",
+                "Only string, integer and number options take choices",
+            ));
+        }
+        if o["autocomplete"].as_bool() == Some(true) && !matches!(kind, 3 | 4 | 10) {
+            return Err(form_error(
+                &format!("{p}.autocomplete"),
+                "APPLICATION_COMMAND_OPTION_AUTOCOMPLETE_INVALID",
+                "Only string, integer and number options autocomplete",
+            ));
+        }
         if choices.len() > 25 {
             return Err(form_error(
                 &format!("{p}.choices"),
@@ -1327,6 +1380,18 @@ fn validate_options(options: &Value, path: &str, depth: usize) -> Result<(), (u1
                     "Must be between 1 and 100 in length.",
                 ));
             }
+            let typed = match kind {
+                3 => c["value"].is_string(),
+                4 => c["value"].is_i64() || c["value"].is_u64(),
+                _ => c["value"].is_number(),
+            };
+            if !typed {
+                return Err(form_error(
+                    &format!("{cp}.value"),
+                    "APPLICATION_COMMAND_OPTION_CHOICE_VALUE_TYPE",
+                    "A choice's value has the option's type",
+                ));
+            }
             if c["value"].is_string() && !len_between(&c["value"], 1, 100) {
                 return Err(form_error(
                     &format!("{cp}.value"),
@@ -1342,7 +1407,61 @@ fn validate_options(options: &Value, path: &str, depth: usize) -> Result<(), (u1
     Ok(())
 }
 
+/// Discord's integers: -2^53..=2^53.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// `min_value`/`max_value` only on integer (whole numbers within ±2^53) and number options;
+/// `min_length`/`max_length` (0..=6000) only on string options; minimum not above maximum.
+fn check_bounds(o: &Value, kind: u64, p: &str) -> Result<(), (u16, Value)> {
+    let present = |k: &str| o.get(k).filter(|v| !v.is_null());
+    let bad = |k: &str, msg: &str| Err(form_error(&format!("{p}.{k}"), "NUMBER_TYPE_COERCE", msg));
+    let mut bounds = [None, None];
+    for (i, k) in ["min_value", "max_value"].into_iter().enumerate() {
+        let Some(v) = present(k) else { continue };
+        if !matches!(kind, 4 | 10) {
+            return bad(
+                k,
+                "Only integer and number options have a minimum or maximum value",
+            );
+        }
+        let Some(f) = v.as_f64() else {
+            return bad(k, "Value is not a number");
+        };
+        if kind == 4 && (f.fract() != 0.0 || f.abs() > MAX_SAFE_INTEGER) {
+            return bad(k, "Value is not a valid integer");
+        }
+        bounds[i] = Some(f);
+    }
+    if let [Some(lo), Some(hi)] = bounds
+        && lo > hi
+    {
+        return bad("min_value", "The minimum is above the maximum");
+    }
+    for k in ["min_length", "max_length"] {
+        let Some(v) = present(k) else { continue };
+        if kind != 3 {
+            return bad(k, "Only string options have a minimum or maximum length");
+        }
+        if !v.as_u64().is_some_and(|n| n <= 6000) {
+            return bad(k, "Must be between 0 and 6000");
+        }
+    }
+    Ok(())
+}
+
 fn validate_command(c: &Value, path: &str) -> Result<(), (u16, Value)> {
+    // A permission bit set as a decimal string (serenity sends `"32"`), or null.
+    match c.get("default_member_permissions") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(bits)) if !bits.is_empty() && bits.parse::<u64>().is_ok() => {}
+        Some(_) => {
+            return Err(form_error(
+                &format!("{path}.default_member_permissions"),
+                "BASE_TYPE_BAD_INT",
+                "Value is not a valid permission bit set",
+            ));
+        }
+    }
     let kind = c["type"].as_u64().unwrap_or(1);
     let name = c["name"].as_str().unwrap_or_default();
     if kind == 1 {
@@ -1422,7 +1541,11 @@ fn normalize_option(o: &Value) -> Value {
     }
     for k in ["min_value", "max_value", "min_length", "max_length"] {
         if let Some(v) = o.get(k).filter(|v| !v.is_null()) {
-            out.insert(k.into(), v.clone());
+            // An integer option's bound is kept as an integer (`-10.0` is given back as `-10`).
+            let whole = v
+                .as_f64()
+                .filter(|f| o["type"].as_u64() == Some(4) && !v.is_i64() && !v.is_u64() && f.fract() == 0.0);
+            out.insert(k.into(), whole.map_or_else(|| v.clone(), |f| json!(f as i64)));
         }
     }
     Value::Object(out)
@@ -2220,7 +2343,7 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
                 let now = Instant::now();
                 for p in out.iter().filter(|p| p["t"] == "INTERACTION_CREATE") {
                     if let Some(ix) = p["d"]["token"].as_str().and_then(|t| st.interactions.get_mut(t)) {
-                        ix.delivered_at = Some(now);
+                        ix.delivered_at.get_or_insert(now);
                     }
                 }
                 (out, false, false)

@@ -769,11 +769,7 @@ async fn report_embed_csv_and_refresh_button() {
     );
 
     // 5. Refresh.
-    let refresh = buttons
-        .iter()
-        .find(|b| is_refresh(b))
-        .unwrap()
-        .clone();
+    let refresh = buttons.iter().find(|b| is_refresh(b)).unwrap().clone();
     let press = Interaction::button(&refresh, msg.clone());
     fake.send_interaction(&press);
     let updated = fake

@@ -10,8 +10,8 @@ use crate::shutdown::Shutdown;
 use chainsignal_commands::options::{OptionKind, OptionSpec};
 use chainsignal_commands::registry::{self, CommandSpec};
 use chainsignal_commands::{
-    ActionAnswer, ActionPress, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, RawInput, RawValue,
-    Reply, Role, UserRef,
+    ActionAnswer, ActionPress, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, RawInput,
+    RawValue, Reply, Role, UserRef,
 };
 use chainsignal_core::market::DemoMarket;
 use secrecy::ExposeSecret;
@@ -147,39 +147,48 @@ pub fn gateway_allowed(api_url: &str, ws_url: &str) -> bool {
     matches!(ws.scheme(), "ws" | "wss") && ws.host().is_some() && ws.host() == api.host()
 }
 
+/// Whether serenity's error is Discord's 429.
+fn rate_limited(e: &serenity::Error) -> bool {
+    matches!(e, serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r))
+        if r.status_code.as_u16() == 429)
+}
+
+/// The waits after a 429: half a second, then a second, then two (serenity keeps
+/// Discord's `retry_after` to itself here; Discord's interaction limits reset within
+/// that), at most [`SEND_ATTEMPTS`] tries in all, no jitter.
+fn rate_limit_backoff() -> backon::ExponentialBuilder {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_factor(2.0)
+        .with_max_delay(Duration::from_secs(2))
+        .with_max_times(SEND_ATTEMPTS as usize - 1)
+}
+
 /// One request to Discord, retried after a 429 (only seen without serenity's ratelimiter,
-/// which handles them itself in production).
+/// which handles them itself in production). Every try is counted.
 async fn retry<T, F, Fut>(what: &str, call: F) -> serenity::Result<T>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = serenity::Result<T>>,
 {
-    let mut attempt = 1;
-    loop {
+    use backon::Retryable;
+    let call = &call;
+    let counted = move || async move {
         let result = call().await;
-        let limited = matches!(&result, Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(e)))
-            if e.status_code.as_u16() == 429);
         let status = match &result {
             Ok(_) => "ok",
-            Err(_) if limited => "429",
+            Err(e) if rate_limited(e) => "429",
             Err(_) => "error",
         };
         metrics::counter!("chainsignal_outbound_requests_total", "service" => "discord", "status" => status)
             .increment(1);
-        if !limited || attempt >= SEND_ATTEMPTS {
-            return result;
-        }
-        // serenity keeps Discord's retry_after to itself here: half a second, then a second
-        // per try (Discord's interaction limits reset within that).
-        let wait = if attempt == 1 {
-            Duration::from_millis(500)
-        } else {
-            Duration::from_secs(attempt as u64 - 1)
-        };
-        tracing::warn!(what, ?wait, "discord rate limited; retrying");
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
+        result
+    };
+    counted
+        .retry(rate_limit_backoff())
+        .when(rate_limited)
+        .notify(|_, wait| tracing::warn!(what, ?wait, "discord rate limited; retrying"))
+        .await
 }
 
 impl Handler {
@@ -202,34 +211,11 @@ impl Handler {
                     cmd = cmd.default_member_permissions(p);
                 }
                 for def in option_defs(spec) {
-                    cmd = cmd.add_option(self.create_option(&def));
+                    cmd = cmd.add_option(create_option(&self.i18n, &def));
                 }
                 cmd
             })
             .collect()
-    }
-
-    fn create_option(&self, d: &OptDef) -> CreateCommandOption {
-        let t = |l, k: &str| truncate(&self.i18n.t(l, k), 100);
-        let mut o = CreateCommandOption::new(d.kind, d.name, t(Locale::En, d.description_key))
-            .description_localized("pl", t(Locale::Pl, d.description_key))
-            .required(d.required);
-        if d.autocomplete {
-            o = o.set_autocomplete(true);
-        }
-        for c in &d.choices {
-            o = o.add_string_choice(*c, *c);
-        }
-        if let Some(min) = d.min {
-            o = o.min_int_value(min);
-        }
-        if let Some(max) = d.max {
-            o = o.max_int_value(max);
-        }
-        for sub in &d.subs {
-            o = o.add_sub_option(self.create_option(sub));
-        }
-        o
     }
 
     /// What Discord should hold, as comparable text: names, descriptions in English and
@@ -274,6 +260,11 @@ impl Handler {
         fn pl(m: &Option<std::collections::HashMap<String, String>>) -> String {
             m.as_ref().and_then(|m| m.get("pl").cloned()).unwrap_or_default()
         }
+        /// A bound as the whole number it stands for (`-10` and `-10.0` alike).
+        fn whole(n: &serde_json::Number) -> Option<i64> {
+            n.as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+        }
         fn sig(o: &serenity::all::CommandOption) -> String {
             let values: Vec<String> = o
                 .choices
@@ -290,8 +281,8 @@ impl Handler {
                 o.required,
                 o.autocomplete,
                 values.join(","),
-                o.min_value.as_ref().and_then(|n| n.as_u64()),
-                o.max_value.as_ref().and_then(|n| n.as_u64()),
+                o.min_value.as_ref().and_then(whole),
+                o.max_value.as_ref().and_then(whole),
                 subs.join(";")
             )
         }
@@ -533,13 +524,20 @@ impl Handler {
             }
             ActionAnswer::Notice(reply) => {
                 let followup = followup(&reply).ephemeral(true);
-                if let Err(e) = retry("button follow-up", || component.create_followup(&http, followup.clone())).await {
+                if let Err(e) = retry("button follow-up", || {
+                    component.create_followup(&http, followup.clone())
+                })
+                .await
+                {
                     tracing::error!(error = %e, "discord button follow-up failed");
                 }
             }
         }
     }
 }
+
+/// Discord's integers lie within ±2^53; a bound beyond that is left to the decoder.
+const DISCORD_MAX_INTEGER: u64 = 1 << 53;
 
 /// One slash option as registered: from the registry's typed options.
 struct OptDef {
@@ -549,8 +547,9 @@ struct OptDef {
     required: bool,
     autocomplete: bool,
     choices: Vec<&'static str>,
-    min: Option<u64>,
-    max: Option<u64>,
+    /// Bounds of an integer option, within Discord's ±2^53.
+    min: Option<i64>,
+    max: Option<i64>,
     subs: Vec<OptDef>,
 }
 
@@ -582,8 +581,8 @@ fn option_def(o: &OptionSpec) -> OptDef {
         OptionKind::Integer { min, max } => (
             CommandOptionType::Integer,
             Vec::new(),
-            u64::try_from(min).ok(),
-            u64::try_from(max).ok().filter(|m| *m < (1 << 53)),
+            Some(min).filter(|v| v.unsigned_abs() <= DISCORD_MAX_INTEGER),
+            Some(max).filter(|v| v.unsigned_abs() <= DISCORD_MAX_INTEGER),
         ),
         OptionKind::Choice(c) => (CommandOptionType::String, c.to_vec(), None, None),
         OptionKind::User => (CommandOptionType::User, Vec::new(), None, None),
@@ -600,6 +599,38 @@ fn option_def(o: &OptionSpec) -> OptDef {
         max,
         subs: Vec::new(),
     }
+}
+
+/// One option as Discord registers it, English with Polish descriptions.
+fn create_option(i18n: &I18n, d: &OptDef) -> CreateCommandOption {
+    let t = |l, k: &str| truncate(&i18n.t(l, k), 100);
+    let mut o = CreateCommandOption::new(d.kind, d.name, t(Locale::En, d.description_key))
+        .description_localized("pl", t(Locale::Pl, d.description_key))
+        .required(d.required);
+    if d.autocomplete {
+        o = o.set_autocomplete(true);
+    }
+    for c in &d.choices {
+        o = o.add_string_choice(*c, *c);
+    }
+    // serenity takes integer bounds as u64: a negative one goes as a number, exact
+    // within ±2^53 (Discord keeps an integer option's bounds as integers).
+    if let Some(min) = d.min {
+        o = match u64::try_from(min) {
+            Ok(m) => o.min_int_value(m),
+            Err(_) => o.min_number_value(min as f64),
+        };
+    }
+    if let Some(max) = d.max {
+        o = match u64::try_from(max) {
+            Ok(m) => o.max_int_value(m),
+            Err(_) => o.max_number_value(max as f64),
+        };
+    }
+    for sub in &d.subs {
+        o = o.add_sub_option(create_option(i18n, sub));
+    }
+    o
 }
 
 /// Commands for chat administrators are shown to members who can manage the server.
@@ -726,6 +757,121 @@ impl EventHandler for Handler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn option(name: &'static str, kind: OptionKind) -> OptionSpec {
+        OptionSpec::new(name, kind, "option-symbols")
+    }
+
+    /// The option as serenity sends it in the registration body.
+    fn wire(d: &OptDef) -> serde_json::Value {
+        serde_json::to_value(create_option(&I18n::new(), d)).unwrap()
+    }
+
+    #[test]
+    fn decimals_are_registered_as_text() {
+        let d = option_def(&option("qty", OptionKind::Decimal { positive: true }).required());
+        assert_eq!(d.kind, CommandOptionType::String);
+        assert!(d.required && d.choices.is_empty() && d.min.is_none() && d.max.is_none());
+        let w = wire(&d);
+        assert_eq!(w["type"], 3, "{w}");
+        assert_eq!(w["required"], true, "{w}");
+        assert!(
+            w["min_value"].is_null() && w["max_value"].is_null(),
+            "no float bounds: {w}"
+        );
+        assert_eq!(
+            w["description_localizations"]["pl"].as_str().map(str::is_empty),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn integers_carry_their_bounds() {
+        let d = option_def(&option("count", OptionKind::Integer { min: 1, max: 100 }));
+        assert_eq!(d.kind, CommandOptionType::Integer);
+        assert_eq!((d.min, d.max), (Some(1), Some(100)));
+        let w = wire(&d);
+        assert_eq!(
+            (w["type"].clone(), w["min_value"].clone(), w["max_value"].clone()),
+            (4.into(), 1.into(), 100.into())
+        );
+
+        // A negative bound is kept (it was dropped when bounds were u64); one beyond
+        // Discord's ±2^53 is left out, the decoder still enforces it.
+        let d = option_def(&option(
+            "offset",
+            OptionKind::Integer {
+                min: -5,
+                max: i64::MAX,
+            },
+        ));
+        assert_eq!((d.min, d.max), (Some(-5), None));
+        let w = wire(&d);
+        assert_eq!(w["min_value"].as_f64(), Some(-5.0), "{w}");
+        assert!(w["max_value"].is_null(), "{w}");
+        let d = option_def(&option(
+            "any",
+            OptionKind::Integer {
+                min: i64::MIN,
+                max: 0,
+            },
+        ));
+        assert_eq!((d.min, d.max), (None, Some(0)));
+    }
+
+    #[test]
+    fn users_are_user_options() {
+        let d = option_def(&option("who", OptionKind::User).required());
+        assert_eq!(d.kind, CommandOptionType::User);
+        assert_eq!(wire(&d)["type"], 6);
+    }
+
+    #[test]
+    fn choices_are_string_choices() {
+        let d = option_def(&option("language", OptionKind::Choice(&["en", "pl"])));
+        assert_eq!(d.kind, CommandOptionType::String);
+        let w = wire(&d);
+        let values: Vec<&str> = w["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(values, ["en", "pl"]);
+    }
+
+    #[test]
+    fn sub_commands_carry_their_options() {
+        let spec = registry::find("schedule").unwrap();
+        let defs = option_defs(spec);
+        let names: Vec<&str> = defs.iter().map(|d| d.name).collect();
+        assert_eq!(names, ["list", "add", "remove"]);
+        assert!(
+            defs.iter()
+                .all(|d| d.kind == CommandOptionType::SubCommand && !d.required)
+        );
+        let remove = &defs[2];
+        assert_eq!(remove.subs.len(), 1);
+        assert_eq!(
+            (remove.subs[0].name, remove.subs[0].kind, remove.subs[0].required),
+            ("name", CommandOptionType::String, true)
+        );
+        let w = wire(remove);
+        assert_eq!(
+            (w["type"].clone(), w["options"][0]["type"].clone()),
+            (1.into(), 3.into()),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn chat_admin_commands_need_manage_server() {
+        let bits = |name| member_permissions(registry::find(name).unwrap()).map(|p| p.bits());
+        assert_eq!(bits("subscribe"), Some(32));
+        assert_eq!(bits("unsubscribe"), Some(32));
+        assert_eq!(bits("report"), None);
+        assert_eq!(bits("lang"), None);
+    }
 
     #[test]
     fn the_gateway_stays_on_the_api_host() {

@@ -740,3 +740,128 @@ async fn a_retried_interaction_does_the_work_once() {
     assert_eq!(confirmed_removals(bot.store(), "twice").await, 1);
     bot.stop().await;
 }
+
+/// Waits until `check` holds (the store has no notification to wait on), at most [`WAIT`].
+async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Discord refusing the acknowledgement (here a 500 on the callback) does not cut short
+/// the work that was asked: the schedules table is locked by another session, so the work
+/// outlasts the adapter's 1.5 s and the adapter acknowledges (type 6 for the Confirm, a
+/// deferral for the command); that is refused; the lock goes; the removal and the addition
+/// still complete, once. (Cut short, the Confirm was claimed but nothing removed, and a new
+/// press said "already answered".)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_acknowledgement_does_not_cut_the_work_short() {
+    use sqlx::Connection;
+    let Some(pg) = TempPostgres::create("a_refused_acknowledgement_does_not_cut_the_work_short").await else {
+        return;
+    };
+    let fake = FakeDiscord::start().await;
+    let bot = start(&fake, Some(&pg.url)).await;
+    add_schedule(&fake, "evening").await;
+    let (preview, confirm, _) = removal_preview(&fake, "evening").await;
+    let mut locker = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+
+    // A Confirm whose type-6 acknowledgement is refused.
+    let mut tx = locker.begin().await.unwrap();
+    sqlx::query("LOCK TABLE schedules IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let p = Interaction::button(&confirm, preview.clone());
+    fake.fail_next(
+        &format!("/interactions/{}/", p.id()),
+        500,
+        json!({"message": "oops"}),
+        None,
+    );
+    fake.send_interaction(&p);
+    let token = p.token().to_string();
+    fake.wait_for(
+        |c| c.iter().any(|c| c.path.contains(&token) && c.status == 500),
+        WAIT,
+    )
+    .await;
+    tx.rollback().await.unwrap();
+    eventually("the confirmed removal", || async {
+        schedule_names(bot.store()).await.is_empty()
+    })
+    .await;
+    eventually("its audit row", || async {
+        confirmed_removals(bot.store(), "evening").await == 1
+    })
+    .await;
+
+    // A refusal that comes after the adapter's 1.5 s (the pending action locked): the
+    // press was acknowledged with type 6, so the refusal is an ephemeral follow-up and the
+    // message stays.
+    let mut tx = locker.begin().await.unwrap();
+    sqlx::query("LOCK TABLE pending_actions IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let again = press(&fake, &confirm, &preview, None);
+    let token = again.token().to_string();
+    fake.wait_for(|c| c.iter().any(|c| c.path.contains(&token) && c.ok()), WAIT)
+        .await;
+    tx.rollback().await.unwrap();
+    let msgs = fake
+        .wait_for_messages(&token, |m| m.iter().any(|m| ephemeral(m) && shown(m)), WAIT)
+        .await;
+    assert_eq!(fake.ack_type(&token), Some(6), "{:#?}", summary(&fake, &token));
+    let told = msgs.iter().find(|m| ephemeral(m) && shown(m)).unwrap();
+    assert!(
+        visible_text(told).contains("This was already answered"),
+        "{told:#}"
+    );
+    assert!(
+        calls_for(&fake, &token).iter().all(|c| c.method != "PATCH"),
+        "the message is not edited: {:#?}",
+        summary(&fake, &token)
+    );
+
+    // A command whose deferral is refused.
+    let mut tx = locker.begin().await.unwrap();
+    sqlx::query("LOCK TABLE schedules IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let ix = Interaction::command("schedule").subcommand(
+        "add",
+        &[("name", json!("late")), ("definition", json!(DEFINITION))],
+    );
+    fake.fail_next(
+        &format!("/interactions/{}/", ix.id()),
+        500,
+        json!({"message": "oops"}),
+        None,
+    );
+    fake.send_interaction(&ix);
+    let token = ix.token().to_string();
+    fake.wait_for(
+        |c| c.iter().any(|c| c.path.contains(&token) && c.status == 500),
+        WAIT,
+    )
+    .await;
+    tx.rollback().await.unwrap();
+    eventually("the addition", || async {
+        schedule_names(bot.store()).await == ["late"]
+    })
+    .await;
+    bot.stop().await;
+    locker.close().await.unwrap();
+    pg.drop_db().await;
+}

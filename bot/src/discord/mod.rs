@@ -386,9 +386,11 @@ impl Handler {
             Err(_) => {
                 // Not within 3 s: defer ("thinking…", public), then follow up.
                 if let Err(e) = retry("defer", || command.defer(&http)).await {
-                    // Past Discord's deadline nothing more can be sent for this interaction.
+                    // Past Discord's deadline nothing more can be sent for this interaction,
+                    // but the command runs to its end: cut short, its request id would be
+                    // spent with the work half done.
                     tracing::error!(error = %e, "discord defer failed; the answer is dropped");
-                    run.abort();
+                    drop(run);
                     return;
                 }
                 let reply = match run.await {
@@ -491,8 +493,11 @@ impl Handler {
         })
         .await
         {
-            tracing::error!(error = %e, "discord button acknowledgement failed");
-            run.abort();
+            // Nothing more can be shown for this press, but the action runs to its end: it
+            // may have claimed its Confirm already, and cut short it would be spent with
+            // nothing done.
+            tracing::error!(error = %e, "discord button acknowledgement failed; the answer is dropped");
+            drop(run);
             return;
         }
         let answer = match answer {

@@ -1442,7 +1442,7 @@ fn check_bounds(o: &Value, kind: u64, p: &str) -> Result<(), (u16, Value)> {
         if kind != 3 {
             return bad(k, "Only string options have a minimum or maximum length");
         }
-        if !v.as_u64().is_some_and(|n| n <= 6000) {
+        if v.as_u64().is_none_or(|n| n > 6000) {
             return bad(k, "Must be between 0 and 6000");
         }
     }

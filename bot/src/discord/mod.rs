@@ -1,7 +1,10 @@
 //! The Discord adapter (serenity): the commands crate's list as slash commands with
-//! localized names and descriptions, symbol autocomplete, embeds with the CSV attached,
-//! a Refresh button that edits the message in place, ephemeral errors, answers within
-//! Discord's 3 s or a deferral and a follow-up.
+//! localized names and descriptions and typed options (sub-commands, string choices,
+//! integer bounds, users; decimals as text), symbol autocomplete, embeds with the CSV
+//! attached, buttons (Confirm/Cancel, Refresh) whose presses go to `Commands::on_action`
+//! (an edit: acknowledged with type 6, then the message edited; a refusal: an ephemeral
+//! message to the presser only), ephemeral errors, answers within Discord's 3 s or a
+//! deferral and a follow-up.
 
 pub mod render;
 

@@ -527,7 +527,13 @@ async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
     assert!(
         run(Role::BotAdmin, "schedule", "remove evening")
             .await
-            .contains("Schedule evening removed")
+            .contains("Remove schedule evening"),
+        "removing asks for confirmation first"
+    );
+    assert_eq!(
+        app.store.schedules().await.unwrap().len(),
+        1,
+        "nothing removed yet"
     );
     let audit = app.store.recent_audit(100).await.unwrap();
     assert!(audit.iter().any(|a| a.outcome == "denied"));

@@ -10,8 +10,8 @@ use crate::shutdown::Shutdown;
 use chainsignal_commands::options::{OptionKind, OptionSpec};
 use chainsignal_commands::registry::{self, CommandSpec};
 use chainsignal_commands::{
-    ActionAnswer, ActionPress, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, RawInput, RawValue,
-    Reply, Role, UserRef,
+    ActionAnswer, ActionPress, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, RawInput,
+    RawValue, Reply, Role, UserRef,
 };
 use chainsignal_core::market::DemoMarket;
 use secrecy::ExposeSecret;
@@ -533,7 +533,11 @@ impl Handler {
             }
             ActionAnswer::Notice(reply) => {
                 let followup = followup(&reply).ephemeral(true);
-                if let Err(e) = retry("button follow-up", || component.create_followup(&http, followup.clone())).await {
+                if let Err(e) = retry("button follow-up", || {
+                    component.create_followup(&http, followup.clone())
+                })
+                .await
+                {
                     tracing::error!(error = %e, "discord button follow-up failed");
                 }
             }

@@ -67,7 +67,7 @@ impl Access {
             Platform::Telegram => &self.telegram_admins,
             Platform::Discord => &self.discord_admins,
         };
-        if admins.iter().any(|a| *a == user.id) {
+        if admins.contains(&user.id) {
             Role::BotAdmin
         } else if chat_admin || chat.kind == ChatKind::Private {
             // Everyone administers their own private chat.

@@ -171,6 +171,14 @@ pub const COMMANDS: &[CommandSpec] = &[
                 description_key: "sub-schedule-remove",
                 options: &[OptionSpec::new("name", OptionKind::Word, "option-schedule-name").required()],
             },
+            SubSpec {
+                name: "rename",
+                description_key: "sub-schedule-rename",
+                options: &[
+                    OptionSpec::new("name", OptionKind::Word, "option-schedule-name").required(),
+                    OptionSpec::new("new_name", OptionKind::Word, "option-schedule-new-name").required(),
+                ],
+            },
         ],
         default_sub: Some("list"),
         menu: true,

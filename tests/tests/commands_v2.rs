@@ -236,3 +236,32 @@ async fn rate_limits_typed_errors_and_access() {
         .to_plain_text();
     assert!(denied.contains("Only the bot's admins"), "{denied}");
 }
+
+#[tokio::test]
+async fn schedule_rename_previews_then_renames_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, |_| {}).await;
+    let out = session(
+        &app,
+        "/schedule add early 0 5 * * MON-FRI Europe/Warsaw report btc\n/schedule add late 0 22 * * * UTC\n\
+         /schedule rename early late\n/schedule rename early b@d\n/schedule rename daily-report x\n\
+         /schedule rename early dawn\n/confirm 1\n/confirm 1\n/schedule rename nothing x\n",
+    )
+    .await;
+    assert!(out.contains("A schedule named late already exists"), "{out}");
+    assert!(out.contains("cannot be a schedule name"), "{out}");
+    assert!(out.contains("comes from the config file"), "{out}");
+    assert!(out.contains("Rename schedule early to dawn?"), "{out}");
+    assert!(out.contains("Schedule early is now dawn."), "{out}");
+    assert!(out.contains("This was already answered"), "{out}");
+    assert!(out.contains("There is no schedule named nothing"), "{out}");
+    let stored = app.store.schedules().await.unwrap();
+    let names: Vec<&str> = stored.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["dawn", "late"]);
+    let dawn = &stored[0];
+    assert_eq!(
+        (dawn.cron.as_str(), dawn.timezone.as_str(), dawn.symbols.as_str()),
+        ("0 5 * * MON-FRI", "Europe/Warsaw", "BTCUSDT"),
+        "everything but the name is kept"
+    );
+}

@@ -33,7 +33,7 @@ pub struct Kline {
 /// `hours` candles flat at 100 (high/low ±0.5), the last one `jump` % away, ending at
 /// the current hour: a sharp move for the alert checks.
 pub fn flat_then_jump(hours: usize, jump: f64) -> Vec<Kline> {
-    let now_h = chrono_free_now_secs() / 3600;
+    let now_h = unix_now_secs() / 3600;
     (0..hours)
         .map(|i| {
             let close = if i + 1 == hours {
@@ -52,7 +52,7 @@ pub fn flat_then_jump(hours: usize, jump: f64) -> Vec<Kline> {
         .collect()
 }
 
-fn chrono_free_now_secs() -> i64 {
+fn unix_now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

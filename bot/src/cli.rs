@@ -552,22 +552,7 @@ where
     };
     let limit = Duration::from_secs(app.config.shutdown.timeout_secs);
     if let Some(io) = console_io {
-        // On shutdown the console takes no new line; the command in hand gets `limit`.
-        let console = console::serve_until(
-            &app.commands,
-            io.stdin,
-            io.stdout,
-            io.interactive,
-            shutdown.clone().wait(),
-        );
-        let deadline = async {
-            shutdown.clone().wait().await;
-            tokio::time::sleep(limit).await;
-        };
-        tokio::select! {
-            r = console => r?,
-            _ = deadline => tracing::warn!(?limit, "a console command did not finish in time"),
-        }
+        serve_console(&app, io.stdin, io.stdout, io.interactive, &shutdown).await?;
     }
     shutdown.clone().wait().await;
     tracing::info!("shutting down");
@@ -601,6 +586,34 @@ where
     app.store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The console until end of input, `exit`, or a stop signal: on a signal it takes no new
+/// line, and the command in hand gets `shutdown.timeout_secs` to finish.
+async fn serve_console<R, W>(
+    app: &App,
+    input: R,
+    output: W,
+    interactive: bool,
+    shutdown: &Shutdown,
+) -> std::io::Result<()>
+where
+    R: AsyncBufRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
+    let limit = Duration::from_secs(app.config.shutdown.timeout_secs);
+    let console = console::serve_until(&app.commands, input, output, interactive, shutdown.clone().wait());
+    let deadline = async {
+        shutdown.clone().wait().await;
+        tokio::time::sleep(limit).await;
+    };
+    tokio::select! {
+        r = console => r,
+        _ = deadline => {
+            tracing::warn!(?limit, "a console command did not finish in time");
+            Ok(())
+        }
+    }
 }
 
 async fn demo<R, W>(mut config: Config, io: Io<R, W>, shutdown: Shutdown) -> anyhow::Result<ExitCode>
@@ -651,23 +664,7 @@ where
     ));
     let (stop, stopped) = crate::shutdown::channel();
     let task = tokio::spawn(scheduler.run(stopped));
-    // Until end of input, `exit`, or a signal; a command in hand gets `limit`.
-    let limit = Duration::from_secs(app.config.shutdown.timeout_secs);
-    let console = console::serve_until(
-        &app.commands,
-        io.stdin,
-        out,
-        io.interactive,
-        shutdown.clone().wait(),
-    );
-    let deadline = async {
-        shutdown.clone().wait().await;
-        tokio::time::sleep(limit).await;
-    };
-    tokio::select! {
-        r = console => r?,
-        _ = deadline => tracing::warn!(?limit, "a console command did not finish in time"),
-    }
+    serve_console(&app, io.stdin, out, io.interactive, &shutdown).await?;
     stop.trigger();
     let _ = task.await;
     app.store.close().await;

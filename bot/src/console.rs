@@ -72,7 +72,9 @@ impl<'a> Session<'a> {
         };
         let chat = console_chat();
         let reply = match parser::parse(&text, None) {
-            Ok(Some(ParsedCommand { name, raw })) if matches!(name.as_str(), "confirm" | "cancel" | "press") => {
+            Ok(Some(ParsedCommand { name, raw }))
+                if matches!(name.as_str(), "confirm" | "cancel" | "press") =>
+            {
                 self.press(&name, &raw).await
             }
             Ok(Some(parsed)) => {

@@ -23,7 +23,11 @@ impl Default for RateLimits {
     }
 }
 
-type Limiter = RateLimiter<(Platform, String, &'static str), DefaultKeyedStateStore<(Platform, String, &'static str)>, DefaultClock>;
+type Limiter = RateLimiter<
+    (Platform, String, &'static str),
+    DefaultKeyedStateStore<(Platform, String, &'static str)>,
+    DefaultClock,
+>;
 
 /// Roles and rate limits, shared by every adapter of the process.
 #[derive(Clone)]
@@ -46,7 +50,8 @@ impl std::fmt::Debug for Access {
 impl Access {
     /// `per_minute` 0 turns the rate limit off.
     pub fn new(telegram_admins: Vec<String>, discord_admins: Vec<String>, limits: RateLimits) -> Self {
-        let limiter = NonZeroU32::new(limits.per_minute).map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
+        let limiter =
+            NonZeroU32::new(limits.per_minute).map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
         Self {
             telegram_admins,
             discord_admins,
@@ -62,7 +67,7 @@ impl Access {
             Platform::Telegram => &self.telegram_admins,
             Platform::Discord => &self.discord_admins,
         };
-        if admins.iter().any(|a| *a == user.id) {
+        if admins.contains(&user.id) {
             Role::BotAdmin
         } else if chat_admin || chat.kind == ChatKind::Private {
             // Everyone administers their own private chat.
@@ -111,16 +116,31 @@ mod tests {
     fn roles_from_facts_and_config() {
         let access = Access::new(vec!["1".into()], vec![], RateLimits::default());
         let group = chat(ChatKind::Group);
-        assert_eq!(access.role(&user(Platform::Telegram, "1"), &group, false), Role::BotAdmin);
-        assert_eq!(access.role(&user(Platform::Telegram, "2"), &group, false), Role::User);
-        assert_eq!(access.role(&user(Platform::Telegram, "2"), &group, true), Role::ChatAdmin);
+        assert_eq!(
+            access.role(&user(Platform::Telegram, "1"), &group, false),
+            Role::BotAdmin
+        );
+        assert_eq!(
+            access.role(&user(Platform::Telegram, "2"), &group, false),
+            Role::User
+        );
+        assert_eq!(
+            access.role(&user(Platform::Telegram, "2"), &group, true),
+            Role::ChatAdmin
+        );
         assert_eq!(
             access.role(&user(Platform::Telegram, "2"), &chat(ChatKind::Private), false),
             Role::ChatAdmin
         );
         // An id that is an admin on Telegram is nobody special on Discord.
-        assert_eq!(access.role(&user(Platform::Discord, "1"), &group, false), Role::User);
-        assert_eq!(access.role(&user(Platform::Console, "local"), &group, false), Role::Owner);
+        assert_eq!(
+            access.role(&user(Platform::Discord, "1"), &group, false),
+            Role::User
+        );
+        assert_eq!(
+            access.role(&user(Platform::Console, "local"), &group, false),
+            Role::Owner
+        );
     }
 
     #[test]
@@ -130,10 +150,17 @@ mod tests {
         assert!(access.check_rate(&a, "report").is_ok());
         assert!(access.check_rate(&a, "report").is_ok());
         let wait = access.check_rate(&a, "report").unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
         // Another command, another person: their own budgets.
         assert!(access.check_rate(&a, "summary").is_ok());
-        assert!(access.check_rate(&user(Platform::Telegram, "b"), "report").is_ok());
+        assert!(
+            access
+                .check_rate(&user(Platform::Telegram, "b"), "report")
+                .is_ok()
+        );
         let off = Access::new(vec![], vec![], RateLimits { per_minute: 0 });
         for _ in 0..100 {
             assert!(off.check_rate(&a, "report").is_ok());

@@ -132,7 +132,11 @@ impl Ctx<'_> {
     /// Confirm and Cancel buttons for this command with these arguments: only the asker
     /// may press them, once, within `ttl`. Confirm runs the handler again in
     /// [`Phase::Confirmed`].
-    pub async fn confirm_buttons(&self, args: &Args, ttl: chrono::Duration) -> Result<Vec<Button>, CommandError> {
+    pub async fn confirm_buttons(
+        &self,
+        args: &Args,
+        ttl: chrono::Duration,
+    ) -> Result<Vec<Button>, CommandError> {
         let token = self
             .pending_action(args, Some(self.user.id.clone()), false, ttl)
             .await?;
@@ -152,7 +156,12 @@ impl Ctx<'_> {
 
     /// A button anyone in the chat may press any number of times within `ttl`, which
     /// runs this command again with `args` (Refresh).
-    pub async fn rerun_button(&self, label_key: &str, args: &Args, ttl: chrono::Duration) -> Result<Button, CommandError> {
+    pub async fn rerun_button(
+        &self,
+        label_key: &str,
+        args: &Args,
+        ttl: chrono::Duration,
+    ) -> Result<Button, CommandError> {
         let token = self.pending_action(args, None, true, ttl).await?;
         Ok(Button {
             label: self.t(label_key),
@@ -170,7 +179,8 @@ impl Ctx<'_> {
     ) -> Result<String, CommandError> {
         let token = new_token();
         let now = Utc::now();
-        let stored = serde_json::to_string(&args.to_stored()).map_err(|_| CommandError::Internal("encoding arguments"))?;
+        let stored = serde_json::to_string(&args.to_stored())
+            .map_err(|_| CommandError::Internal("encoding arguments"))?;
         self.services
             .store
             .create_action(&NewAction {
@@ -375,7 +385,10 @@ impl Commands {
             locale_hint: invocation.locale,
             chat_admin: invocation.chat_admin,
         };
-        if self.seen_before(invocation.chat.platform, &invocation.request_id).await {
+        if self
+            .seen_before(invocation.chat.platform, &invocation.request_id)
+            .await
+        {
             return self.already_handled(invocation.locale);
         }
         let spec = registry::find(&invocation.command);
@@ -500,11 +513,10 @@ impl Commands {
     }
 
     fn already_handled(&self, locale: Option<Locale>) -> Reply {
-        Reply::error(
-            self.services
-                .i18n
-                .t(locale.unwrap_or(self.services.default_locale), "request-already-handled"),
-        )
+        Reply::error(self.services.i18n.t(
+            locale.unwrap_or(self.services.default_locale),
+            "request-already-handled",
+        ))
     }
 
     /// The pipeline every entry point shares (the caller has claimed the request id).
@@ -529,7 +541,10 @@ impl Commands {
                 None
             }
         };
-        let role = self.services.access.role(asker.user, asker.chat, asker.chat_admin);
+        let role = self
+            .services
+            .access
+            .role(asker.user, asker.chat, asker.chat_admin);
         let mut audit_args = String::new();
         let result = match spec {
             None => Err(CommandError::user_with(
@@ -576,7 +591,11 @@ impl Commands {
             Ok(h) => h,
             Err(CommandError::User { key, args }) => {
                 let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let detail = if key == "rate-limited" { "rate_limited" } else { key };
+                let detail = if key == "rate-limited" {
+                    "rate_limited"
+                } else {
+                    key
+                };
                 Handled {
                     reply: Reply::error(self.services.i18n.tr(locale, key, &args)),
                     outcome: if key == "rate-limited" {

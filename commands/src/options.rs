@@ -254,7 +254,11 @@ impl StoredArgs {
     pub fn into_input(self) -> RawInput {
         RawInput::Named {
             sub: self.sub,
-            values: self.values.into_iter().map(|(n, v)| (n, RawValue::Text(v))).collect(),
+            values: self
+                .values
+                .into_iter()
+                .map(|(n, v)| (n, RawValue::Text(v)))
+                .collect(),
         }
     }
 }
@@ -313,28 +317,73 @@ pub enum RawValue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OptionError {
     /// A required option is missing.
-    Missing { option: &'static str },
+    Missing {
+        option: &'static str,
+    },
     /// More words than the command takes.
-    TooMany { extra: String },
+    TooMany {
+        extra: String,
+    },
     /// The first word is not one of the sub-commands.
-    UnknownSub { given: String },
+    UnknownSub {
+        given: String,
+    },
     /// `name=value` with a name the command does not have.
-    UnknownName { given: String },
+    UnknownName {
+        given: String,
+    },
     /// The same option twice.
-    Repeated { option: &'static str },
-    BadDecimal { option: &'static str, given: String },
+    Repeated {
+        option: &'static str,
+    },
+    BadDecimal {
+        option: &'static str,
+        given: String,
+    },
     /// A decimal written with a comma (`1,000.5`, `0,5`).
-    DecimalComma { option: &'static str, given: String },
-    NotPositive { option: &'static str, given: String },
-    BadInteger { option: &'static str, given: String, min: i64, max: i64 },
-    BadChoice { option: &'static str, given: String, choices: &'static [&'static str] },
-    BadDuration { option: &'static str, given: String, max_secs: i64 },
-    BadSymbol { option: &'static str, given: String },
-    TooManySymbols { option: &'static str, got: usize },
-    BadUser { option: &'static str, given: String },
-    TooLong { option: &'static str },
+    DecimalComma {
+        option: &'static str,
+        given: String,
+    },
+    NotPositive {
+        option: &'static str,
+        given: String,
+    },
+    BadInteger {
+        option: &'static str,
+        given: String,
+        min: i64,
+        max: i64,
+    },
+    BadChoice {
+        option: &'static str,
+        given: String,
+        choices: &'static [&'static str],
+    },
+    BadDuration {
+        option: &'static str,
+        given: String,
+        max_secs: i64,
+    },
+    BadSymbol {
+        option: &'static str,
+        given: String,
+    },
+    TooManySymbols {
+        option: &'static str,
+        got: usize,
+    },
+    BadUser {
+        option: &'static str,
+        given: String,
+    },
+    TooLong {
+        option: &'static str,
+    },
     /// A secret option may only come privately (a modal, a private chat).
-    SecretInPublic { option: &'static str },
+    SecretInPublic {
+        option: &'static str,
+    },
 }
 
 impl OptionError {
@@ -438,7 +487,11 @@ pub struct DecodeContext<'a> {
 }
 
 /// The options of `sub` (or of the command when it has no sub-commands).
-fn options_of(options: &'static [OptionSpec], subs: &'static [SubSpec], sub: Option<&str>) -> &'static [OptionSpec] {
+fn options_of(
+    options: &'static [OptionSpec],
+    subs: &'static [SubSpec],
+    sub: Option<&str>,
+) -> &'static [OptionSpec] {
     match sub {
         Some(name) => subs
             .iter()
@@ -482,7 +535,9 @@ pub fn decode(
                 let value = match raw {
                     RawValue::Text(t) => decode_value(spec, t, cx)?,
                     RawValue::Integer(i) => decode_value(spec, &i.to_string(), cx)?,
-                    RawValue::User(id) if spec.kind == OptionKind::User => Value::User(UserArg::Id(id.clone())),
+                    RawValue::User(id) if spec.kind == OptionKind::User => {
+                        Value::User(UserArg::Id(id.clone()))
+                    }
                     RawValue::User(id) => decode_value(spec, id, cx)?,
                     RawValue::Secret(s) if spec.secret => Value::Secret(s.clone()),
                     RawValue::Secret(_) => return Err(OptionError::UnknownName { given: name.clone() }),
@@ -618,9 +673,14 @@ pub fn decode_value(spec: &OptionSpec, given: &str, cx: DecodeContext<'_>) -> Re
     }
     let owned = || given.to_string();
     match spec.kind {
-        OptionKind::Symbol => Symbol::parse(given, cx.quote)
-            .map(Value::Symbol)
-            .map_err(|_| OptionError::BadSymbol { option, given: owned() }),
+        OptionKind::Symbol => {
+            Symbol::parse(given, cx.quote)
+                .map(Value::Symbol)
+                .map_err(|_| OptionError::BadSymbol {
+                    option,
+                    given: owned(),
+                })
+        }
         OptionKind::Symbols => {
             let words: Vec<&str> = given
                 .split(|c: char| c.is_whitespace() || c == ',')
@@ -645,13 +705,22 @@ pub fn decode_value(spec: &OptionSpec, given: &str, cx: DecodeContext<'_>) -> Re
         OptionKind::Decimal { positive } => {
             let d = parse_decimal(given).map_err(|comma| {
                 if comma {
-                    OptionError::DecimalComma { option, given: owned() }
+                    OptionError::DecimalComma {
+                        option,
+                        given: owned(),
+                    }
                 } else {
-                    OptionError::BadDecimal { option, given: owned() }
+                    OptionError::BadDecimal {
+                        option,
+                        given: owned(),
+                    }
                 }
             })?;
             if positive && d <= Decimal::ZERO {
-                return Err(OptionError::NotPositive { option, given: owned() });
+                return Err(OptionError::NotPositive {
+                    option,
+                    given: owned(),
+                });
             }
             Ok(Value::Decimal(d))
         }
@@ -687,9 +756,10 @@ pub fn decode_value(spec: &OptionSpec, given: &str, cx: DecodeContext<'_>) -> Re
                 given: owned(),
                 max_secs,
             }),
-        OptionKind::User => parse_user(given)
-            .map(Value::User)
-            .ok_or(OptionError::BadUser { option, given: owned() }),
+        OptionKind::User => parse_user(given).map(Value::User).ok_or(OptionError::BadUser {
+            option,
+            given: owned(),
+        }),
         OptionKind::Word => {
             if given.is_empty() || given.contains(char::is_whitespace) {
                 Err(OptionError::TooMany { extra: owned() })
@@ -750,7 +820,8 @@ fn parse_duration(s: &str) -> Option<i64> {
 /// `<@123>` / `<@!123>`.
 fn parse_user(s: &str) -> Option<UserArg> {
     if let Some(name) = s.strip_prefix('@') {
-        let ok = (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let ok =
+            (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         return ok.then(|| UserArg::Username(name.to_string()));
     }
     let inner = s
@@ -825,7 +896,10 @@ mod tests {
     fn decimals_are_strict() {
         for bad in ["1e3", "NaN", "inf", "0x10", "1.", ".5", "--1", "1.2.3", "", "٣"] {
             assert!(
-                matches!(text(OPEN, &format!("btc long {bad}")), Err(OptionError::BadDecimal { .. } | OptionError::Missing { .. })),
+                matches!(
+                    text(OPEN, &format!("btc long {bad}")),
+                    Err(OptionError::BadDecimal { .. } | OptionError::Missing { .. })
+                ),
                 "{bad}"
             );
         }
@@ -833,8 +907,14 @@ mod tests {
             text(OPEN, "btc long 1,000.5"),
             Err(OptionError::DecimalComma { .. })
         ));
-        assert!(matches!(text(OPEN, "btc long 0"), Err(OptionError::NotPositive { .. })));
-        assert!(matches!(text(OPEN, "btc long -1"), Err(OptionError::NotPositive { .. })));
+        assert!(matches!(
+            text(OPEN, "btc long 0"),
+            Err(OptionError::NotPositive { .. })
+        ));
+        assert!(matches!(
+            text(OPEN, "btc long -1"),
+            Err(OptionError::NotPositive { .. })
+        ));
         assert!(matches!(
             text(OPEN, &format!("btc long {}", "9".repeat(40))),
             Err(OptionError::BadDecimal { .. })
@@ -843,29 +923,65 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        assert_eq!(text(OPEN, "btc long").unwrap_err(), OptionError::Missing { option: "size" });
-        assert!(matches!(text(OPEN, "btc sideways 1"), Err(OptionError::BadChoice { .. })));
-        assert!(matches!(text(OPEN, "btc long 1 2 3 4"), Err(OptionError::TooMany { .. })));
-        assert!(matches!(text(OPEN, "btc long 1 lev=99"), Err(OptionError::BadInteger { .. })));
-        assert!(matches!(text(OPEN, "btc long 1 lev=+3"), Err(OptionError::BadInteger { .. })));
-        assert!(matches!(text(OPEN, "btc long 1 sl=1 sl=2"), Err(OptionError::Repeated { .. })));
-        assert!(matches!(text(OPEN, "$$ long 1"), Err(OptionError::BadSymbol { .. })));
+        assert_eq!(
+            text(OPEN, "btc long").unwrap_err(),
+            OptionError::Missing { option: "size" }
+        );
+        assert!(matches!(
+            text(OPEN, "btc sideways 1"),
+            Err(OptionError::BadChoice { .. })
+        ));
+        assert!(matches!(
+            text(OPEN, "btc long 1 2 3 4"),
+            Err(OptionError::TooMany { .. })
+        ));
+        assert!(matches!(
+            text(OPEN, "btc long 1 lev=99"),
+            Err(OptionError::BadInteger { .. })
+        ));
+        assert!(matches!(
+            text(OPEN, "btc long 1 lev=+3"),
+            Err(OptionError::BadInteger { .. })
+        ));
+        assert!(matches!(
+            text(OPEN, "btc long 1 sl=1 sl=2"),
+            Err(OptionError::Repeated { .. })
+        ));
+        assert!(matches!(
+            text(OPEN, "$$ long 1"),
+            Err(OptionError::BadSymbol { .. })
+        ));
     }
 
     #[test]
     fn durations_users_and_text() {
         const OPTS: &[OptionSpec] = &[
             OptionSpec::new("who", OptionKind::User, "d").required(),
-            OptionSpec::new("for", OptionKind::Duration { max_secs: 30 * 86_400 }, "d"),
+            OptionSpec::new(
+                "for",
+                OptionKind::Duration {
+                    max_secs: 30 * 86_400,
+                },
+                "d",
+            ),
             OptionSpec::new("reason", OptionKind::Text, "d"),
         ];
         let a = text(OPTS, "@some_one 15m spamming the   chat").unwrap();
         assert_eq!(a.user("who"), Some(&UserArg::Username("some_one".into())));
         assert_eq!(a.duration("for"), Some(chrono::Duration::minutes(15)));
         assert_eq!(a.text("reason"), Some("spamming the   chat"));
-        assert_eq!(text(OPTS, "<@!1234> 7d").unwrap().user("who"), Some(&UserArg::Id("1234".into())));
-        assert!(matches!(text(OPTS, "@x 31d"), Err(OptionError::BadDuration { .. })));
-        assert!(matches!(text(OPTS, "@x 10y"), Err(OptionError::BadDuration { .. })));
+        assert_eq!(
+            text(OPTS, "<@!1234> 7d").unwrap().user("who"),
+            Some(&UserArg::Id("1234".into()))
+        );
+        assert!(matches!(
+            text(OPTS, "@x 31d"),
+            Err(OptionError::BadDuration { .. })
+        ));
+        assert!(matches!(
+            text(OPTS, "@x 10y"),
+            Err(OptionError::BadDuration { .. })
+        ));
         let reply = DecodeContext {
             reply_to: Some("42"),
             ..CX
@@ -927,7 +1043,9 @@ mod tests {
     fn secrets_only_in_private_and_never_audited() {
         const OPTS: &[OptionSpec] = &[
             OptionSpec::new("label", OptionKind::Word, "d").required(),
-            OptionSpec::new("secret", OptionKind::Word, "d").secret().required(),
+            OptionSpec::new("secret", OptionKind::Word, "d")
+                .secret()
+                .required(),
         ];
         assert!(matches!(
             text(OPTS, "main s3cr3t"),

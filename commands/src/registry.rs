@@ -63,7 +63,8 @@ impl CommandSpec {
     }
 }
 
-const SYMBOLS: &[OptionSpec] = &[OptionSpec::new("symbols", OptionKind::Symbols, "option-symbols").autocomplete()];
+const SYMBOLS: &[OptionSpec] =
+    &[OptionSpec::new("symbols", OptionKind::Symbols, "option-symbols").autocomplete()];
 const KINDS: &[&str] = &["reports", "alerts"];
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -111,7 +112,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "lang",
         kind: CommandKind::Lang,
         description_key: "cmd-lang",
-        options: &[OptionSpec::new("language", OptionKind::Choice(&["en", "pl"]), "option-language").required()],
+        // Without a value, /lang tells the current language and how to change it.
+        options: &[OptionSpec::new(
+            "language",
+            OptionKind::Choice(&["en", "pl"]),
+            "option-language",
+        )],
         subs: &[],
         default_sub: None,
         menu: true,
@@ -131,7 +137,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "unsubscribe",
         kind: CommandKind::Unsubscribe,
         description_key: "cmd-unsubscribe",
-        options: &[OptionSpec::new("what", OptionKind::Choice(KINDS), "option-subscription")],
+        options: &[OptionSpec::new(
+            "what",
+            OptionKind::Choice(KINDS),
+            "option-subscription",
+        )],
         subs: &[],
         default_sub: None,
         menu: true,
@@ -160,6 +170,14 @@ pub const COMMANDS: &[CommandSpec] = &[
                 name: "remove",
                 description_key: "sub-schedule-remove",
                 options: &[OptionSpec::new("name", OptionKind::Word, "option-schedule-name").required()],
+            },
+            SubSpec {
+                name: "rename",
+                description_key: "sub-schedule-rename",
+                options: &[
+                    OptionSpec::new("name", OptionKind::Word, "option-schedule-name").required(),
+                    OptionSpec::new("new_name", OptionKind::Word, "option-schedule-new-name").required(),
+                ],
             },
         ],
         default_sub: Some("list"),

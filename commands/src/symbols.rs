@@ -1,9 +1,9 @@
 //! The symbols a command was asked about: the watchlist when none are given; what
 //! cannot be a symbol is kept as a failure to show, not as an error for the whole command.
 
+use crate::options::SymbolList;
 use crate::{CommandError, MAX_REPORT_SYMBOLS, Services};
 use chainsignal_core::report::{ReportError, SymbolFailure};
-use crate::options::SymbolList;
 use chainsignal_core::symbol::Symbol;
 
 /// The localized refusal of a list longer than [`MAX_REPORT_SYMBOLS`].

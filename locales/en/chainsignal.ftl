@@ -94,7 +94,7 @@ permission-chat-admin = Only the chat's administrators (or the bot's admins) can
 permission-bot-admin = Only the bot's admins can do that.
 
 ## /schedule
-cmd-schedule = Scheduled reports: list, add, remove (bot admins)
+cmd-schedule = Scheduled reports: list, add, remove, rename (bot admins)
 arg-schedule = list | add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|summary|report+summary] [symbols…] | remove NAME
 schedule-usage = Usage: /schedule list; /schedule add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|summary|report+summary] [symbols…], e.g. /schedule add evening 0 20 * * * Europe/Warsaw; /schedule remove NAME.
 schedule-title = Scheduled reports
@@ -183,3 +183,7 @@ sub-schedule-list = List the schedules
 sub-schedule-add = Add a scheduled report
 sub-schedule-remove = Remove a scheduled report
 schedule-remove-confirm = Remove schedule { $name } ({ $cron }, { $zone })? Its posts stop.
+sub-schedule-rename = Rename a scheduled report
+option-schedule-new-name = The new name (letters, digits, - and _)
+schedule-rename-confirm = Rename schedule { $name } to { $new }?
+schedule-renamed = Schedule { $name } is now { $new }.

@@ -94,7 +94,7 @@ permission-chat-admin = Tylko administratorzy czatu (lub administratorzy bota) m
 permission-bot-admin = Tylko administratorzy bota mogą to zrobić.
 
 ## /schedule
-cmd-schedule = Raporty planowe: lista, dodawanie, usuwanie (administratorzy bota)
+cmd-schedule = Raporty planowe: lista, dodawanie, usuwanie, zmiana nazwy (administratorzy bota)
 arg-schedule = list | add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|summary|report+summary] [symbole…] | remove NAZWA
 schedule-usage = Użycie: /schedule list; /schedule add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|summary|report+summary] [symbole…], np. /schedule add wieczor 0 20 * * * Europe/Warsaw; /schedule remove NAZWA.
 schedule-title = Raporty planowe
@@ -183,3 +183,7 @@ sub-schedule-list = Pokaż harmonogramy
 sub-schedule-add = Dodaj zaplanowany raport
 sub-schedule-remove = Usuń zaplanowany raport
 schedule-remove-confirm = Usunąć harmonogram { $name } ({ $cron }, { $zone })? Jego posty ustaną.
+sub-schedule-rename = Zmień nazwę zaplanowanego raportu
+option-schedule-new-name = Nowa nazwa (litery, cyfry, - i _)
+schedule-rename-confirm = Zmienić nazwę harmonogramu { $name } na { $new }?
+schedule-renamed = Harmonogram { $name } nazywa się teraz { $new }.

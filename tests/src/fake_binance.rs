@@ -30,6 +30,35 @@ pub struct Kline {
     pub close: String,
 }
 
+/// `hours` candles flat at 100 (high/low ±0.5), the last one `jump` % away, ending at
+/// the current hour: a sharp move for the alert checks.
+pub fn flat_then_jump(hours: usize, jump: f64) -> Vec<Kline> {
+    let now_h = unix_now_secs() / 3600;
+    (0..hours)
+        .map(|i| {
+            let close = if i + 1 == hours {
+                100.0 * (1.0 + jump / 100.0)
+            } else {
+                100.0
+            };
+            Kline {
+                open_time: (now_h - (hours - 1 - i) as i64) * 3_600_000,
+                open: "100".into(),
+                high: format!("{}", close.max(100.0) + 0.5),
+                low: format!("{}", close.min(100.0) - 0.5),
+                close: format!("{close}"),
+            }
+        })
+        .collect()
+}
+
+fn unix_now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
 /// How the fake answers for one symbol. Failures apply to the first `times` requests
 /// for that symbol, then it answers normally.
 #[derive(Debug, Clone, PartialEq)]

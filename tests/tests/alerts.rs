@@ -8,7 +8,7 @@ use chainsignal_commands::Reply;
 use chainsignal_core::config::Config;
 use chainsignal_core::store::ChatKey;
 use chainsignal_core::{Clock, ManualClock};
-use chainsignal_tests::fake_binance::{FakeBinance, Kline};
+use chainsignal_tests::fake_binance::{FakeBinance, flat_then_jump};
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,26 +30,6 @@ impl Outbox for Flaky {
         self.posts.lock().unwrap().push(reply.to_plain_text());
         Ok(())
     }
-}
-
-fn flat_then_jump(hours: usize, jump: f64) -> Vec<Kline> {
-    let now_h = Utc::now().timestamp() / 3600;
-    (0..hours)
-        .map(|i| {
-            let close = if i + 1 == hours {
-                100.0 * (1.0 + jump / 100.0)
-            } else {
-                100.0
-            };
-            Kline {
-                open_time: (now_h - (hours - 1 - i) as i64) * 3_600_000,
-                open: "100".into(),
-                high: format!("{}", close.max(100.0) + 0.5),
-                low: format!("{}", close.min(100.0) - 0.5),
-                close: format!("{close}"),
-            }
-        })
-        .collect()
 }
 
 fn utc(s: &str) -> DateTime<Utc> {

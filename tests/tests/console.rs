@@ -60,7 +60,12 @@ async fn report_help_errors_and_language() {
     );
 
     let out = session(&app, "/help\n").await;
-    for c in ["/help", "/report [symbols…]", "/lang en|pl"] {
+    for c in [
+        "/help",
+        "/report [symbols…]",
+        "/lang [en|pl]",
+        "/schedule remove <name>",
+    ] {
         assert!(out.contains(c), "{c} missing from help:\n{out}");
     }
 

@@ -163,8 +163,8 @@ async fn sigterm_during_a_command_lets_it_finish_and_exits_cleanly() {
     assert_eq!(audit.len(), 2, "{audit:?}");
     assert_eq!(
         (audit[0].args.as_str(), audit[0].outcome.as_str()),
-        ("btc", "ok"),
-        "its audit row is complete"
+        ("symbols=BTCUSDT", "ok"),
+        "its audit row is complete (typed arguments, canonical)"
     );
 
     for family in [

@@ -12,8 +12,9 @@ use secrecy::SecretString;
 async fn app(url: &str) -> App {
     let mut config = Config::default();
     config.alerts.enabled = false;
-    // User 7 is a bot admin.
+    // User 7 is a bot admin, and sends more commands a minute than a person would.
     config.admins.telegram = vec!["7".into()];
+    config.limits.commands_per_minute = 0;
     config.schedule = Some(vec![ScheduleConfig {
         name: "Daily-Report".into(),
         ..ScheduleConfig::default_daily()
@@ -32,7 +33,31 @@ async fn run(app: &App, raw: &str) -> String {
 }
 
 async fn run_in(app: &App, raw: &str, lang: Option<chainsignal_commands::Locale>) -> String {
-    let invocation = Invocation {
+    app.commands.run(&invocation(raw, lang)).await.to_plain_text()
+}
+
+/// Run a command that asks for confirmation, check the preview, press Confirm.
+async fn run_confirmed(app: &App, raw: &str) -> String {
+    let invocation = invocation(raw, None);
+    let preview = app.commands.run(&invocation).await;
+    let confirm = preview
+        .buttons
+        .iter()
+        .find(|b| b.data.ends_with(":y"))
+        .unwrap_or_else(|| panic!("no Confirm button: {}", preview.to_plain_text()));
+    let press = chainsignal_commands::ActionPress {
+        request_id: format!("press-{raw}"),
+        user: invocation.user.clone(),
+        chat: invocation.chat.clone(),
+        locale: None,
+        chat_admin: false,
+        data: confirm.data.clone(),
+    };
+    app.commands.on_action(&press).await.reply().to_plain_text()
+}
+
+fn invocation(raw: &str, lang: Option<chainsignal_commands::Locale>) -> Invocation {
+    Invocation {
         user: UserRef {
             platform: Platform::Telegram,
             id: "7".into(),
@@ -50,8 +75,7 @@ async fn run_in(app: &App, raw: &str, lang: Option<chainsignal_commands::Locale>
         command: "schedule".into(),
         input: RawInput::Text(raw.into()),
         reply_to: None,
-    };
-    app.commands.run(&invocation).await.to_plain_text()
+    }
 }
 
 /// The stored schedules as (name, cron, zone, kind, symbols).
@@ -116,6 +140,12 @@ async fn the_grammar(app: &App) {
     let out = run(app, "remove DAILY-REPORT").await;
     assert!(out.contains("comes from the config file"), "{out}");
     let out = run(app, "remove DuP").await;
+    assert!(out.contains("Remove schedule dup"), "a preview first: {out}");
+    assert!(
+        stored(app).await.iter().any(|r| r.0 == "dup"),
+        "nothing removed yet"
+    );
+    let out = run_confirmed(app, "remove DuP").await;
     assert!(out.contains("Schedule dup removed"), "{out}");
     assert!(!stored(app).await.iter().any(|r| r.0 == "dup"));
 

@@ -9,7 +9,7 @@ use chainsignal_core::config::{Config, ScheduleConfig};
 use chainsignal_core::market::Source;
 use chainsignal_core::store::ChatKey;
 use chainsignal_core::{Clock, ManualClock};
-use chainsignal_tests::fake_binance::{FakeBinance, Kline};
+use chainsignal_tests::fake_binance::{FakeBinance, Kline, flat_then_jump};
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use std::collections::HashSet;
@@ -302,26 +302,6 @@ async fn a_target_refusing_three_times_is_disabled_and_admins_are_told() {
     assert_eq!(app.store.subscribers("reports").await.unwrap().len(), 1);
 }
 
-fn flat_then_jump(hours: usize, jump: f64) -> Vec<Kline> {
-    let now_h = Utc::now().timestamp() / 3600;
-    (0..hours)
-        .map(|i| {
-            let close = if i + 1 == hours {
-                100.0 * (1.0 + jump / 100.0)
-            } else {
-                100.0
-            };
-            Kline {
-                open_time: (now_h - (hours - 1 - i) as i64) * 3_600_000,
-                open: "100".into(),
-                high: format!("{}", close.max(100.0) + 0.5),
-                low: format!("{}", close.min(100.0) - 0.5),
-                close: format!("{close}"),
-            }
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_respect_the_cooldown_and_the_chat_language() {
     let fake = FakeBinance::start().await;
@@ -527,7 +507,13 @@ async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
     assert!(
         run(Role::BotAdmin, "schedule", "remove evening")
             .await
-            .contains("Schedule evening removed")
+            .contains("Remove schedule evening"),
+        "removing asks for confirmation first"
+    );
+    assert_eq!(
+        app.store.schedules().await.unwrap().len(),
+        1,
+        "nothing removed yet"
     );
     let audit = app.store.recent_audit(100).await.unwrap();
     assert!(audit.iter().any(|a| a.outcome == "denied"));

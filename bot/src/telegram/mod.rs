@@ -189,10 +189,11 @@ async fn serve(
         store,
         sender,
     });
-    let handler = Update::filter_message().endpoint(|update: Update, msg: Message, ctx: Arc<Ctx>| async move {
-        crate::scheduler::guarded("telegram message", on_message(&ctx, update.id.0, &msg)).await;
-        Ok::<(), RequestError>(())
-    });
+    let handler =
+        Update::filter_message().endpoint(|update: Update, msg: Message, ctx: Arc<Ctx>| async move {
+            crate::scheduler::guarded("telegram message", on_message(&ctx, update.id.0, &msg)).await;
+            Ok::<(), RequestError>(())
+        });
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
         .dependencies(dptree::deps![ctx])
         .default_handler(|_| async {})

@@ -3,7 +3,7 @@
 use crate::{CommandError, Ctx, Handled, Locale, Reply};
 
 pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    // The option is a required choice of the codes Locale knows.
+    // A choice of the codes Locale knows; none: say which language is on.
     let Some(locale) = ctx.args.choice("language").and_then(Locale::from_tag) else {
         let current = ctx.t(&format!("lang-name-{}", ctx.locale.code()));
         return Err(CommandError::user_with("lang-usage", vec![("current", current)]));

@@ -23,6 +23,7 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
             add(ctx, &words).await
         }
         Some("remove") => remove(ctx, name).await,
+        Some("rename") => rename(ctx, name, ctx.args.text("new_name").unwrap_or_default()).await,
         _ => list(ctx).await,
     }
 }
@@ -226,6 +227,61 @@ fn schedule_error(ctx: &Ctx<'_>, e: ScheduleError, cron: &str) -> CommandError {
         ),
         ScheduleError::TooManySymbols { .. } => crate::symbols::too_many(),
     }
+}
+
+/// A stored schedule under a new name, after a Confirm: its posts go on as before.
+async fn rename(ctx: &Ctx<'_>, typed: &str, new_name: &str) -> Result<Handled, CommandError> {
+    // Both checked before anything is echoed.
+    if !valid_name(typed) || !valid_name(new_name) {
+        return Err(CommandError::user("schedule-bad-name"));
+    }
+    let new_name = new_name.to_ascii_lowercase();
+    if ctx
+        .services
+        .schedules
+        .iter()
+        .any(|s| s.name.eq_ignore_ascii_case(typed))
+    {
+        return Err(CommandError::user_with(
+            "schedule-in-config",
+            vec![("value", typed.to_string())],
+        ));
+    }
+    let stored = ctx.services.store.schedules().await?;
+    let Some(found) = stored.iter().find(|s| s.name.eq_ignore_ascii_case(typed)) else {
+        return Err(CommandError::user_with(
+            "schedule-unknown",
+            vec![("value", typed.to_string())],
+        ));
+    };
+    let taken = |n: &str| n.eq_ignore_ascii_case(&new_name) && !n.eq_ignore_ascii_case(&found.name);
+    if ctx.services.schedules.iter().any(|s| taken(&s.name)) || stored.iter().any(|s| taken(&s.name)) {
+        return Err(CommandError::user_with(
+            "schedule-exists",
+            vec![("value", new_name)],
+        ));
+    }
+    if ctx.phase == Phase::Run {
+        let mut reply = Reply::text(ctx.tr(
+            "schedule-rename-confirm",
+            &[("name", &found.name), ("new", &new_name)],
+        ));
+        reply.buttons = ctx.confirm_buttons(&ctx.args, CONFIRM_TTL).await?;
+        return Ok(reply.into());
+    }
+    let renamed = chainsignal_core::store::StoredSchedule {
+        name: new_name.clone(),
+        ..found.clone()
+    };
+    let by = format!("{}:{}", ctx.user.platform, ctx.user.id);
+    if !ctx.services.store.add_schedule(&renamed, &by).await? {
+        return Err(CommandError::user_with(
+            "schedule-exists",
+            vec![("value", new_name)],
+        ));
+    }
+    ctx.services.store.remove_schedule(&found.name).await?;
+    Ok(Reply::text(ctx.tr("schedule-renamed", &[("name", &found.name), ("new", &new_name)])).into())
 }
 
 /// Removing asks for confirmation: the preview names the schedule and its next run,

@@ -523,7 +523,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         claimed_by: &str,
     ) -> Result<Option<ActionRecord>, StoreError>;
     /// Record a platform event: false when it was handled before (a retry).
-    async fn claim_request(&self, platform: &str, request_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn claim_request(
+        &self,
+        platform: &str,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Forget pending actions and handled events older than `before`; how many went.
     async fn prune_commands_state(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 

@@ -624,7 +624,8 @@ async fn registers_global_commands_once() {
         .map(|c| c["value"].as_str().unwrap())
         .collect();
     assert_eq!(choices, ["en", "pl"]);
-    assert_eq!(lang["options"][0]["required"], true);
+    // Optional: /lang without a value tells the current language.
+    assert!(lang["options"][0]["required"].is_null(), "{lang}");
     assert!(
         calls.iter().all(|c| !c.route().contains("/guilds/")),
         "no guild registration without guild_id"
@@ -1131,10 +1132,10 @@ async fn changed_translation_or_flag_is_registered_again() {
         .map(|c| format!("GET ?{:?}", c.query))
         .collect();
 
-    // An older build's /lang whose option was optional.
+    // An older build's /lang whose option was required.
     let mut cmds = good.clone();
     let lang = cmds.iter_mut().find(|c| c["name"] == "lang").unwrap();
-    lang["options"][0].as_object_mut().unwrap().remove("required");
+    lang["options"][0]["required"] = json!(true);
     fake.set_registered_commands(None, cmds);
     let puts_before = count(&fake.calls(), "PUT", &route);
     let bot = start(&fake, |_| {}).await;

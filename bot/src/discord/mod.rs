@@ -853,7 +853,7 @@ mod tests {
         let spec = registry::find("schedule").unwrap();
         let defs = option_defs(spec);
         let names: Vec<&str> = defs.iter().map(|d| d.name).collect();
-        assert_eq!(names, ["list", "add", "remove"]);
+        assert_eq!(names, ["list", "add", "remove", "rename"]);
         assert!(
             defs.iter()
                 .all(|d| d.kind == CommandOptionType::SubCommand && !d.required)

@@ -183,3 +183,8 @@ sub-schedule-list = List the schedules
 sub-schedule-add = Add a scheduled report
 sub-schedule-remove = Remove a scheduled report
 schedule-remove-confirm = Remove schedule { $name } ({ $cron }, { $zone })? Its posts stop.
+
+## Telegram v2
+# A private answer (an error, anything meant for one person) asked for in a group, when
+# the bot cannot write to the asker privately. Never carries the private content.
+telegram-open-private = { $name }, I can only answer you privately: open a private chat with @{ $bot }, press Start, then ask again.

@@ -183,3 +183,8 @@ sub-schedule-list = Pokaż harmonogramy
 sub-schedule-add = Dodaj zaplanowany raport
 sub-schedule-remove = Usuń zaplanowany raport
 schedule-remove-confirm = Usunąć harmonogram { $name } ({ $cron }, { $zone })? Jego posty ustaną.
+
+## Telegram v2
+# Prywatna odpowiedź (błąd, coś tylko dla jednej osoby) na pytanie w grupie, gdy bot nie
+# może napisać do pytającego prywatnie. Nigdy nie zawiera prywatnej treści.
+telegram-open-private = { $name }, mogę odpowiedzieć Ci tylko prywatnie: otwórz prywatny czat z @{ $bot }, naciśnij Start i zapytaj ponownie.

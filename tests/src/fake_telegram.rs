@@ -99,7 +99,10 @@ impl Call {
 
     /// The `message_id` of the message this call sent or edited.
     pub fn message_id(&self) -> Option<i64> {
-        self.result.as_ref().and_then(|r| r.get("message_id")).and_then(Value::as_i64)
+        self.result
+            .as_ref()
+            .and_then(|r| r.get("message_id"))
+            .and_then(Value::as_i64)
     }
 
     /// The `callback_data` of the buttons of the inline keyboard the call carried, row by
@@ -1306,7 +1309,9 @@ impl FakeState {
         };
         message["edit_date"] = json!(unix_now());
         match body.get("reply_markup") {
-            Some(markup) if markup.get("inline_keyboard").is_some() => message["reply_markup"] = markup.clone(),
+            Some(markup) if markup.get("inline_keyboard").is_some() => {
+                message["reply_markup"] = markup.clone()
+            }
             _ => {
                 if let Some(fields) = message.as_object_mut() {
                     fields.remove("reply_markup");

@@ -143,7 +143,10 @@ async fn add_schedule(fake: &FakeTelegram, name: &str) {
 async fn remove_preview(fake: &FakeTelegram, chat: i64, name: &str) -> (i64, String, String) {
     let preview = ask(fake, ADMIN, chat, &format!("/schedule remove {name}"), chat).await;
     assert!(
-        preview.text().unwrap().contains(&format!("Remove schedule {name}")),
+        preview
+            .text()
+            .unwrap()
+            .contains(&format!("Remove schedule {name}")),
         "{preview:?}"
     );
     let buttons = preview.buttons();
@@ -329,7 +332,8 @@ async fn confirm_after_a_restart_on_another_instance_over_postgres() {
     assert_eq!(texts, ["".to_string(), ALREADY.to_string()]);
     // The winner edits its message (after answering): wait for that edit, then count.
     if b_text.is_empty() {
-        fake.wait_for_calls("editmessagetext", edits_before + 1, WAIT).await;
+        fake.wait_for_calls("editmessagetext", edits_before + 1, WAIT)
+            .await;
     } else {
         other_fake.wait_for_calls("editmessagetext", 1, WAIT).await;
     }
@@ -353,7 +357,10 @@ async fn cancel_then_confirm_does_nothing() {
     add_schedule(&fake, "nightly").await;
     let (message, confirm, cancel) = remove_preview(&fake, ADMIN, "nightly").await;
 
-    assert_eq!(press(&fake, &CallbackPress::new(ADMIN, ADMIN, message, &cancel)).await, "");
+    assert_eq!(
+        press(&fake, &CallbackPress::new(ADMIN, ADMIN, message, &cancel)).await,
+        ""
+    );
     let edited = fake.wait_for_calls("editmessagetext", 1, WAIT).await;
     assert_eq!(edited[0].text(), Some("Cancelled. Nothing was done."));
     assert_eq!(edited[0].body["message_id"], message);

@@ -9,10 +9,11 @@ pub use render::{MESSAGE_LIMIT, html_messages};
 use crate::app::App;
 use crate::shutdown::Shutdown;
 use axum::Router;
+use backon::{ExponentialBuilder, Retryable};
 use chainsignal_commands::parser::{self, ParsedCommand};
 use chainsignal_commands::{
-    ActionAnswer, ActionPress, Button, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, Reply,
-    Role, UserRef, Visibility, chat_key, registry,
+    ActionAnswer, ActionPress, Button, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform,
+    Reply, Role, UserRef, Visibility, chat_key, registry,
 };
 use chainsignal_core::config::{Config, TelegramMode};
 use chainsignal_core::pacing::{Pacer, PacerLimits, server_wait_secs};
@@ -25,7 +26,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use teloxide::dispatching::{Dispatcher, UpdateFilterExt};
 use teloxide::error_handlers::ErrorHandler;
-use backon::{ExponentialBuilder, Retryable};
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, EditMessageTextSetters, SendChatActionSetters, SendDocumentSetters,
     SendMessageSetters, SetMyCommandsSetters, SetWebhookSetters,
@@ -33,8 +33,8 @@ use teloxide::payloads::{
 use teloxide::prelude::{Bot, Requester};
 use teloxide::types::{
     AllowedUpdate, BotCommand, CallbackQuery, Chat, ChatAction, ChatId, InlineKeyboardButton,
-    InlineKeyboardMarkup, InputFile, LinkPreviewOptions, MaybeInaccessibleMessage, Message, MessageId, ParseMode,
-    ThreadId, Update,
+    InlineKeyboardMarkup, InputFile, LinkPreviewOptions, MaybeInaccessibleMessage, Message, MessageId,
+    ParseMode, ThreadId, Update,
 };
 use teloxide::update_listeners::{Polling, StatefulListener};
 use teloxide::{ApiError, RequestError, dptree};
@@ -395,18 +395,7 @@ pub fn is_unreachable(e: &RequestError) -> bool {
 async fn on_message(ctx: &Ctx, update_id: u32, msg: &Message) {
     let Some(text) = msg.text() else { return };
     let private = msg.chat.is_private();
-    let kind = if private {
-        ChatKind::Private
-    } else if msg.chat.is_channel() {
-        ChatKind::Channel
-    } else {
-        ChatKind::Group
-    };
-    let chat = ChatRef {
-        platform: Platform::Telegram,
-        id: msg.chat.id.0.to_string(),
-        kind,
-    };
+    let chat = chat_ref(&msg.chat);
     let target = Target {
         chat: msg.chat.id,
         thread: msg.thread_id.filter(|_| msg.is_topic_message),
@@ -518,20 +507,14 @@ async fn respond(
 /// the commands' notice as a toast when it comes in time, else empty. An edit replaces
 /// the message that carried the button.
 async fn on_callback(ctx: &Ctx, query: CallbackQuery) {
-    let locale = query
-        .from
-        .language_code
-        .as_deref()
-        .and_then(Locale::from_tag);
+    let locale = query.from.language_code.as_deref().and_then(Locale::from_tag);
     let message = match &query.message {
         Some(MaybeInaccessibleMessage::Regular(m)) => Some(m.as_ref()),
         // Deleted, too old, or an inline message: nothing to edit, nothing done.
         Some(MaybeInaccessibleMessage::Inaccessible(_)) | None => None,
     };
     let (Some(message), Some(data)) = (message, query.data.clone()) else {
-        let text = ctx
-            .i18n
-            .t(locale.unwrap_or(Locale::En), "action-unknown");
+        let text = ctx.i18n.t(locale.unwrap_or(Locale::En), "action-unknown");
         answer_query(ctx, &query, Some(&text)).await;
         return;
     };
@@ -846,5 +829,40 @@ async fn handle_send_error(ctx: &Ctx, target: Target, e: &RequestError) {
         }
     } else {
         tracing::error!(chat = target.chat.0, error = %e, "telegram send failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainsignal_commands::ButtonStyle;
+
+    fn button(label: &str, data: String) -> Button {
+        Button {
+            label: label.into(),
+            style: ButtonStyle::Secondary,
+            data,
+        }
+    }
+
+    #[test]
+    fn buttons_become_one_row_and_oversized_data_is_left_out() {
+        let fits = format!("a:{}:y", "0".repeat(32));
+        let markup = keyboard(&[
+            button("Confirm", fits.clone()),
+            button("Too long", "x".repeat(65)),
+            button("Exactly 64", "y".repeat(64)),
+        ]);
+        assert_eq!(markup.inline_keyboard.len(), 1);
+        let row = &markup.inline_keyboard[0];
+        let labels: Vec<&str> = row.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(labels, ["Confirm", "Exactly 64"]);
+        assert!(keyboard(&[]).inline_keyboard.is_empty());
+        assert!(
+            keyboard(&[button("Too long", "é".repeat(33))])
+                .inline_keyboard
+                .is_empty(),
+            "bytes are counted, not characters"
+        );
     }
 }

@@ -12,7 +12,7 @@ use chainsignal_core::market::Source;
 use chainsignal_core::store::AuditRecord;
 use chainsignal_tests::TempPostgres;
 use chainsignal_tests::fake_telegram::{
-    CANT_INITIATE, Call, CallbackPress, FakeTelegram, IncomingMessage, PressedMessage,
+    CANT_INITIATE, Call, CallbackPress, Failure, FakeTelegram, IncomingMessage, PressedMessage,
 };
 use secrecy::SecretString;
 use serde_json::json;
@@ -231,6 +231,34 @@ async fn confirm_twice_removes_once() {
         assert_eq!(text, NO_LONGER, "{gone:?}");
     }
     assert_eq!(bot.schedule_names().await, ["keep"], "nothing was done");
+    bot.stop().await;
+}
+
+/// answerCallbackQuery is required but bounded: a server that never answers it does not
+/// hold the edit (the adapter waits 2 s for it, then edits).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_callback_answer_does_not_hold_the_edit() {
+    const BOUND: Duration = Duration::from_secs(4);
+    let fake = FakeTelegram::start().await;
+    let bot = start(&fake, None, |_| {}).await;
+    add_schedule(&fake, "nightly").await;
+    let (message, confirm, _) = remove_preview(&fake, ADMIN, "nightly").await;
+
+    fake.fail("answerCallbackQuery", Failure::Hang);
+    fake.push_callback(&CallbackPress::new(ADMIN, ADMIN, message, &confirm));
+    let calls = fake
+        .wait_until(WAIT, |calls| calls.iter().any(|c| c.method == "editmessagetext"))
+        .await;
+    let asked = calls
+        .iter()
+        .find(|c| c.method == "answercallbackquery")
+        .expect("the query was answered first");
+    let edit = calls.iter().find(|c| c.method == "editmessagetext").unwrap();
+    assert_eq!(edit.text(), Some("Schedule nightly removed."));
+    let held = edit.at - asked.at;
+    assert!(held < BOUND, "the edit waited {held:?} for the answer");
+    assert!(bot.schedule_names().await.is_empty());
+    fake.clear_failures("answerCallbackQuery");
     bot.stop().await;
 }
 

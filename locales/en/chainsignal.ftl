@@ -187,3 +187,8 @@ sub-schedule-rename = Rename a scheduled report
 option-schedule-new-name = The new name (letters, digits, - and _)
 schedule-rename-confirm = Rename schedule { $name } to { $new }?
 schedule-renamed = Schedule { $name } is now { $new }.
+
+## Telegram v2
+# A private answer (an error, anything meant for one person) asked for in a group, when
+# the bot cannot write to the asker privately. Never carries the private content.
+telegram-open-private = { $name }, I can only answer you privately: open a private chat with @{ $bot }, press Start, then ask again.

@@ -187,3 +187,8 @@ sub-schedule-rename = Zmień nazwę zaplanowanego raportu
 option-schedule-new-name = Nowa nazwa (litery, cyfry, - i _)
 schedule-rename-confirm = Zmienić nazwę harmonogramu { $name } na { $new }?
 schedule-renamed = Harmonogram { $name } nazywa się teraz { $new }.
+
+## Telegram v2
+# Prywatna odpowiedź (błąd, coś tylko dla jednej osoby) na pytanie w grupie, gdy bot nie
+# może napisać do pytającego prywatnie. Nigdy nie zawiera prywatnej treści.
+telegram-open-private = { $name }, mogę odpowiedzieć Ci tylko prywatnie: otwórz prywatny czat z @{ $bot }, naciśnij Start i zapytaj ponownie.

@@ -49,6 +49,10 @@ pub const BOT_FIRST_NAME: &str = "Chainsignal Test";
 
 /// Description of a 403 for a blocked chat; teloxide parses it as `ApiError::BotBlocked`.
 pub const BOT_BLOCKED: &str = "Forbidden: bot was blocked by the user";
+/// Description of the 403 Telegram gives for a message to a user who never opened a private
+/// chat with the bot (real server text; teloxide reads it as `ApiError::Unknown`, its own
+/// `CantInitiateConversation` expects "Unauthorized: ...").
+pub const CANT_INITIATE: &str = "Forbidden: bot can't initiate conversation with a user";
 /// Description of a 409 for a competing getUpdates; teloxide parses it as
 /// `ApiError::TerminatedByOtherGetUpdates`.
 pub const TERMINATED_BY_OTHER_GET_UPDATES: &str =
@@ -77,6 +81,9 @@ pub struct Call {
     pub at: tokio::time::Instant,
     /// The HTTP status the fake answered with (200 for every long poll).
     pub status: u16,
+    /// The `result` of a successful answer (the Message sent or edited, `true`, ...); `None`
+    /// for errors and long polls.
+    pub result: Option<Value>,
 }
 
 impl Call {
@@ -88,6 +95,102 @@ impl Call {
     /// `text` of the body, if any.
     pub fn text(&self) -> Option<&str> {
         self.body.get("text").and_then(Value::as_str)
+    }
+
+    /// The `message_id` of the message this call sent or edited.
+    pub fn message_id(&self) -> Option<i64> {
+        self.result
+            .as_ref()
+            .and_then(|r| r.get("message_id"))
+            .and_then(Value::as_i64)
+    }
+
+    /// The `callback_data` of the buttons of the inline keyboard the call carried, row by
+    /// row, as (label, data).
+    pub fn buttons(&self) -> Vec<(String, String)> {
+        let markup = match self.body.get("reply_markup") {
+            // Multipart requests carry it as a JSON string.
+            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+            Some(other) => other.clone(),
+            None => Value::Null,
+        };
+        markup["inline_keyboard"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row.as_array().into_iter().flatten())
+            .map(|b| {
+                (
+                    b["text"].as_str().unwrap_or_default().to_owned(),
+                    b["callback_data"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// What a [`CallbackPress`] says about the message that carried the button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PressedMessage {
+    /// The message as the fake sent it (or a minimal bot message in that chat if unknown).
+    Sent,
+    /// `InaccessibleMessage` (`date: 0`): deleted or otherwise out of the bot's reach.
+    Inaccessible,
+    /// No `message` field at all.
+    Missing,
+}
+
+/// A press of an inline button by a user, turned into a `callback_query` update by
+/// [`FakeTelegram::push_callback`].
+#[derive(Debug, Clone)]
+pub struct CallbackPress {
+    /// The callback query id; `None`: a fresh one.
+    pub id: Option<String>,
+    pub user_id: i64,
+    pub first_name: String,
+    pub language_code: Option<String>,
+    /// The chat and message that carried the button.
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub data: String,
+    pub message: PressedMessage,
+}
+
+impl CallbackPress {
+    /// User `user_id` ("Alice") presses the button with `data` under message `message_id`
+    /// of `chat_id`.
+    pub fn new(user_id: i64, chat_id: i64, message_id: i64, data: impl Into<String>) -> Self {
+        CallbackPress {
+            id: None,
+            user_id,
+            first_name: "Alice".into(),
+            language_code: None,
+            chat_id,
+            message_id,
+            data: data.into(),
+            message: PressedMessage::Sent,
+        }
+    }
+
+    /// The same press with this callback query id (a redelivered query keeps its id).
+    pub fn id(self, id: impl Into<String>) -> Self {
+        CallbackPress {
+            id: Some(id.into()),
+            ..self
+        }
+    }
+
+    /// The presser's client language.
+    pub fn lang(self, code: &str) -> Self {
+        CallbackPress {
+            language_code: Some(code.into()),
+            ..self
+        }
+    }
+
+    /// What the update says about the message.
+    pub fn message(self, message: PressedMessage) -> Self {
+        CallbackPress { message, ..self }
     }
 }
 
@@ -283,6 +386,12 @@ struct FakeState {
     idle_polls: u64,
     /// When each update was first handed out by getUpdates.
     served: HashMap<i64, Instant>,
+    /// The messages the bot sent or edited, by (chat, message id), as last seen.
+    messages: HashMap<(i64, i64), Value>,
+    /// Users who never opened a private chat with the bot: a send to their chat gets 403
+    /// [`CANT_INITIATE`].
+    strangers: HashSet<i64>,
+    next_callback_id: u64,
 }
 
 impl FakeTelegram {
@@ -306,6 +415,9 @@ impl FakeTelegram {
                 instant_updates: false,
                 idle_polls: 0,
                 served: HashMap::new(),
+                messages: HashMap::new(),
+                strangers: HashSet::new(),
+                next_callback_id: 1,
             }),
             calls_changed: watch::Sender::new(0),
             updates_changed: watch::Sender::new(0),
@@ -370,6 +482,61 @@ impl FakeTelegram {
     /// Makes `user_id` the owner of `chat_id` for getChatMember (everyone else is a member).
     pub fn make_owner(&self, chat_id: i64, user_id: i64) {
         self.shared.lock().owners.insert((chat_id, user_id));
+    }
+
+    /// From now on every send to the private chat of `user_id` answers 403 "Forbidden: bot
+    /// can't initiate conversation with a user" ([`CANT_INITIATE`]), as for a user who never
+    /// pressed Start.
+    pub fn never_started(&self, user_id: i64) {
+        self.shared.lock().strangers.insert(user_id);
+    }
+
+    /// Queues a `callback_query` update for `press`; returns (update id, callback query id).
+    pub fn push_callback(&self, press: &CallbackPress) -> (i64, String) {
+        let query = {
+            let mut state = self.shared.lock();
+            let id = match &press.id {
+                Some(id) => id.clone(),
+                None => {
+                    let n = state.next_callback_id;
+                    state.next_callback_id += 1;
+                    format!("cq{n}")
+                }
+            };
+            let mut from = json!({ "id": press.user_id, "is_bot": false, "first_name": press.first_name });
+            if let Some(code) = &press.language_code {
+                from["language_code"] = json!(code);
+            }
+            let mut query = json!({
+                "id": id,
+                "from": from,
+                "chat_instance": format!("ci{}", press.chat_id),
+                "data": press.data,
+            });
+            let chat = state.chat(press.chat_id);
+            match press.message {
+                PressedMessage::Sent => {
+                    let message = state
+                        .messages
+                        .get(&(press.chat_id, press.message_id))
+                        .cloned()
+                        .unwrap_or_else(|| {
+                            json!({
+                                "message_id": press.message_id, "date": unix_now(), "chat": chat,
+                                "from": bot_user(), "text": "…",
+                            })
+                        });
+                    query["message"] = message;
+                }
+                PressedMessage::Inaccessible => {
+                    query["message"] = json!({ "message_id": press.message_id, "date": 0, "chat": chat });
+                }
+                PressedMessage::Missing => {}
+            }
+            (query, id)
+        };
+        let (query, id) = query;
+        (self.push_update(json!({ "callback_query": query })), id)
     }
 
     /// Undoes [`FakeTelegram::block_chat`].
@@ -646,7 +813,7 @@ async fn handle(
                 return into_response(StatusCode::OK, json!({ "ok": true, "result": [] }));
             }
         }
-        state.record(method, body, reply.status());
+        state.record(method, body, &reply);
         reply
     };
     shared.calls_changed.send_modify(|n| *n += 1);
@@ -883,12 +1050,23 @@ fn target_chat(body: &Value) -> Result<i64, Reply> {
 }
 
 impl FakeState {
-    fn record(&mut self, method: String, body: Value, status: StatusCode) {
+    fn record(&mut self, method: String, body: Value, reply: &Reply) {
+        let result = match reply {
+            Reply::Now { status, body } if status.is_success() => body.get("result").cloned(),
+            _ => None,
+        };
+        // Remember what the bot's messages look like, for callback queries on them.
+        if let Some(message) = &result
+            && let (Some(chat), Some(id)) = (message["chat"]["id"].as_i64(), message["message_id"].as_i64())
+        {
+            self.messages.insert((chat, id), message.clone());
+        }
         self.calls.push(Call {
             method,
             body,
             at: Instant::now(),
-            status: status.as_u16(),
+            status: reply.status().as_u16(),
+            result,
         });
     }
 
@@ -923,6 +1101,12 @@ impl FakeState {
         }
         if method != "getupdates" && int_field(body, "chat_id").is_some_and(|id| self.blocked.contains(&id)) {
             return error(StatusCode::FORBIDDEN, BOT_BLOCKED);
+        }
+        if method.starts_with("send")
+            && method != "sendchataction"
+            && int_field(body, "chat_id").is_some_and(|id| self.strangers.contains(&id))
+        {
+            return error(StatusCode::FORBIDDEN, CANT_INITIATE);
         }
         match method {
             "getme" => ok(get_me()),
@@ -960,6 +1144,7 @@ impl FakeState {
             "senddocument" => self.send_document(body),
             "sendphoto" => self.send_photo(body),
             "editmessagetext" => self.edit_message_text(body),
+            "editmessagereplymarkup" => self.edit_message_reply_markup(body),
             "setmycommands" => match body.get("commands") {
                 Some(commands @ Value::Array(_)) => {
                     self.commands.insert(commands_key(body), commands.clone());
@@ -1107,6 +1292,31 @@ impl FakeState {
             .filter(|m| m.get("inline_keyboard").is_some())
         {
             message["reply_markup"] = markup.clone();
+        }
+        ok(message)
+    }
+
+    fn edit_message_reply_markup(&mut self, body: &Value) -> Reply {
+        if body.get("inline_message_id").is_some() {
+            return ok(json!(true));
+        }
+        let (Some(chat_id), Some(message_id)) = (int_field(body, "chat_id"), int_field(body, "message_id"))
+        else {
+            return bad_request("message to edit not found");
+        };
+        let Some(mut message) = self.messages.get(&(chat_id, message_id)).cloned() else {
+            return bad_request("message to edit not found");
+        };
+        message["edit_date"] = json!(unix_now());
+        match body.get("reply_markup") {
+            Some(markup) if markup.get("inline_keyboard").is_some() => {
+                message["reply_markup"] = markup.clone()
+            }
+            _ => {
+                if let Some(fields) = message.as_object_mut() {
+                    fields.remove("reply_markup");
+                }
+            }
         }
         ok(message)
     }

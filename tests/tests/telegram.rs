@@ -148,24 +148,26 @@ async fn groups_topics_language_and_escaping() {
     let group = -100_777;
 
     // Not for us: other bots' commands, unknown commands, chatter.
-    fake.push_message(&IncomingMessage::private(0, "/report@OtherBot btc").in_group(group));
-    fake.push_message(&IncomingMessage::private(0, "/foo").in_group(group));
-    fake.push_message(&IncomingMessage::private(0, "good morning").in_group(group));
+    fake.push_message(&IncomingMessage::private(31, "/report@OtherBot btc").in_group(group));
+    fake.push_message(&IncomingMessage::private(31, "/foo").in_group(group));
+    fake.push_message(&IncomingMessage::private(31, "good morning").in_group(group));
     // For us.
-    fake.push_message(&IncomingMessage::private(0, "/foo@chainsignal_test_bot").in_group(group));
+    fake.push_message(&IncomingMessage::private(31, "/foo@chainsignal_test_bot").in_group(group));
     fake.push_message(
-        &IncomingMessage::private(0, "/report@chainsignal_test_bot <b>&amp; btc").in_group(group),
+        &IncomingMessage::private(31, "/report@chainsignal_test_bot <b>&amp; btc").in_group(group),
     );
     let sent = replies(&fake, 2).await;
     let t = texts(&sent);
+    // An error is meant for the asker: it goes to their private chat, not the group.
     assert!(t[0].contains("Unknown command /foo"), "{}", t[0]);
+    assert_eq!(sent[0].body["chat_id"], 31, "the error went private");
     assert!(t[1].contains("BTCUSDT"), "{}", t[1]);
     assert!(
         t[1].contains("“&lt;b&gt;&amp;amp;” is not a symbol"),
         "escaped: {}",
         t[1]
     );
-    assert!(sent.iter().all(|c| c.body["chat_id"] == group));
+    assert_eq!(sent[1].body["chat_id"], group, "the report is public");
 
     // A forum topic: the answer goes to the same thread.
     fake.push_message(&IncomingMessage::private(0, "/help").in_topic(-100_888, 77));
@@ -182,13 +184,13 @@ async fn groups_topics_language_and_escaping() {
         texts(&sent)[3]
     );
 
-    // Only the two group commands addressed to us were answered there.
+    // Only the group command addressed to us with a public answer was answered there.
     let to_group = fake
         .calls_of("sendmessage")
         .iter()
         .filter(|c| c.body["chat_id"] == group)
         .count();
-    assert_eq!(to_group, 2);
+    assert_eq!(to_group, 1);
     bot.stop().await;
 }
 
@@ -337,23 +339,31 @@ async fn only_chat_admins_subscribe_a_group() {
     fake.push_message(&IncomingMessage::private(6, "/schedule list").in_group(group));
     let sent = replies(&fake, 4).await;
     let t = texts(&sent);
+    // Refusals are meant for the asker (user 6): they go to 6's private chat.
     assert!(t[0].contains("Only the chat's administrators"), "{}", t[0]);
+    assert_eq!(sent[0].body["chat_id"], 6);
     assert!(
         t[1].contains("now receives the scheduled market reports"),
         "{}",
         t[1]
     );
+    assert_eq!(sent[1].body["chat_id"], group);
     assert!(
         t[2].contains("Scheduled reports") && t[2].contains("daily-report"),
         "a bot admin: {}",
         t[2]
     );
+    assert_eq!(sent[2].body["chat_id"], group);
     assert!(t[3].contains("Only the bot's admins"), "{}", t[3]);
+    assert_eq!(sent[3].body["chat_id"], 6);
     let subs = bot.app.store.subscribers("reports").await.unwrap();
     assert_eq!(subs.len(), 1);
     assert_eq!(subs[0].platform_chat_id, group.to_string());
-    // Only the commands that need more than a member ask Telegram who the user is.
-    assert_eq!(fake.calls_of("getchatmember").len(), 3);
+    // Only the commands that need a chat administrator (the two /subscribe) ask Telegram
+    // who the user is; /schedule needs a bot admin, which the config decides.
+    let asked = fake.calls_of("getchatmember");
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(asked.iter().all(|c| c.body["chat_id"] == group));
     bot.stop().await;
 }
 

@@ -9,9 +9,11 @@ pub use render::{MESSAGE_LIMIT, html_messages};
 use crate::app::App;
 use crate::shutdown::Shutdown;
 use axum::Router;
+use backon::{ExponentialBuilder, Retryable};
 use chainsignal_commands::parser::{self, ParsedCommand};
 use chainsignal_commands::{
-    ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, Reply, Role, UserRef, chat_key, registry,
+    ActionAnswer, ActionPress, Button, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform,
+    Reply, Role, UserRef, Visibility, chat_key, registry,
 };
 use chainsignal_core::config::{Config, TelegramMode};
 use chainsignal_core::pacing::{Pacer, PacerLimits, server_wait_secs};
@@ -25,22 +27,35 @@ use std::time::Duration;
 use teloxide::dispatching::{Dispatcher, UpdateFilterExt};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::payloads::{
-    SendChatActionSetters, SendDocumentSetters, SendMessageSetters, SetMyCommandsSetters, SetWebhookSetters,
+    AnswerCallbackQuerySetters, EditMessageTextSetters, SendChatActionSetters, SendDocumentSetters,
+    SendMessageSetters, SetMyCommandsSetters, SetWebhookSetters,
 };
 use teloxide::prelude::{Bot, Requester};
 use teloxide::types::{
-    AllowedUpdate, BotCommand, ChatAction, ChatId, InputFile, LinkPreviewOptions, Message, ParseMode,
-    ThreadId, Update,
+    AllowedUpdate, BotCommand, CallbackQuery, Chat, ChatAction, ChatId, InlineKeyboardButton,
+    InlineKeyboardMarkup, InputFile, LinkPreviewOptions, MaybeInaccessibleMessage, Message, MessageId,
+    ParseMode, ThreadId, Update,
 };
 use teloxide::update_listeners::{Polling, StatefulListener};
 use teloxide::{ApiError, RequestError, dptree};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// What the adapter asks Telegram to deliver: messages and button presses.
+const ALLOWED_UPDATES: [AllowedUpdate; 2] = [AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
+
 /// Attempts of one send on network errors and `RetryAfter`.
 const SEND_ATTEMPTS: u32 = 4;
 /// Optional calls (typing, command menus) get this long, once, and nobody waits for them.
 const OPTIONAL_CALL_LIMIT: Duration = Duration::from_secs(1);
+/// A callback query is answered (the presser's spinner stops) within this, once.
+const CALLBACK_ANSWER_LIMIT: Duration = Duration::from_secs(2);
+/// How long a press's answer is waited for before the callback query is answered without
+/// it; a notice that comes later goes to the presser's private chat instead of a toast.
+const PRESS_ANSWER_WAIT: Duration = Duration::from_millis(2500);
+/// Telegram's limits: `callback_data` bytes, characters of a callback answer's text.
+const CALLBACK_DATA_LIMIT: usize = 64;
+const CALLBACK_TEXT_LIMIT: usize = 200;
 /// A document (the report's CSV) follows its text within this, once, in the background: an
 /// upload is larger than a chat action, so it gets longer, but never holds a reply.
 const DOCUMENT_LIMIT: Duration = Duration::from_secs(15);
@@ -52,9 +67,10 @@ enum Optional {
     Typing,
     Menus,
     Document,
+    Answer,
 }
 
-static OPTIONAL_WARNED: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
+static OPTIONAL_WARNED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
 
 impl Optional {
     fn name(self) -> &'static str {
@@ -62,6 +78,7 @@ impl Optional {
             Optional::Typing => "sendChatAction",
             Optional::Menus => "setMyCommands",
             Optional::Document => "sendDocument",
+            Optional::Answer => "answerCallbackQuery",
         }
     }
 
@@ -101,6 +118,7 @@ struct Ctx {
     username: String,
     commands: Commands,
     store: Store,
+    i18n: Arc<I18n>,
     sender: Arc<Sender>,
 }
 
@@ -187,13 +205,22 @@ async fn serve(
         username,
         commands,
         store,
+        i18n,
         sender,
     });
-    let handler =
-        Update::filter_message().endpoint(|update: Update, msg: Message, ctx: Arc<Ctx>| async move {
-            crate::scheduler::guarded("telegram message", on_message(&ctx, update.id.0, &msg)).await;
-            Ok::<(), RequestError>(())
-        });
+    let handler = dptree::entry()
+        .branch(
+            Update::filter_message().endpoint(|update: Update, msg: Message, ctx: Arc<Ctx>| async move {
+                crate::scheduler::guarded("telegram message", on_message(&ctx, update.id.0, &msg)).await;
+                Ok::<(), RequestError>(())
+            }),
+        )
+        .branch(
+            Update::filter_callback_query().endpoint(|query: CallbackQuery, ctx: Arc<Ctx>| async move {
+                crate::scheduler::guarded("telegram button", on_callback(&ctx, query)).await;
+                Ok::<(), RequestError>(())
+            }),
+        );
     let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
         .dependencies(dptree::deps![ctx])
         .default_handler(|_| async {})
@@ -205,7 +232,7 @@ async fn serve(
         None => {
             let polling = Polling::builder(bot.clone())
                 .timeout(Duration::from_secs(config.telegram.poll_timeout_secs))
-                .allowed_updates(vec![AllowedUpdate::Message])
+                .allowed_updates(ALLOWED_UPDATES.to_vec())
                 .backoff_strategy(|errors| {
                     Duration::from_millis(500 * 2u64.pow(errors.min(7))).min(Duration::from_secs(60))
                 })
@@ -223,7 +250,7 @@ async fn serve(
                     let set = bot
                         .set_webhook(url)
                         .secret_token(secret.expose_secret().to_string())
-                        .allowed_updates(vec![AllowedUpdate::Message]);
+                        .allowed_updates(ALLOWED_UPDATES.to_vec());
                     if let Err(e) = set.await {
                         tracing::error!(error = %e, "telegram setWebhook failed; updates may not arrive");
                     }
@@ -368,18 +395,7 @@ pub fn is_unreachable(e: &RequestError) -> bool {
 async fn on_message(ctx: &Ctx, update_id: u32, msg: &Message) {
     let Some(text) = msg.text() else { return };
     let private = msg.chat.is_private();
-    let kind = if private {
-        ChatKind::Private
-    } else if msg.chat.is_channel() {
-        ChatKind::Channel
-    } else {
-        ChatKind::Group
-    };
-    let chat = ChatRef {
-        platform: Platform::Telegram,
-        id: msg.chat.id.0.to_string(),
-        kind,
-    };
+    let chat = chat_ref(&msg.chat);
     let target = Target {
         chat: msg.chat.id,
         thread: msg.thread_id.filter(|_| msg.is_topic_message),
@@ -429,8 +445,224 @@ async fn on_message(ctx: &Ctx, update_id: u32, msg: &Message) {
         Err(e) if private || addressed => ctx.commands.parse_error_reply(&chat, locale, &e).await,
         Err(_) => return,
     };
-    deliver(ctx, target, &reply).await;
+    respond(ctx, target, &chat, from, locale, &reply).await;
 }
+
+fn chat_ref(chat: &Chat) -> ChatRef {
+    let kind = if chat.is_private() {
+        ChatKind::Private
+    } else if chat.is_channel() {
+        ChatKind::Channel
+    } else {
+        ChatKind::Group
+    };
+    ChatRef {
+        platform: Platform::Telegram,
+        id: chat.id.0.to_string(),
+        kind,
+    }
+}
+
+/// Send a reply where it belongs. A private reply (an error, anything meant for one
+/// person) asked for in a group goes to the asker's private chat; when Telegram refuses
+/// that (the user never started the bot, or blocked it), the group gets one short line
+/// saying to open a private chat with the bot, never the private content.
+async fn respond(
+    ctx: &Ctx,
+    target: Target,
+    chat: &ChatRef,
+    from: Option<&teloxide::types::User>,
+    locale: Option<Locale>,
+    reply: &Reply,
+) {
+    if reply.visibility != Visibility::Private || !target.group {
+        return deliver(ctx, target, reply).await;
+    }
+    // An anonymous administrator writes as a bot (GroupAnonymousBot): no private chat.
+    if let Some(user) = from.filter(|u| !u.is_bot) {
+        let private = Target {
+            chat: ChatId::from(user.id),
+            thread: None,
+            group: false,
+        };
+        match ctx.sender.send_reply(private, reply).await {
+            Ok(()) => return,
+            Err(e) => tracing::info!(
+                error = %e,
+                "telegram: a private answer could not reach the asker's private chat; saying so in the group"
+            ),
+        }
+    }
+    let locale = ctx.commands.chat_locale(chat, locale).await;
+    let name = from.map(|u| u.first_name.as_str()).unwrap_or_default();
+    let line = ctx.i18n.tr(
+        locale,
+        "telegram-open-private",
+        &[("name", name), ("bot", ctx.username.as_str())],
+    );
+    deliver(ctx, target, &Reply::text(line)).await;
+}
+
+/// A button was pressed. The callback query is always answered, once and bounded: with
+/// the commands' notice as a toast when it comes in time, else empty. An edit replaces
+/// the message that carried the button.
+async fn on_callback(ctx: &Ctx, query: CallbackQuery) {
+    let locale = query.from.language_code.as_deref().and_then(Locale::from_tag);
+    let message = match &query.message {
+        Some(MaybeInaccessibleMessage::Regular(m)) => Some(m.as_ref()),
+        // Deleted, too old, or an inline message: nothing to edit, nothing done.
+        Some(MaybeInaccessibleMessage::Inaccessible(_)) | None => None,
+    };
+    let (Some(message), Some(data)) = (message, query.data.clone()) else {
+        let text = ctx.i18n.t(locale.unwrap_or(Locale::En), "action-unknown");
+        answer_query(ctx, &query, Some(&text)).await;
+        return;
+    };
+    let chat = chat_ref(&message.chat);
+    let press = ActionPress {
+        request_id: format!("c{}", query.id.0),
+        user: UserRef {
+            platform: Platform::Telegram,
+            id: query.from.id.0.to_string(),
+            display_name: Some(query.from.first_name.clone()),
+        },
+        chat_admin: chat.kind == ChatKind::Private,
+        chat,
+        locale,
+        data,
+    };
+    let commands = ctx.commands.clone();
+    let mut work = tokio::spawn(async move { commands.on_action(&press).await });
+    let (answer, late) = match tokio::time::timeout(PRESS_ANSWER_WAIT, &mut work).await {
+        Ok(done) => (done, false),
+        Err(_) => {
+            // Stop the presser's spinner now; the answer follows when it is ready.
+            answer_query(ctx, &query, None).await;
+            (work.await, true)
+        }
+    };
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::error!(error = %e, "a button press failed");
+            if !late {
+                answer_query(ctx, &query, None).await;
+            }
+            return;
+        }
+    };
+    let target = Target {
+        chat: message.chat.id,
+        thread: message.thread_id.filter(|_| message.is_topic_message),
+        group: !message.chat.is_private(),
+    };
+    match answer {
+        ActionAnswer::Notice(reply) if late => {
+            // Too late for a toast: tell the presser privately, never the group.
+            let private = Target {
+                chat: ChatId::from(query.from.id),
+                thread: None,
+                group: false,
+            };
+            if let Err(e) = ctx.sender.send_reply(private, &reply).await {
+                tracing::info!(error = %e, "telegram: a late notice could not reach the presser");
+            }
+        }
+        ActionAnswer::Notice(reply) => {
+            answer_query(ctx, &query, Some(&reply.to_plain_text())).await;
+        }
+        ActionAnswer::Edit(reply) => {
+            if !late {
+                answer_query(ctx, &query, None).await;
+            }
+            edit(ctx, target, message.id, &reply).await;
+        }
+    }
+}
+
+/// answerCallbackQuery, bounded, never retried: `text` as a toast (not an alert), cut to
+/// Telegram's 200 characters.
+async fn answer_query(ctx: &Ctx, query: &CallbackQuery, text: Option<&str>) {
+    let mut request = ctx.bot.answer_callback_query(query.id.clone());
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
+        request = request
+            .text(text.chars().take(CALLBACK_TEXT_LIMIT).collect::<String>())
+            .show_alert(false);
+    }
+    Optional::Answer
+        .run(CALLBACK_ANSWER_LIMIT, request.into_future())
+        .await;
+}
+
+/// Replace the message that carried a button with `reply`: its first part edits the
+/// message (with the reply's keyboard when it is the only part, else none); the other
+/// parts and the attachments follow as new messages. A message that can no longer be
+/// edited gets the reply as new messages.
+async fn edit(ctx: &Ctx, target: Target, message: MessageId, reply: &Reply) {
+    let parts = html_messages(reply, MESSAGE_LIMIT);
+    let Some((first, rest)) = parts.split_first() else {
+        return;
+    };
+    let markup = if rest.is_empty() {
+        keyboard(&reply.buttons)
+    } else {
+        InlineKeyboardMarkup::default()
+    };
+    let edited = ctx
+        .sender
+        .send(target, || {
+            ctx.bot
+                .edit_message_text(target.chat, message, first.clone())
+                .parse_mode(ParseMode::Html)
+                .link_preview_options(NO_PREVIEW)
+                .reply_markup(markup.clone())
+        })
+        .await;
+    match edited {
+        Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {
+            if let Err(e) = ctx.sender.send_parts(target, rest, reply).await {
+                handle_send_error(ctx, target, &e).await;
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "telegram: a message could not be edited; sending the answer anew");
+            deliver(ctx, target, reply).await;
+        }
+    }
+}
+
+/// The reply's buttons as one row of an inline keyboard. A button whose data does not fit
+/// Telegram's 64 bytes is left out (logged once).
+fn keyboard(buttons: &[Button]) -> InlineKeyboardMarkup {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let row: Vec<InlineKeyboardButton> = buttons
+        .iter()
+        .filter(|b| {
+            let fits = b.data.len() <= CALLBACK_DATA_LIMIT;
+            if !fits && !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    bytes = b.data.len(),
+                    "telegram: a button's data exceeds 64 bytes; the button is left out"
+                );
+            }
+            fits
+        })
+        .map(|b| InlineKeyboardButton::callback(b.label.clone(), b.data.clone()))
+        .collect();
+    if row.is_empty() {
+        InlineKeyboardMarkup::default()
+    } else {
+        InlineKeyboardMarkup::new([row])
+    }
+}
+
+const NO_PREVIEW: LinkPreviewOptions = LinkPreviewOptions {
+    is_disabled: true,
+    url: None,
+    prefer_small_media: false,
+    prefer_large_media: false,
+    show_above_text: false,
+};
 
 /// The platform's fact the commands decide access from: does the asker administer this
 /// chat? A private chat is the user's own; in a group Telegram is asked, and only for
@@ -483,25 +715,31 @@ impl Sender {
         }
     }
 
-    /// The text in as many HTML messages as it takes, then the attachments in the
-    /// background (bounded, not retried, a failure logged): the error returned is the
-    /// first refused text message.
+    /// The text in as many HTML messages as it takes, the buttons as an inline keyboard on
+    /// the last, then the attachments in the background (bounded, not retried, a failure
+    /// logged): the error returned is the first refused text message.
     pub async fn send_reply(&self, target: Target, reply: &Reply) -> Result<(), RequestError> {
-        for html in html_messages(reply, MESSAGE_LIMIT) {
+        self.send_parts(target, &html_messages(reply, MESSAGE_LIMIT), reply)
+            .await
+    }
+
+    /// `parts` (HTML) as new messages, the reply's keyboard on the last, then the reply's
+    /// attachments.
+    async fn send_parts(&self, target: Target, parts: &[String], reply: &Reply) -> Result<(), RequestError> {
+        let markup = keyboard(&reply.buttons);
+        for (i, html) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
             self.send(target, || {
                 let mut request = self
                     .bot
                     .send_message(target.chat, html.clone())
                     .parse_mode(ParseMode::Html)
-                    .link_preview_options(LinkPreviewOptions {
-                        is_disabled: true,
-                        url: None,
-                        prefer_small_media: false,
-                        prefer_large_media: false,
-                        show_above_text: false,
-                    });
+                    .link_preview_options(NO_PREVIEW);
                 if let Some(thread) = target.thread {
                     request = request.message_thread_id(thread);
+                }
+                if last && !markup.inline_keyboard.is_empty() {
+                    request = request.reply_markup(markup.clone());
                 }
                 request
             })
@@ -527,16 +765,15 @@ impl Sender {
         Ok(())
     }
 
-    /// One paced send, retried after `RetryAfter` and on network errors.
-    async fn send<F, R>(&self, target: Target, make: F) -> Result<Message, RequestError>
+    /// One paced call, retried (backon) after `RetryAfter`, waiting what the server asks
+    /// (capped), and on network errors with an exponential backoff.
+    async fn send<F, R, T>(&self, target: Target, make: F) -> Result<T, RequestError>
     where
         F: Fn() -> R,
-        R: IntoFuture<Output = Result<Message, RequestError>>,
+        R: IntoFuture<Output = Result<T, RequestError>>,
     {
         let key = target.chat.0.to_string();
-        let mut backoff = Duration::from_millis(300);
-        let mut attempt = 1;
-        loop {
+        let attempt = || async {
             self.pacer.acquire(&key, target.group).await;
             let result = make().await;
             let status = match &result {
@@ -547,22 +784,31 @@ impl Sender {
             };
             metrics::counter!("chainsignal_outbound_requests_total", "service" => "telegram", "status" => status)
                 .increment(1);
-            match result {
-                Ok(message) => return Ok(message),
-                Err(RequestError::RetryAfter(wait)) if attempt < SEND_ATTEMPTS => {
+            result
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(300))
+            .with_factor(2.0)
+            .with_max_delay(Duration::from_secs(10))
+            .with_max_times(SEND_ATTEMPTS as usize - 1);
+        attempt
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|e| matches!(e, RequestError::RetryAfter(_) | RequestError::Network(_)))
+            .adjust(|e, next| match (e, next) {
+                // Out of attempts: stop, whatever the server asks.
+                (_, None) => None,
+                (RequestError::RetryAfter(wait), Some(_)) => {
                     let wait = server_wait_secs(wait.duration().as_secs_f64(), Duration::from_secs(1));
                     tracing::warn!(chat = target.chat.0, retry_after = ?wait, "telegram asked to slow down");
-                    tokio::time::sleep(wait).await;
+                    Some(wait)
                 }
-                Err(RequestError::Network(e)) if attempt < SEND_ATTEMPTS => {
-                    tracing::warn!(chat = target.chat.0, error = %e, "telegram send failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
+                (e, Some(delay)) => {
+                    tracing::warn!(chat = target.chat.0, error = %e, ?delay, "telegram send failed; retrying");
+                    Some(delay)
                 }
-                Err(e) => return Err(e),
-            }
-            attempt += 1;
-        }
+            })
+            .await
     }
 }
 
@@ -583,5 +829,40 @@ async fn handle_send_error(ctx: &Ctx, target: Target, e: &RequestError) {
         }
     } else {
         tracing::error!(chat = target.chat.0, error = %e, "telegram send failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainsignal_commands::ButtonStyle;
+
+    fn button(label: &str, data: String) -> Button {
+        Button {
+            label: label.into(),
+            style: ButtonStyle::Secondary,
+            data,
+        }
+    }
+
+    #[test]
+    fn buttons_become_one_row_and_oversized_data_is_left_out() {
+        let fits = format!("a:{}:y", "0".repeat(32));
+        let markup = keyboard(&[
+            button("Confirm", fits.clone()),
+            button("Too long", "x".repeat(65)),
+            button("Exactly 64", "y".repeat(64)),
+        ]);
+        assert_eq!(markup.inline_keyboard.len(), 1);
+        let row = &markup.inline_keyboard[0];
+        let labels: Vec<&str> = row.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(labels, ["Confirm", "Exactly 64"]);
+        assert!(keyboard(&[]).inline_keyboard.is_empty());
+        assert!(
+            keyboard(&[button("Too long", "é".repeat(33))])
+                .inline_keyboard
+                .is_empty(),
+            "bytes are counted, not characters"
+        );
     }
 }

@@ -1,11 +1,12 @@
 //! The command line (DESIGN.md "CLI"): `run`, `demo`, `report`, `migrate`, `export`.
 
 use crate::app::App;
+use crate::delivery::{Outbox, Outboxes};
+use crate::discord::delivery::DiscordOutbox;
 use crate::scheduler::Scheduler;
-use crate::scheduler::outbox::{
-    ConsoleOutbox, DiscordOutbox, DiscordWebhookOutbox, Outbox, Outboxes, TelegramOutbox,
-};
+use crate::scheduler::outbox::{ConsoleOutbox, DiscordWebhookOutbox};
 use crate::shutdown::{self, Shutdown};
+use crate::telegram::delivery::TelegramOutbox;
 use crate::{console, http, logging};
 use anyhow::{Context, bail};
 use chainsignal_commands::report_view::{failure_message, report_reply};

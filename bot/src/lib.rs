@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod console;
+pub mod delivery;
 pub mod discord;
 pub mod http;
 pub mod logging;

@@ -6,6 +6,7 @@
 //! message to the presser only), ephemeral errors, answers within Discord's 3 s or a
 //! deferral and a follow-up.
 
+pub mod delivery;
 pub mod render;
 
 use crate::app::App;

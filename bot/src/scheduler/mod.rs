@@ -7,7 +7,7 @@
 mod alerts;
 pub mod outbox;
 
-pub use outbox::{Outbox, Outboxes, SendError};
+pub use crate::delivery::{Outbox, Outboxes, SendError};
 
 use crate::app::App;
 use crate::shutdown::Shutdown;

@@ -1,81 +1,17 @@
-//! Where scheduled posts and alerts go: one outbox per kind of target.
+//! The outboxes the scheduler owns itself: Discord webhooks and the console. The
+//! adapters' outboxes live with the adapters (each adapter's `delivery` module);
+//! the trait is [`crate::delivery::Outbox`].
 
-use crate::telegram;
+pub use crate::delivery::{Outbox, Outboxes, SendError};
 use async_trait::async_trait;
 use chainsignal_commands::{Block, Reply};
 use chainsignal_core::pacing::{Pacer, PacerLimits, Rate, server_wait, server_wait_secs};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
-use teloxide::types::ChatId;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::Mutex;
-
-/// Why a post did not arrive.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    /// The target refused for good (403, 404, blocked, deleted): counts toward disabling.
-    #[error("refused: {0}")]
-    Gone(String),
-    #[error("failed: {0}")]
-    Failed(String),
-}
-
-#[async_trait]
-pub trait Outbox: Send + Sync {
-    async fn send(&self, chat_id: &str, reply: &Reply) -> Result<(), SendError>;
-}
-
-/// Outboxes by platform name (`telegram`, `discord-webhook`, `console`).
-pub type Outboxes = HashMap<String, Arc<dyn Outbox>>;
-
-/// Telegram chats, through the adapter's paced sender.
-pub struct TelegramOutbox(pub Arc<telegram::Sender>);
-
-#[async_trait]
-impl Outbox for TelegramOutbox {
-    async fn send(&self, chat_id: &str, reply: &Reply) -> Result<(), SendError> {
-        let id: i64 = chat_id
-            .parse()
-            .map_err(|_| SendError::Gone("not a Telegram chat id".into()))?;
-        let target = telegram::Target {
-            chat: ChatId(id),
-            thread: None,
-            group: id < 0,
-        };
-        self.0.send_reply(target, reply).await.map_err(|e| {
-            if telegram::is_unreachable(&e) {
-                SendError::Gone(e.to_string())
-            } else {
-                SendError::Failed(e.to_string())
-            }
-        })
-    }
-}
-
-/// Discord channels that said `/subscribe`, through the adapter's REST client.
-pub struct DiscordOutbox(pub Arc<serenity::http::Http>);
-
-#[async_trait]
-impl Outbox for DiscordOutbox {
-    async fn send(&self, chat_id: &str, reply: &Reply) -> Result<(), SendError> {
-        let id: u64 = chat_id
-            .parse()
-            .map_err(|_| SendError::Gone("not a Discord channel id".into()))?;
-        crate::discord::post(&self.0, id, reply)
-            .await
-            .map_err(|e| match &e {
-                serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r))
-                    if matches!(r.status_code.as_u16(), 403 | 404) =>
-                {
-                    SendError::Gone(format!("HTTP {}", r.status_code.as_u16()))
-                }
-                _ => SendError::Failed(e.to_string()),
-            })
-    }
-}
 
 /// The id a webhook URL is known by: a digest, since the URL itself is a secret.
 pub fn webhook_id(url: &SecretString) -> String {

@@ -1,6 +1,7 @@
 //! The Telegram adapter (teloxide): long polling or webhook, every command of the
 //! commands crate without per-command code, HTML rendering, paced and retried sends.
 
+pub mod delivery;
 mod render;
 pub mod webhook;
 

@@ -797,7 +797,7 @@ async fn export_reports<W: AsyncWrite + Unpin>(
 ) -> anyhow::Result<ExitCode> {
     let app = App::build(config, None, None).await?;
     let rows = app.store.report_history(since).await?;
-    let csv = chainsignal_core::report::history_csv(&rows);
+    let csv = chainsignal_core::export::history_csv(&rows);
     match out_file {
         Some(path) => {
             tokio::fs::write(&path, csv)

@@ -3,6 +3,8 @@
 //! environment and are redacted in `Debug`.
 
 use crate::market::BinanceSettings;
+/// `[[schedule]]` tables: defined (and validated) with the schedules themselves.
+pub use crate::schedule::ScheduleConfig;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
@@ -261,42 +263,6 @@ impl AiConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleConfig {
-    pub name: String,
-    /// Five fields: minute hour day-of-month month day-of-week.
-    pub cron: String,
-    #[serde(default = "default_timezone")]
-    pub timezone: String,
-    /// `report` or `report+summary`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// Empty: the watchlist.
-    #[serde(default)]
-    pub symbols: Vec<String>,
-}
-
-fn default_timezone() -> String {
-    "Europe/Warsaw".into()
-}
-
-fn default_kind() -> String {
-    "report".into()
-}
-
-impl ScheduleConfig {
-    pub fn default_daily() -> Self {
-        Self {
-            name: "daily-report".into(),
-            cron: "0 6,16 * * *".into(),
-            timezone: default_timezone(),
-            kind: default_kind(),
-            symbols: Vec::new(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SchedulerConfig {
@@ -550,18 +516,7 @@ impl Config {
         }
         let schedules = self.schedules();
         for s in &schedules {
-            if let Err(e) = crate::schedule::ScheduleDef::from_config(s, &m.quote) {
-                return bad(match e {
-                    crate::schedule::ScheduleError::Name => format!(
-                        "schedule name {:?}: letters, digits, - and _ only, at most 32",
-                        s.name
-                    ),
-                    crate::schedule::ScheduleError::Symbol(sym) => {
-                        format!("schedule {:?}: symbol {sym:?} is not a symbol", s.name)
-                    }
-                    e => format!("schedule {:?}: {e}", s.name),
-                });
-            }
+            s.validate(&m.quote).map_err(ConfigError::Invalid)?;
         }
         let names: std::collections::HashSet<String> =
             schedules.iter().map(|s| s.name.to_ascii_lowercase()).collect();

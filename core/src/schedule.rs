@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -556,6 +557,59 @@ impl ScheduleKind {
     }
 }
 
+/// A `[[schedule]]` table of the config file, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub name: String,
+    /// Five fields: minute hour day-of-month month day-of-week.
+    pub cron: String,
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// `report` or `report+summary`.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// Empty: the watchlist.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+}
+
+fn default_timezone() -> String {
+    "Europe/Warsaw".into()
+}
+
+fn default_kind() -> String {
+    "report".into()
+}
+
+impl ScheduleConfig {
+    /// Whether the table makes a schedule, as a sentence for the config error.
+    pub fn validate(&self, quote: &str) -> Result<(), String> {
+        ScheduleDef::from_config(self, quote)
+            .map(|_| ())
+            .map_err(|e| match e {
+                ScheduleError::Name => format!(
+                    "schedule name {:?}: letters, digits, - and _ only, at most 32",
+                    self.name
+                ),
+                ScheduleError::Symbol(sym) => {
+                    format!("schedule {:?}: symbol {sym:?} is not a symbol", self.name)
+                }
+                e => format!("schedule {:?}: {e}", self.name),
+            })
+    }
+
+    pub fn default_daily() -> Self {
+        Self {
+            name: "daily-report".into(),
+            cron: "0 6,16 * * *".into(),
+            timezone: default_timezone(),
+            kind: default_kind(),
+            symbols: Vec::new(),
+        }
+    }
+}
+
 /// A schedule ready to run, from the config file or the database.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleDef {
@@ -623,7 +677,7 @@ impl ScheduleDef {
         })
     }
 
-    pub fn from_config(c: &crate::config::ScheduleConfig, quote: &str) -> Result<Self, ScheduleError> {
+    pub fn from_config(c: &ScheduleConfig, quote: &str) -> Result<Self, ScheduleError> {
         Self::new(&c.name, &c.cron, &c.timezone, &c.kind, &c.symbols, quote, true)
     }
 

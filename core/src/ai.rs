@@ -3,6 +3,7 @@
 //! retried with backoff within the overall timeout. The key never reaches a log or an
 //! error.
 
+use backon::{ExponentialBuilder, Retryable};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -137,7 +138,6 @@ impl AiClient {
     pub async fn complete(&self, system: &str, user: &str) -> Result<Completion, AiError> {
         let started = Instant::now();
         let deadline = started + self.settings.timeout;
-        let mut backoff = Duration::from_millis(300);
         let body = Request {
             model: &self.settings.model,
             messages: [
@@ -154,74 +154,119 @@ impl AiClient {
             temperature: self.settings.temperature,
             stream: false,
         };
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(AiError::Timeout);
-            }
-            let mut request = self.http.post(&self.url).timeout(remaining).json(&body);
-            if let Some(key) = &self.settings.api_key {
-                request = request.bearer_auth(key.expose_secret());
-            }
-            let sent = request.send().await;
-            let status = sent
-                .as_ref()
-                .map(|r| r.status().as_str().to_string())
-                .unwrap_or_else(|_| "error".into());
-            metrics::counter!("chainsignal_outbound_requests_total", "service" => "ai", "status" => status)
-                .increment(1);
-            let (err, wait) = match sent {
-                Err(e) if e.is_timeout() => return Err(AiError::Timeout),
-                Err(e) => (
-                    AiError::Unavailable(
-                        if e.is_connect() {
-                            "connection failed"
-                        } else {
-                            "request failed"
-                        }
-                        .into(),
-                    ),
-                    None,
-                ),
-                Ok(response) => {
-                    let status = response.status();
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .map(|v| crate::pacing::server_wait(v, backoff));
-                    match status {
-                        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                            return Err(AiError::Unauthorized);
-                        }
-                        StatusCode::TOO_MANY_REQUESTS => (AiError::RateLimited, retry_after),
-                        s if s.is_server_error() => {
-                            (AiError::Unavailable(format!("HTTP {}", s.as_u16())), None)
-                        }
-                        s if !s.is_success() => {
-                            return Err(AiError::Unavailable(format!("HTTP {}", s.as_u16())));
-                        }
-                        _ => {
-                            let bytes = match response.bytes().await {
-                                Ok(b) => b,
-                                Err(e) if e.is_timeout() => return Err(AiError::Timeout),
-                                Err(_) => {
-                                    return Err(AiError::Unavailable("reading the answer failed".into()));
-                                }
-                            };
-                            return parse(&bytes, started.elapsed());
-                        }
-                    }
-                }
-            };
-            let wait = wait.unwrap_or(backoff);
-            if wait >= deadline.saturating_duration_since(Instant::now()) {
+        // No count limit: the deadline is the budget.
+        let backoff = ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(300))
+            .with_factor(2.0)
+            .without_max_delay()
+            .without_max_times();
+        let once = || self.attempt(&body, started, deadline);
+        once.retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|f| matches!(f, Failure::Retry { .. }))
+            .adjust(|f, backoff| {
+                let backoff = backoff?;
+                // A `Retry-After` (capped; junk means the backoff) replaces the backoff.
+                let wait = match f {
+                    Failure::Retry {
+                        retry_after: Some(v), ..
+                    } => crate::pacing::server_wait(v, backoff),
+                    _ => backoff,
+                };
                 // No time left for another try: the last error says most.
-                return Err(err);
+                (wait < deadline.saturating_duration_since(Instant::now())).then_some(wait)
+            })
+            .notify(|f, wait| tracing::warn!(error = %f.error(), ?wait, "AI call failed; retrying"))
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    /// One request, bounded by what is left of the overall timeout.
+    async fn attempt(
+        &self,
+        body: &Request<'_>,
+        started: Instant,
+        deadline: Instant,
+    ) -> Result<Completion, Failure> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Failure::Final(AiError::Timeout));
+        }
+        let mut request = self.http.post(&self.url).timeout(remaining).json(body);
+        if let Some(key) = &self.settings.api_key {
+            request = request.bearer_auth(key.expose_secret());
+        }
+        let sent = request.send().await;
+        let status = sent
+            .as_ref()
+            .map(|r| r.status().as_str().to_string())
+            .unwrap_or_else(|_| "error".into());
+        metrics::counter!("chainsignal_outbound_requests_total", "service" => "ai", "status" => status)
+            .increment(1);
+        let retry = |error| Failure::Retry {
+            error,
+            retry_after: None,
+        };
+        let response = match sent {
+            Err(e) if e.is_timeout() => return Err(Failure::Final(AiError::Timeout)),
+            Err(e) => {
+                let what = if e.is_connect() {
+                    "connection failed"
+                } else {
+                    "request failed"
+                };
+                return Err(retry(AiError::Unavailable(what.into())));
             }
-            tracing::warn!(error = %err, ?wait, "AI call failed; retrying");
-            tokio::time::sleep(wait).await;
-            backoff *= 2;
+            Ok(response) => response,
+        };
+        match response.status() {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(Failure::Final(AiError::Unauthorized)),
+            StatusCode::TOO_MANY_REQUESTS => Err(Failure::Retry {
+                error: AiError::RateLimited,
+                retry_after: response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from),
+            }),
+            s if s.is_server_error() => Err(retry(AiError::Unavailable(format!("HTTP {}", s.as_u16())))),
+            s if !s.is_success() => Err(Failure::Final(AiError::Unavailable(format!(
+                "HTTP {}",
+                s.as_u16()
+            )))),
+            _ => match response.bytes().await {
+                Ok(bytes) => parse(&bytes, started.elapsed()).map_err(Failure::Final),
+                Err(e) if e.is_timeout() => Err(Failure::Final(AiError::Timeout)),
+                Err(_) => Err(Failure::Final(AiError::Unavailable(
+                    "reading the answer failed".into(),
+                ))),
+            },
+        }
+    }
+}
+
+/// How one try ended, for the retry policy.
+enum Failure {
+    /// Not worth another try.
+    Final(AiError),
+    /// Worth another try (429, 5xx, no connection), after the server's `Retry-After`
+    /// when it sent one.
+    Retry {
+        error: AiError,
+        retry_after: Option<String>,
+    },
+}
+
+impl Failure {
+    fn error(&self) -> &AiError {
+        match self {
+            Failure::Final(e) | Failure::Retry { error: e, .. } => e,
+        }
+    }
+
+    fn into_error(self) -> AiError {
+        match self {
+            Failure::Final(e) | Failure::Retry { error: e, .. } => e,
         }
     }
 }

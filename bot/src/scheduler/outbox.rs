@@ -4,6 +4,7 @@
 
 pub use crate::delivery::{Outbox, Outboxes, SendError};
 use async_trait::async_trait;
+use backon::{ConstantBuilder, Retryable};
 use chainsignal_commands::{Block, Reply};
 use chainsignal_core::pacing::{Pacer, PacerLimits, Rate, server_wait, server_wait_secs};
 use secrecy::{ExposeSecret, SecretString};
@@ -118,6 +119,74 @@ fn split_long(text: &str, limit: usize) -> Vec<String> {
     out
 }
 
+/// How one webhook post ended when it did not arrive.
+enum PostError {
+    /// 429: Discord's wait (capped; junk means a second) before the same post again.
+    RateLimited(Duration),
+    Send(SendError),
+}
+
+impl DiscordWebhookOutbox {
+    /// One paced `POST`; only a 429 is worth another try.
+    async fn post_once(
+        &self,
+        url: &SecretString,
+        chat_id: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), PostError> {
+        self.pacer.acquire(chat_id, false).await;
+        let response = self
+            .http
+            .post(url.expose_secret())
+            .query(&[("wait", "true")])
+            .json(body)
+            .send()
+            .await
+            // Never the URL in an error: it holds the webhook's token.
+            .map_err(|e| {
+                PostError::Send(SendError::Failed(
+                    if e.is_timeout() {
+                        "timeout"
+                    } else {
+                        "request failed"
+                    }
+                    .into(),
+                ))
+            })?;
+        let status = response.status();
+        metrics::counter!(
+            "chainsignal_outbound_requests_total",
+            "service" => "discord-webhook",
+            "status" => status.as_str().to_string()
+        )
+        .increment(1);
+        if status.is_success() {
+            return Ok(());
+        }
+        if status.as_u16() == 429 {
+            // Discord's body says it exactly; the header in whole seconds. Either may be
+            // anything: capped, and NaN or junk means a second.
+            let default = Duration::from_secs(1);
+            let header = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| server_wait(v, default));
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let wait = body["retry_after"]
+                .as_f64()
+                .map(|s| server_wait_secs(s, default))
+                .or(header)
+                .unwrap_or(default);
+            return Err(PostError::RateLimited(wait));
+        }
+        Err(PostError::Send(match status.as_u16() {
+            401 | 403 | 404 => SendError::Gone(format!("HTTP {}", status.as_u16())),
+            code => SendError::Failed(format!("HTTP {code}")),
+        }))
+    }
+}
+
 #[async_trait]
 impl Outbox for DiscordWebhookOutbox {
     async fn send(&self, chat_id: &str, reply: &Reply) -> Result<(), SendError> {
@@ -127,68 +196,34 @@ impl Outbox for DiscordWebhookOutbox {
             .ok_or_else(|| SendError::Gone("webhook no longer configured".into()))?;
         for content in discord_markdown(reply) {
             let body = serde_json::json!({"content": content, "allowed_mentions": {"parse": []}});
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                self.pacer.acquire(chat_id, false).await;
-                let response = self
-                    .http
-                    .post(url.expose_secret())
-                    .query(&[("wait", "true")])
-                    .json(&body)
-                    .send()
-                    .await
-                    // Never the URL in an error: it holds the webhook's token.
-                    .map_err(|e| {
-                        SendError::Failed(
-                            if e.is_timeout() {
-                                "timeout"
-                            } else {
-                                "request failed"
-                            }
-                            .into(),
-                        )
-                    })?;
-                let status = response.status();
-                metrics::counter!(
-                    "chainsignal_outbound_requests_total",
-                    "service" => "discord-webhook",
-                    "status" => status.as_str().to_string()
-                )
-                .increment(1);
-                if status.is_success() {
-                    break;
-                }
-                if status.as_u16() == 429 && attempt < 4 {
-                    // Discord's body says it exactly; the header in whole seconds. Either
-                    // may be anything: capped, and NaN or junk means a second.
-                    let default = Duration::from_secs(1);
-                    let header = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .map(|v| server_wait(v, default));
-                    let body: serde_json::Value = response.json().await.unwrap_or_default();
-                    let wait = body["retry_after"]
-                        .as_f64()
-                        .map(|s| server_wait_secs(s, default))
-                        .or(header)
-                        .unwrap_or(default);
-                    if wait > WEBHOOK_MAX_WAIT {
+            // Up to 3 more tries after a 429, each after the wait Discord names (the
+            // policy's own delay is not used: the server dictates every wait).
+            let mut dropped = false;
+            let once = || self.post_once(url, chat_id, &body);
+            let posted = once
+                .retry(ConstantBuilder::new().with_max_times(3))
+                .sleep(tokio::time::sleep)
+                .when(|e| matches!(e, PostError::RateLimited(_)))
+                .adjust(|e, next| {
+                    let (PostError::RateLimited(wait), Some(_)) = (e, next) else {
+                        return None;
+                    };
+                    if *wait > WEBHOOK_MAX_WAIT {
                         // Longer than a post is worth holding the scheduler for: give up
                         // this one (recorded as failed) rather than sleep.
                         tracing::warn!(?wait, "discord webhook rate limited for too long; post dropped");
-                        return Err(SendError::Failed("rate limited".into()));
+                        dropped = true;
+                        return None;
                     }
-                    tracing::warn!(?wait, "discord webhook rate limited");
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                return Err(match status.as_u16() {
-                    401 | 403 | 404 => SendError::Gone(format!("HTTP {}", status.as_u16())),
-                    code => SendError::Failed(format!("HTTP {code}")),
-                });
-            }
+                    Some(*wait)
+                })
+                .notify(|_, wait| tracing::warn!(?wait, "discord webhook rate limited"))
+                .await;
+            posted.map_err(|e| match e {
+                PostError::Send(e) => e,
+                PostError::RateLimited(_) if dropped => SendError::Failed("rate limited".into()),
+                PostError::RateLimited(_) => SendError::Failed("HTTP 429".into()),
+            })?;
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 use super::{Candle, Interval, Listing, MarketData, MarketError, Source, SymbolInfo};
 use crate::symbol::Symbol;
 use async_trait::async_trait;
+use backon::{ExponentialBuilder, Retryable};
 use reqwest::{StatusCode, header::HeaderMap};
 use serde::Deserialize;
 use serde_json::Value;
@@ -339,24 +340,59 @@ impl MarketData for BinanceClient {
         interval: Interval,
         limit: u16,
     ) -> Result<Arc<[Candle]>, MarketError> {
-        let mut backoff = self.settings.backoff;
+        // Retried on 5xx, timeouts, connection errors and a 429 whose `Retry-After` fits the
+        // budget, with exponential backoff. A server-dictated wait is not a backoff delay:
+        // `attempt` records it in the gate (and asks for a zero delay), so the next try
+        // waits in `pause_before_send` — as does every other caller meanwhile.
+        let backoff = ExponentialBuilder::new()
+            .with_min_delay(self.settings.backoff)
+            .with_factor(2.0)
+            .without_max_delay()
+            .with_max_times(self.settings.max_retries as usize);
         let mut attempt = 0;
-        loop {
-            if let Some(wait) = self.pause_before_send()? {
+        let once = || async {
+            if let Some(wait) = self.pause_before_send().map_err(Failure::Final)? {
                 tokio::time::sleep(wait).await;
             }
             match self.attempt(symbol, interval, limit).await {
-                Attempt::Done(result) => return result,
-                Attempt::Retry(err, delay) => {
-                    if attempt >= self.settings.max_retries {
-                        return Err(err);
-                    }
-                    attempt += 1;
-                    tracing::debug!(%symbol, attempt, error = %err, "retrying Binance request");
-                    tokio::time::sleep(delay.unwrap_or(backoff)).await;
-                    backoff = backoff.saturating_mul(2);
-                }
+                Attempt::Done(result) => result.map_err(Failure::Final),
+                Attempt::Retry(err, delay) => Err(Failure::Retry(err, delay)),
             }
+        };
+        once.retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|f| matches!(f, Failure::Retry(..)))
+            .adjust(|f, backoff| match f {
+                Failure::Retry(_, Some(delay)) => backoff.map(|_| *delay),
+                _ => backoff,
+            })
+            .notify(|f, _| {
+                attempt += 1;
+                tracing::debug!(%symbol, attempt, error = %f.error(), "retrying Binance request");
+            })
+            .await
+            .map_err(Failure::into_error)
+    }
+}
+
+/// How one klines try ended, for the retry policy.
+enum Failure {
+    /// Not worth another try (or the gate says no).
+    Final(MarketError),
+    /// Worth another try; `Some` is the delay the try asked for instead of the backoff.
+    Retry(MarketError, Option<Duration>),
+}
+
+impl Failure {
+    fn error(&self) -> &MarketError {
+        match self {
+            Failure::Final(e) | Failure::Retry(e, _) => e,
+        }
+    }
+
+    fn into_error(self) -> MarketError {
+        match self {
+            Failure::Final(e) | Failure::Retry(e, _) => e,
         }
     }
 }

@@ -6,6 +6,15 @@
 //! date matches (`0 0 31 2 *`) is refused. Across DST: a wall time that does not exist
 //! that day runs at the first instant after the gap; a wall time that occurs twice runs
 //! once, at its first occurrence.
+//!
+//! Why not the `croner` crate (evaluated with 4.0.3, issue 12): its DST rules differ from
+//! the ones above for wildcard and step fields (`0 * * * *` runs the repeated hour twice:
+//! 25 slots on 25 October in Warsaw; `30 * * * *` skips a time in the gap instead of
+//! running it at the gap's end; `0,30 2 29 3 *` found no slot at all on 29 March 2026),
+//! its grammar is looser than ours (`0005`, `*/60`, `0 MON * * *`, `@daily`, `L` are
+//! taken; `5/20` is refused), a never-firing expression parses and only fails when
+//! searched, and its errors are text, not the field and problem our localized messages
+//! name. Our parser would stay anyway, so the search is kept too.
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;

@@ -265,3 +265,45 @@ async fn schedule_rename_previews_then_renames_once() {
         "everything but the name is kept"
     );
 }
+
+#[tokio::test]
+async fn pruned_buttons_and_request_ids_are_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, |c| c.admins.telegram = vec!["1".into()]).await;
+    let add = telegram("1", "1", "schedule", "add keep 0 3 * * * UTC", "u1");
+    assert!(app.commands.run(&add).await.to_plain_text().contains("added"));
+    let preview = app
+        .commands
+        .run(&telegram("1", "1", "schedule", "remove keep", "u2"))
+        .await;
+    let data = preview.buttons[0].data.clone();
+    // Nothing is pruned that is still young.
+    let now = chrono::Utc::now();
+    assert_eq!(
+        app.store
+            .prune_commands_state(now - chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
+    // A week and a day later, both are gone.
+    let removed = app
+        .store
+        .prune_commands_state(now + chrono::Duration::days(8))
+        .await
+        .unwrap();
+    assert_eq!(removed, 3, "one pending action and two request ids");
+    let press = ActionPress {
+        request_id: "c1".into(),
+        user: add.user.clone(),
+        chat: add.chat.clone(),
+        locale: None,
+        chat_admin: false,
+        data,
+    };
+    assert_eq!(
+        app.commands.on_action(&press).await.reply().to_plain_text(),
+        "This button is no longer valid."
+    );
+    assert_eq!(app.store.schedules().await.unwrap().len(), 1);
+}

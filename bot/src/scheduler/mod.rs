@@ -51,6 +51,7 @@ pub struct Scheduler {
 struct State {
     last_tick: Option<DateTime<Utc>>,
     last_alert_check: Option<DateTime<Utc>>,
+    last_prune: Option<DateTime<Utc>>,
 }
 
 impl Scheduler {
@@ -155,6 +156,7 @@ impl Scheduler {
             Err(e) => tracing::error!(error = %e, "cannot look for unfinished runs"),
         }
         self.state.lock().await.last_tick = Some(now);
+        self.prune(now).await;
         if self.alerts.enabled {
             let due = {
                 let mut state = self.state.lock().await;
@@ -170,6 +172,23 @@ impl Scheduler {
             }
         }
         report
+    }
+
+    /// Once an hour: forget buttons that expired a day ago and platform events older
+    /// than a day (a retry comes within minutes).
+    async fn prune(&self, now: DateTime<Utc>) {
+        {
+            let mut state = self.state.lock().await;
+            if state.last_prune.is_some_and(|t| now - t < Duration::hours(1)) {
+                return;
+            }
+            state.last_prune = Some(now);
+        }
+        match self.store().prune_commands_state(now - Duration::days(1)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "pruned expired buttons and old request ids"),
+            Err(e) => tracing::warn!(error = %e, "could not prune expired buttons"),
+        }
     }
 
     async fn run_slot(

@@ -118,6 +118,8 @@ pub struct Ctx<'a> {
     pub chat: ChatKey,
     pub user_id: Option<i64>,
     pub spec: &'static CommandSpec,
+    /// The reusable button pressed to run this again (Refresh), if any.
+    pub rerun_token: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -162,7 +164,11 @@ impl Ctx<'_> {
         args: &Args,
         ttl: chrono::Duration,
     ) -> Result<Button, CommandError> {
-        let token = self.pending_action(args, None, true, ttl).await?;
+        // Pressed again: the same button, not one more row per press.
+        let token = match self.rerun_token {
+            Some(t) => t.to_string(),
+            None => self.pending_action(args, None, true, ttl).await?,
+        };
         Ok(Button {
             label: self.t(label_key),
             style: ButtonStyle::Secondary,
@@ -177,7 +183,7 @@ impl Ctx<'_> {
         reusable: bool,
         ttl: chrono::Duration,
     ) -> Result<String, CommandError> {
-        let token = new_token();
+        let token = new_token().ok_or(CommandError::Internal("no randomness for a button token"))?;
         let now = Utc::now();
         let stored = serde_json::to_string(&args.to_stored())
             .map_err(|_| CommandError::Internal("encoding arguments"))?;
@@ -240,19 +246,11 @@ fn parse_action_data(data: &str) -> Option<(&str, Choice)> {
     Some((token, choice))
 }
 
-/// 128 random bits as hex.
-fn new_token() -> String {
+/// 128 random bits as hex; `None` without OS randomness (never a guessable token).
+fn new_token() -> Option<String> {
     let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No OS randomness is a broken machine; still never hand out a guessable token.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = (nanos ^ (std::process::id() as u128) << 64).to_le_bytes();
-        tracing::error!("no OS randomness for an action token");
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    getrandom::fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// What a handler returns: the reply and how the run should be audited.
@@ -393,7 +391,8 @@ impl Commands {
         }
         let spec = registry::find(&invocation.command);
         let private = invocation.chat.kind == ChatKind::Private;
-        self.execute(&asker, spec, Phase::Run, |spec| {
+        let locale = self.chat_locale(&invocation.chat, invocation.locale).await;
+        self.execute(&asker, spec, Phase::Run, locale, None, None, |spec| {
             options::decode(
                 spec.options,
                 spec.subs,
@@ -403,15 +402,19 @@ impl Commands {
                     quote: &self.services.quote,
                     reply_to: invocation.reply_to.as_deref(),
                     private,
+                    stored: false,
                 },
             )
+            .map_err(|e| (e, spec.usage_for(&invocation.input)))
         })
         .await
     }
 
-    /// A button was pressed. Confirm and Cancel are claimed atomically (once, by the
-    /// one allowed, before expiry, on any instance); a reusable button (Refresh) runs
-    /// its command again for anyone in the chat.
+    /// A button was pressed. Everything that could refuse the press is checked first
+    /// (the button's chat, who may press it, expiry, the presser's role and rate limit);
+    /// only then is a Confirm or Cancel claimed, atomically (once, on any instance). A
+    /// confirmed action that fails gives its claim back, so the button still works. A
+    /// reusable button (Refresh) runs its command again for anyone in the chat.
     pub async fn on_action(&self, press: &ActionPress) -> ActionAnswer {
         let asker = Asker {
             command: "",
@@ -430,39 +433,31 @@ impl Commands {
             return notice("action-unknown");
         };
         let now = Utc::now();
-        let record = match choice {
-            Choice::Rerun => match self.services.store.action(token).await {
-                Ok(Some(r)) if r.reusable && r.expires_at > now && same_chat(&r, &press.chat) => r,
-                Ok(Some(r)) if r.reusable && same_chat(&r, &press.chat) => return notice("action-expired"),
-                Ok(_) => return notice("action-unknown"),
-                Err(e) => {
-                    tracing::error!(error = %e, "pending action unavailable");
-                    return notice("error-internal");
-                }
-            },
-            Choice::Confirm | Choice::Cancel => {
-                let by = format!("{}:{}", press.chat.platform, press.request_id);
-                match self
-                    .services
-                    .store
-                    .claim_action(token, &press.user.id, now, &by)
-                    .await
-                {
-                    Ok(Some(r)) if same_chat(&r, &press.chat) => r,
-                    Ok(Some(_)) => return notice("action-unknown"),
-                    Ok(None) => return notice(self.why_not_claimed(token, &press.user.id, now).await),
-                    Err(e) => {
-                        tracing::error!(error = %e, "pending action unavailable");
-                        return notice("error-internal");
-                    }
-                }
+        let record = match self.services.store.action(token).await {
+            Ok(Some(r)) if same_chat(&r, &press.chat) => r,
+            Ok(_) => return notice("action-unknown"),
+            Err(e) => {
+                tracing::error!(error = %e, "pending action unavailable");
+                return notice("error-internal");
             }
         };
-        let spec = registry::find(&record.command);
-        if choice == Choice::Cancel {
-            self.audit_simple(&asker, spec.map_or("unknown", |s| s.name), "cancel", Outcome::Ok)
-                .await;
-            return ActionAnswer::Edit(Reply::text(self.services.i18n.t(locale, "action-cancelled")));
+        let Some(spec) = registry::find(&record.command) else {
+            return notice("action-unknown");
+        };
+        let refused = match choice {
+            Choice::Rerun if !record.reusable => Some("action-unknown"),
+            Choice::Confirm | Choice::Cancel if record.reusable => Some("action-unknown"),
+            Choice::Confirm | Choice::Cancel if record.claimed_at.is_some() => Some("action-already-done"),
+            Choice::Confirm | Choice::Cancel
+                if record.allowed_user.as_deref().is_some_and(|u| u != press.user.id) =>
+            {
+                Some("action-not-yours")
+            }
+            _ if record.expires_at <= now => Some("action-expired"),
+            _ => None,
+        };
+        if let Some(key) = refused {
+            return notice(key);
         }
         let stored: options::StoredArgs = match serde_json::from_str(&record.args) {
             Ok(a) => a,
@@ -471,34 +466,99 @@ impl Commands {
                 return notice("error-internal");
             }
         };
+        let decoded = options::decode(
+            spec.options,
+            spec.subs,
+            spec.default_sub,
+            &stored.into_input(),
+            options::DecodeContext {
+                quote: &self.services.quote,
+                reply_to: None,
+                private: press.chat.kind == ChatKind::Private,
+                stored: true,
+            },
+        );
+        let args = match decoded {
+            Ok(args) => args,
+            Err(e) => {
+                tracing::error!(error = ?e, command = spec.name, "a pending action's arguments no longer decode");
+                return notice("action-unknown");
+            }
+        };
+        let role = match self.admit(&asker, spec, locale) {
+            Ok(role) => role,
+            // Cancel needs no permission: it does nothing.
+            Err(_) if choice == Choice::Cancel => Role::User,
+            Err((detail, reply)) => {
+                self.audit(&asker, spec.name, args.audit_text(), Outcome::Denied, Some(detail), Instant::now())
+                    .await;
+                return ActionAnswer::Notice(reply);
+            }
+        };
+        let by = format!("{}:{}", press.chat.platform, press.request_id);
+        if matches!(choice, Choice::Confirm | Choice::Cancel) {
+            match self
+                .services
+                .store
+                .claim_action(token, &press.user.id, now, &by)
+                .await
+            {
+                Ok(Some(_)) => {}
+                // Another press (on any instance) won the race in between.
+                Ok(None) => return notice(self.why_not_claimed(token, &press.user.id, now).await),
+                Err(e) => {
+                    tracing::error!(error = %e, "pending action unavailable");
+                    return notice("error-internal");
+                }
+            }
+        }
+        if choice == Choice::Cancel {
+            self.audit_simple(&asker, spec.name, "cancel", Outcome::Ok).await;
+            return ActionAnswer::Edit(Reply::text(self.services.i18n.t(locale, "action-cancelled")));
+        }
         let phase = if choice == Choice::Confirm {
             Phase::Confirmed
         } else {
             Phase::Run
         };
-        let input = stored.into_input();
-        let private = press.chat.kind == ChatKind::Private;
+        let rerun_token = (choice == Choice::Rerun).then_some(token);
         let reply = self
-            .execute(&asker, spec, phase, |spec| {
-                options::decode(
-                    spec.options,
-                    spec.subs,
-                    spec.default_sub,
-                    &input,
-                    options::DecodeContext {
-                        quote: &self.services.quote,
-                        reply_to: None,
-                        private,
-                    },
-                )
-            })
+            .execute(&asker, Some(spec), phase, locale, Some(role), rerun_token, |_| Ok(args))
             .await;
-        if reply.tone == Tone::Error {
-            // Refused now (permission changed, the world moved): say so, keep the message.
-            ActionAnswer::Notice(reply)
-        } else {
-            ActionAnswer::Edit(reply)
+        if reply.tone != Tone::Error {
+            return ActionAnswer::Edit(reply);
         }
+        // Refused or failed now (the world moved, storage down): the button stays usable.
+        if choice == Choice::Confirm
+            && let Err(e) = self.services.store.release_action(token, &by).await
+        {
+            tracing::error!(error = %e, "a failed confirmation could not give its claim back");
+        }
+        ActionAnswer::Notice(reply)
+    }
+
+    /// Whether the asker may run `spec` now: `Err((audit detail, reply))` when not.
+    fn admit(
+        &self,
+        asker: &Asker<'_>,
+        spec: &'static CommandSpec,
+        locale: Locale,
+    ) -> Result<Role, (String, Reply)> {
+        let role = self.services.access.role(asker.user, asker.chat, asker.chat_admin);
+        if role < spec.permission {
+            let key = if spec.permission >= Role::BotAdmin {
+                "permission-bot-admin"
+            } else {
+                "permission-chat-admin"
+            };
+            return Err(("permission".into(), Reply::error(self.services.i18n.t(locale, key))));
+        }
+        if let Err(wait) = self.services.access.check_rate(asker.user, spec.name) {
+            let seconds = wait.as_secs().max(1).to_string();
+            let text = self.services.i18n.tr(locale, "rate-limited", &[("seconds", &seconds)]);
+            return Err(("rate_limited".into(), Reply::error(text)));
+        }
+        Ok(role)
     }
 
     /// Why a Confirm could not be claimed, as a Fluent key.
@@ -520,15 +580,22 @@ impl Commands {
     }
 
     /// The pipeline every entry point shares (the caller has claimed the request id).
+    ///
+    /// `admitted`: the role when the caller has already checked access and the rate
+    /// limit (a button press); `None` to check them here. `rerun_token`: the reusable
+    /// button being pressed, kept on the new reply instead of a new one.
+    #[allow(clippy::too_many_arguments)]
     async fn execute(
         &self,
         asker: &Asker<'_>,
         spec: Option<&'static CommandSpec>,
         phase: Phase,
-        decode: impl FnOnce(&'static CommandSpec) -> Result<Args, options::OptionError>,
+        locale: Locale,
+        admitted: Option<Role>,
+        rerun_token: Option<&str>,
+        decode: impl FnOnce(&'static CommandSpec) -> Result<Args, (options::OptionError, Vec<String>)>,
     ) -> Reply {
         let started = Instant::now();
-        let locale = self.chat_locale(asker.chat, asker.locale_hint).await;
         let identity = Identity {
             platform: asker.user.platform.as_str().into(),
             platform_user_id: asker.user.id.clone(),
@@ -541,10 +608,11 @@ impl Commands {
                 None
             }
         };
-        let role = self
-            .services
-            .access
-            .role(asker.user, asker.chat, asker.chat_admin);
+        let role = admitted.unwrap_or_else(|| self.services.access.role(asker.user, asker.chat, asker.chat_admin));
+        let rate = |spec: &'static CommandSpec| match admitted {
+            Some(_) => Ok(()),
+            None => self.services.access.check_rate(asker.user, spec.name),
+        };
         let mut audit_args = String::new();
         let result = match spec {
             None => Err(CommandError::user_with(
@@ -552,19 +620,15 @@ impl Commands {
                 vec![("command", asker.command.chars().take(32).collect())],
             )),
             Some(spec) if role < spec.permission => Err(CommandError::Denied(spec.permission)),
-            Some(spec) => match self.services.access.check_rate(asker.user, spec.name) {
+            Some(spec) => match rate(spec) {
                 Err(wait) => Err(CommandError::user_with(
                     "rate-limited",
                     vec![("seconds", wait.as_secs().max(1).to_string())],
                 )),
                 Ok(()) => match decode(spec) {
-                    Err(e) => {
+                    Err((e, usage)) => {
                         let (key, args) = e.message();
-                        Err(CommandError::Usage {
-                            key,
-                            args,
-                            usage: spec.usage(),
-                        })
+                        Err(CommandError::Usage { key, args, usage })
                     }
                     Ok(args) => {
                         audit_args = args.audit_text();
@@ -580,6 +644,7 @@ impl Commands {
                             chat: chat_key(asker.chat),
                             user_id,
                             spec,
+                            rerun_token,
                         };
                         handlers::dispatch(spec, &ctx).await
                     }

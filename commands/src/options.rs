@@ -275,7 +275,7 @@ fn canonical(value: &Value) -> Option<String> {
         Value::Decimal(d) => d.normalize().to_string(),
         Value::Integer(i) => i.to_string(),
         Value::Choice(c) => (*c).to_string(),
-        Value::Duration(d) => format!("{}s", d.num_seconds()),
+        Value::Duration(d) => duration_text(d.num_seconds()),
         Value::User(UserArg::Id(id)) => id.clone(),
         Value::User(UserArg::Username(u)) => format!("@{u}"),
         Value::Text(t) => t.clone(),
@@ -283,8 +283,9 @@ fn canonical(value: &Value) -> Option<String> {
     })
 }
 
-/// What the adapter received, before decoding.
-#[derive(Debug, Clone)]
+/// What the adapter received, before decoding. Its `Debug` shows the shape, never the
+/// text (a private chat may carry a secret option in text form).
+#[derive(Clone)]
 pub enum RawInput {
     /// The text after the command word (Telegram, console), as written.
     Text(String),
@@ -293,6 +294,19 @@ pub enum RawInput {
         sub: Option<String>,
         values: Vec<(String, RawValue)>,
     },
+}
+
+impl std::fmt::Debug for RawInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawInput::Text(t) => write!(f, "Text(<{} chars>)", t.chars().count()),
+            RawInput::Named { sub, values } => f
+                .debug_struct("Named")
+                .field("sub", sub)
+                .field("names", &values.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+                .finish(),
+        }
+    }
 }
 
 impl RawInput {
@@ -484,6 +498,9 @@ pub struct DecodeContext<'a> {
     pub reply_to: Option<&'a str>,
     /// Whether secrets may come in this input (a private chat, a modal, the console).
     pub private: bool,
+    /// The input is a pending action's stored arguments: symbols are already normalized
+    /// (`ETHBTC` stays ETHBTC; it is not a bare asset to append the quote to).
+    pub stored: bool,
 }
 
 /// The options of `sub` (or of the command when it has no sub-commands).
@@ -597,11 +614,18 @@ fn decode_text(
             && let Some(spec) = specs.iter().find(|s| s.name.eq_ignore_ascii_case(key))
             && !pending.is_some_and(|p| p.kind == OptionKind::Text)
         {
-            if args.has(spec.name) {
+            if args.has(spec.name) || pending.is_some_and(|p| p.name == spec.name) {
                 return Err(OptionError::Repeated { option: spec.name });
             }
             if spec.secret && !cx.private {
                 return Err(OptionError::SecretInPublic { option: spec.name });
+            }
+            if spec.kind == OptionKind::Text {
+                // `name=` then the rest of the line, as written.
+                let start = offset + key.len() + 1;
+                args.set(spec.name, decode_value(spec, text[start..].trim_end(), cx)?);
+                i = words.len();
+                continue;
             }
             args.set(spec.name, decode_value(spec, value, cx)?);
             continue;
@@ -674,7 +698,7 @@ pub fn decode_value(spec: &OptionSpec, given: &str, cx: DecodeContext<'_>) -> Re
     let owned = || given.to_string();
     match spec.kind {
         OptionKind::Symbol => {
-            Symbol::parse(given, cx.quote)
+            parse_symbol(given, cx)
                 .map(Value::Symbol)
                 .map_err(|_| OptionError::BadSymbol {
                     option,
@@ -694,7 +718,7 @@ pub fn decode_value(spec: &OptionSpec, given: &str, cx: DecodeContext<'_>) -> Re
             }
             let mut list = SymbolList::default();
             for w in words {
-                match Symbol::parse(w, cx.quote) {
+                match parse_symbol(w, cx) {
                     Ok(s) if !list.symbols.contains(&s) => list.symbols.push(s),
                     Ok(_) => {}
                     Err(e) => list.invalid.push((w.chars().take(24).collect(), e)),
@@ -760,15 +784,25 @@ pub fn decode_value(spec: &OptionSpec, given: &str, cx: DecodeContext<'_>) -> Re
             option,
             given: owned(),
         }),
-        OptionKind::Word => {
-            if given.is_empty() || given.contains(char::is_whitespace) {
-                Err(OptionError::TooMany { extra: owned() })
-            } else {
-                Ok(Value::Text(owned()))
-            }
-        }
+        OptionKind::Word if given.is_empty() => Err(OptionError::Missing { option }),
+        OptionKind::Word => match given.split_whitespace().nth(1) {
+            Some(extra) => Err(OptionError::TooMany {
+                extra: extra.to_string(),
+            }),
+            None => Ok(Value::Text(owned())),
+        },
         OptionKind::Text => Ok(Value::Text(owned())),
     }
+}
+
+/// A symbol as typed, or as stored (already normalized by an earlier decode).
+fn parse_symbol(given: &str, cx: DecodeContext<'_>) -> Result<Symbol, SymbolError> {
+    let parsed = Symbol::parse(given, cx.quote)?;
+    if cx.stored && parsed.as_str() != given {
+        // What was stored is the normalized form itself: keep it as it is.
+        return Ok(Symbol::from_normalized(given));
+    }
+    Ok(parsed)
 }
 
 /// `-12`, `7`: an optional minus and ASCII digits.
@@ -796,12 +830,22 @@ fn parse_decimal(s: &str) -> Result<Decimal, bool> {
     Decimal::from_str(s).map_err(|_| false)
 }
 
+/// The shortest exact text of a duration: 1209600 -> `2w`, 90 -> `90s`.
+fn duration_text(secs: i64) -> String {
+    for (unit, size) in [('w', 604_800), ('d', 86_400), ('h', 3_600), ('m', 60)] {
+        if secs != 0 && secs % size == 0 {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
+}
+
 /// `15m` -> 900. Units: s, m, h, d, w.
 fn parse_duration(s: &str) -> Option<i64> {
     let lower = s.to_ascii_lowercase();
     let unit = lower.chars().last()?;
     let number = lower.strip_suffix(unit)?;
-    if number.is_empty() || number.len() > 6 || !number.bytes().all(|b| b.is_ascii_digit()) {
+    if number.is_empty() || number.len() > 9 || !number.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let n: i64 = number.parse().ok()?;
@@ -816,12 +860,12 @@ fn parse_duration(s: &str) -> Option<i64> {
     n.checked_mul(factor)
 }
 
-/// `@name` (5-32 letters, digits, underscores), a numeric id, or a Discord mention
-/// `<@123>` / `<@!123>`.
+/// `@name` (5-32 letters, digits, underscores, as Telegram allows), a numeric id, or a
+/// Discord mention `<@123>` / `<@!123>`.
 fn parse_user(s: &str) -> Option<UserArg> {
     if let Some(name) = s.strip_prefix('@') {
         let ok =
-            (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            (5..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         return ok.then(|| UserArg::Username(name.to_string()));
     }
     let inner = s
@@ -865,6 +909,7 @@ mod tests {
         quote: "USDT",
         reply_to: None,
         private: false,
+        stored: false,
     };
 
     const OPEN: &[OptionSpec] = &[

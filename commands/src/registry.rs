@@ -37,16 +37,16 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
-    /// The options of a sub-command, or of the command.
-    pub fn options_of(&self, sub: Option<&str>) -> &'static [OptionSpec] {
-        match sub {
-            Some(name) => self
-                .subs
-                .iter()
-                .find(|s| s.name == name)
-                .map(|s| s.options)
-                .unwrap_or(&[]),
-            None => self.options,
+    /// The usage lines to show after a mistake in `input`: the named sub-command's
+    /// line when there is one, else every line.
+    pub fn usage_for(&self, input: &options::RawInput) -> Vec<String> {
+        let named = match input {
+            options::RawInput::Text(t) => t.split_whitespace().next(),
+            options::RawInput::Named { sub, .. } => sub.as_deref(),
+        };
+        match named.and_then(|n| self.subs.iter().find(|s| s.name.eq_ignore_ascii_case(n))) {
+            Some(sub) => vec![options::usage(self.name, Some(sub.name), sub.options)],
+            None => self.usage(),
         }
     }
 

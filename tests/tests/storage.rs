@@ -4,11 +4,13 @@
 use chainsignal_core::market::{MarketError, Source};
 use chainsignal_core::report::{Report, ReportError, ReportRow, SymbolFailure};
 use chainsignal_core::store::{
-    self, AiCall, AuditEntry, Backend, ChatKey, Identity, Outcome, ReportOrigin, Store, StoredSchedule,
+    self, AiCall, AuditEntry, Backend, ChatKey, CommandStore, Identity, NewAction, Outcome, ReportOrigin,
+    ReportStore, Store, StoredSchedule,
 };
 use chainsignal_core::symbol::Symbol;
 use chrono::{Duration, TimeZone, Utc};
 use secrecy::SecretString;
+use std::sync::Arc;
 
 fn report(at: chrono::DateTime<Utc>, closes: &[(&str, f64)], failed: &[&str]) -> Report {
     Report {
@@ -213,7 +215,152 @@ async fn suite(store: Store) {
     );
 
     scheduler_suite(&store, t0).await;
+    // Each aggregate is a trait of its own, reachable from the umbrella `Store`.
+    assert_eq!(
+        history_len(&*store).await,
+        store.report_history(None).await.unwrap().len()
+    );
+    commands_suite(store.clone(), t0).await;
     store.close().await;
+}
+
+/// Code that needs one aggregate takes only its trait.
+async fn history_len(reports: &dyn ReportStore) -> usize {
+    reports.report_history(None).await.unwrap().len()
+}
+
+fn action(
+    token: &str,
+    allowed: Option<&str>,
+    reusable: bool,
+    at: chrono::DateTime<Utc>,
+    ttl: Duration,
+) -> NewAction {
+    NewAction {
+        token: token.into(),
+        platform: "telegram".into(),
+        platform_chat_id: "-100".into(),
+        allowed_user: allowed.map(str::to_string),
+        command: "schedule".into(),
+        args: r#"{"sub":"remove","name":"evening"}"#.into(),
+        reusable,
+        created_at: at,
+        expires_at: at + ttl,
+    }
+}
+
+/// Pending actions and handled requests, through the `CommandStore` aggregate alone
+/// (an `Arc<dyn Storage>` upcast to `Arc<dyn CommandStore>`).
+async fn commands_suite(store: Arc<dyn CommandStore>, t0: chrono::DateTime<Utc>) {
+    let confirm = action("t1", Some("42"), false, t0, Duration::seconds(120));
+    store.create_action(&confirm).await.unwrap();
+    let stored = store.action("t1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.allowed_user.as_deref(),
+            stored.args.as_str(),
+            stored.reusable
+        ),
+        (Some("42"), confirm.args.as_str(), false)
+    );
+    assert_eq!(
+        (stored.created_at, stored.expires_at),
+        (t0, t0 + Duration::seconds(120))
+    );
+    assert_eq!((stored.claimed_at, stored.claimed_by), (None, None));
+    assert!(store.action("nope").await.unwrap().is_none());
+
+    let at = t0 + Duration::seconds(10);
+    assert_eq!(
+        store.claim_action("t1", "43", at, "a").await.unwrap(),
+        None,
+        "someone else's button"
+    );
+    assert_eq!(
+        store
+            .claim_action("t1", "42", t0 + Duration::seconds(121), "a")
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.claim_action("nope", "42", at, "a").await.unwrap(), None);
+    let claimed = store
+        .claim_action("t1", "42", at, "instance-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            claimed.token.as_str(),
+            claimed.claimed_at,
+            claimed.claimed_by.as_deref()
+        ),
+        ("t1", Some(at), Some("instance-a"))
+    );
+    assert_eq!(
+        store.claim_action("t1", "42", at, "instance-b").await.unwrap(),
+        None,
+        "claimed once"
+    );
+
+    // Refresh: reusable, never claimed; anyone-may-press single-use: the first presser.
+    store
+        .create_action(&action("t2", None, true, t0, Duration::days(7)))
+        .await
+        .unwrap();
+    assert_eq!(store.claim_action("t2", "42", at, "a").await.unwrap(), None);
+    assert!(store.action("t2").await.unwrap().is_some());
+    store
+        .create_action(&action("t3", None, false, t0, Duration::seconds(120)))
+        .await
+        .unwrap();
+    assert!(store.claim_action("t3", "99", at, "a").await.unwrap().is_some());
+
+    // Of presses at once, one wins.
+    store
+        .create_action(&action("t4", Some("42"), false, t0, Duration::seconds(120)))
+        .await
+        .unwrap();
+    let presses = (0..8).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_action("t4", "42", at, &format!("i{i}"))
+                .await
+                .unwrap()
+        }
+    });
+    let won = futures_won(presses).await;
+    assert_eq!(won, 1, "exactly one press claims the action");
+
+    // Request ids: a retry is refused, per platform.
+    assert!(store.claim_request("telegram", "u1", t0).await.unwrap());
+    assert!(!store.claim_request("telegram", "u1", at).await.unwrap());
+    assert!(store.claim_request("discord", "u1", t0).await.unwrap());
+
+    // Pruning: expired actions (t1, t3, t4) and old requests (2) go; Refresh stays.
+    assert_eq!(
+        store.prune_commands_state(t0 + Duration::days(1)).await.unwrap(),
+        5
+    );
+    assert!(store.action("t1").await.unwrap().is_none());
+    assert!(store.action("t2").await.unwrap().is_some());
+    assert!(store.claim_request("telegram", "u1", t0).await.unwrap());
+}
+
+async fn futures_won<F>(presses: impl Iterator<Item = F>) -> usize
+where
+    F: std::future::Future<Output = Option<store::ActionRecord>> + Send + 'static,
+{
+    let handles: Vec<_> = presses.map(tokio::spawn).collect();
+    let mut won = 0;
+    for h in handles {
+        if h.await.unwrap().is_some() {
+            won += 1;
+        }
+    }
+    won
 }
 
 async fn scheduler_suite(store: &Store, t0: chrono::DateTime<Utc>) {

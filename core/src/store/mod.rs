@@ -1,16 +1,42 @@
 //! One storage API, two backends: SQLite (the embedded default) and PostgreSQL. Each
 //! has its own migrations under `migrations/`; both run the same SQL text (`$N`
-//! parameters, `RETURNING`, `ON CONFLICT`), written once in [`sql`].
+//! parameters, `RETURNING`, `ON CONFLICT`), written once per method in the file of its
+//! aggregate:
+//!
+//! | trait | file | what |
+//! |---|---|---|
+//! | [`ReportStore`] | `reports.rs` | reports, their rows, the history |
+//! | [`ChatStore`] | `chats.rs` | users, platform identities, chats |
+//! | [`AiStore`] | `ai.rs` | AI calls, token ledger, summary cache |
+//! | [`ScheduleStore`] | `scheduler.rs` | schedules, subscriptions, runs, deliveries, alert marks |
+//! | [`CommandStore`] | `commands.rs` | pending actions (buttons), handled request ids |
+//! | [`AuditStore`] | `audit.rs` | the audit log |
+//!
+//! [`Storage`] is all of them plus the engine's own operations (migrate, ping, backup);
+//! [`Store`] = `Arc<dyn Storage>` is what the rest of the program holds, and every
+//! aggregate's methods are called on it directly. Each aggregate is implemented once,
+//! for any `engine::Engine` (`sqlite.rs`, `postgres.rs`): see `engine.rs` for how a
+//! statement says whether it reads (read pool) or writes (the writer).
 
-#[macro_use]
-mod sql;
+mod ai;
+mod audit;
+mod chats;
+mod commands;
+mod engine;
 mod postgres;
+mod reports;
+mod scheduler;
 mod sqlite;
 
+pub use ai::AiStore;
+pub use audit::AuditStore;
+pub use chats::ChatStore;
+pub use commands::CommandStore;
 pub use postgres::PgStore;
+pub use reports::ReportStore;
+pub use scheduler::ScheduleStore;
 pub use sqlite::{SqliteStore, check_backup, lock_path};
 
-use crate::report::Report;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -392,8 +418,11 @@ pub struct ActionRecord {
     pub claimed_by: Option<String>,
 }
 
+/// The whole store: every aggregate, plus what belongs to the engine itself.
 #[async_trait]
-pub trait Storage: Send + Sync + std::fmt::Debug {
+pub trait Storage:
+    ReportStore + ChatStore + AiStore + ScheduleStore + CommandStore + AuditStore + Send + Sync + std::fmt::Debug
+{
     fn backend(&self) -> Backend;
     /// Apply the embedded migrations of this backend.
     async fn migrate(&self) -> Result<(), StoreError>;
@@ -403,138 +432,6 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// A consistent copy of the whole database at `path` (SQLite: `VACUUM INTO`, safe
     /// while the bot runs). PostgreSQL: [`StoreError::BackupUnsupported`], use pg_dump.
     async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError>;
-
-    /// Store a report with its rows and failed symbols; returns its id.
-    async fn save_report(&self, report: &Report, origin: &ReportOrigin) -> Result<i64, StoreError>;
-    async fn report(&self, id: i64) -> Result<Option<StoredReport>, StoreError>;
-    /// Every stored row generated at or after `since`, oldest first.
-    async fn report_history(&self, since: Option<DateTime<Utc>>) -> Result<Vec<HistoryRow>, StoreError>;
-
-    /// The user behind a platform identity, created on first sight; returns the user id.
-    async fn ensure_user(&self, identity: &Identity) -> Result<i64, StoreError>;
-    /// The chat, created with `default_locale` on first sight.
-    async fn ensure_chat(&self, chat: &ChatKey, default_locale: &str) -> Result<ChatRecord, StoreError>;
-    async fn set_chat_locale(&self, chat: &ChatKey, locale: &str) -> Result<(), StoreError>;
-    /// Mark a chat reachable or not (a bot blocked or removed is not retried).
-    async fn set_chat_active(&self, chat: &ChatKey, active: bool) -> Result<(), StoreError>;
-
-    async fn record_ai_call(&self, call: &AiCall) -> Result<(), StoreError>;
-    /// Tokens spent since `since`, by one user (`Some((platform, id))`) or by everyone.
-    async fn ai_tokens_since(
-        &self,
-        since: DateTime<Utc>,
-        user: Option<(&str, &str)>,
-    ) -> Result<i64, StoreError>;
-    /// When the user last called the model successfully (what the cooldown counts: a
-    /// failed call must not keep the user from the next attempt).
-    async fn last_ai_call(
-        &self,
-        platform: &str,
-        platform_user_id: &str,
-    ) -> Result<Option<DateTime<Utc>>, StoreError>;
-    async fn cached_summary(&self, key: &str) -> Result<Option<String>, StoreError>;
-    async fn save_summary(&self, key: &str, locale: &str, model: &str, text: &str) -> Result<(), StoreError>;
-
-    async fn add_schedule(&self, s: &StoredSchedule, created_by: &str) -> Result<bool, StoreError>;
-    async fn remove_schedule(&self, name: &str) -> Result<bool, StoreError>;
-    async fn schedules(&self) -> Result<Vec<StoredSchedule>, StoreError>;
-
-    /// Subscribe a target to `kind` (`reports`, `alerts`); false when it already was
-    /// (a disabled target is enabled again).
-    async fn subscribe(&self, chat: &ChatKey, kind: &str) -> Result<bool, StoreError>;
-    /// Remove the target's subscriptions of `kind`, or all of them; how many went.
-    async fn unsubscribe(&self, chat: &ChatKey, kind: Option<&str>) -> Result<u64, StoreError>;
-    /// The enabled targets of `kind`.
-    async fn subscribers(&self, kind: &str) -> Result<Vec<Subscription>, StoreError>;
-    /// Count one more refusal (403/404) in a row; returns the count.
-    async fn target_failed(&self, target: &Subscription) -> Result<i64, StoreError>;
-    async fn target_succeeded(&self, target: &Subscription) -> Result<(), StoreError>;
-    async fn disable_target(&self, target: &Subscription) -> Result<(), StoreError>;
-
-    /// Claim (schedule, slot) for `owner` until `lease_until`: true when it is ours, new
-    /// or taken over from an owner whose lease expired before `now` without finishing.
-    async fn claim_run(
-        &self,
-        schedule: &str,
-        slot: DateTime<Utc>,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-    async fn finish_run(&self, schedule: &str, slot: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Whether a run of (schedule, slot) exists at all (claimed by anyone).
-    async fn run_exists(&self, schedule: &str, slot: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// Unfinished runs with an expired lease and a slot at or after `since`.
-    async fn stalled_runs(
-        &self,
-        since: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError>;
-    /// Claim one delivery; false when it was claimed before (sent, failed or in doubt).
-    async fn claim_delivery(
-        &self,
-        schedule: &str,
-        slot: DateTime<Utc>,
-        target: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-    async fn finish_delivery(
-        &self,
-        schedule: &str,
-        slot: DateTime<Utc>,
-        target: &str,
-        status: &str,
-    ) -> Result<(), StoreError>;
-    /// The deliveries of a slot: (target, status).
-    async fn deliveries(
-        &self,
-        schedule: &str,
-        slot: DateTime<Utc>,
-    ) -> Result<Vec<(String, String)>, StoreError>;
-
-    /// Claim the right to alert about (symbol, direction) now: true unless an alert went
-    /// out after `not_since`.
-    async fn claim_alert(
-        &self,
-        symbol: &str,
-        direction: &str,
-        now: DateTime<Utc>,
-        not_since: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-    /// Undo a [`Storage::claim_alert`] made at `claimed_at` whose alert reached no chat,
-    /// so that the next check may send it (a mark means "sent").
-    async fn release_alert(
-        &self,
-        symbol: &str,
-        direction: &str,
-        claimed_at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    async fn create_action(&self, action: &NewAction) -> Result<(), StoreError>;
-    async fn action(&self, token: &str) -> Result<Option<ActionRecord>, StoreError>;
-    /// Claim a single-use action for `user` (a platform user id) at `now`: the record
-    /// when this call took it; `None` when it is unknown, expired, already claimed, or
-    /// someone else's. Atomic: of two presses on any instances, one wins.
-    async fn claim_action(
-        &self,
-        token: &str,
-        user: &str,
-        now: DateTime<Utc>,
-        claimed_by: &str,
-    ) -> Result<Option<ActionRecord>, StoreError>;
-    /// Record a platform event: false when it was handled before (a retry).
-    async fn claim_request(
-        &self,
-        platform: &str,
-        request_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-    /// Forget pending actions and handled events older than `before`; how many went.
-    async fn prune_commands_state(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
-
-    async fn record_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
-    /// The newest `limit` audit rows, newest first.
-    async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
 }
 
 pub type Store = Arc<dyn Storage>;

@@ -1,9 +1,9 @@
 //! PostgreSQL: production, and several instances on one database.
 
+use super::engine::{Engine, Record, Stmt, WriteTx, arguments};
 use super::*;
-use crate::report::Report;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -52,16 +52,106 @@ impl PgStore {
             pool,
         })
     }
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.writer.begin().await
-    }
 }
 
-impl PgStore {
-    async fn no_backup(&self, _path: &std::path::Path) -> Result<(), StoreError> {
+#[async_trait]
+impl Storage for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.writer).await.map_err(StoreError::migration)?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    async fn backup(&self, _path: &std::path::Path) -> Result<(), StoreError> {
         Err(StoreError::BackupUnsupported)
     }
 }
 
-impl_storage!(PgStore, Backend::Postgres, MIGRATOR, backup = no_backup);
+/// `pool` and `writer` are the same pool here; writes still name the writer, so that
+/// the two engines run every statement the same way.
+impl Engine for PgStore {
+    type Tx = sqlx::Transaction<'static, Postgres>;
+
+    async fn read_one<T: Record>(&self, s: Stmt<'_>) -> Result<T, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Postgres>(&s.args)?)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    async fn read_optional<T: Record>(&self, s: Stmt<'_>) -> Result<Option<T>, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Postgres>(&s.args)?)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn read_all<T: Record>(&self, s: Stmt<'_>) -> Result<Vec<T>, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Postgres>(&s.args)?)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    async fn write(&self, s: Stmt<'_>) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query_with(s.sql, arguments::<Postgres>(&s.args)?)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn write_one<T: Record>(&self, s: Stmt<'_>) -> Result<T, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Postgres>(&s.args)?)
+            .fetch_one(&self.writer)
+            .await
+    }
+
+    async fn write_optional<T: Record>(&self, s: Stmt<'_>) -> Result<Option<T>, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Postgres>(&s.args)?)
+            .fetch_optional(&self.writer)
+            .await
+    }
+
+    async fn begin_write(&self) -> Result<Self::Tx, sqlx::Error> {
+        self.writer.begin().await
+    }
+}
+
+impl WriteTx for sqlx::Transaction<'static, Postgres> {
+    async fn execute(&mut self, s: Stmt<'_>) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query_with(s.sql, arguments::<Postgres>(&s.args)?)
+            .execute(&mut **self)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn fetch_one<T: Record>(&mut self, s: Stmt<'_>) -> Result<T, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Postgres>(&s.args)?)
+            .fetch_one(&mut **self)
+            .await
+    }
+
+    async fn fetch_optional<T: Record>(&mut self, s: Stmt<'_>) -> Result<Option<T>, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Postgres>(&s.args)?)
+            .fetch_optional(&mut **self)
+            .await
+    }
+
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        sqlx::Transaction::commit(self).await
+    }
+
+    async fn rollback(self) -> Result<(), sqlx::Error> {
+        sqlx::Transaction::rollback(self).await
+    }
+}

@@ -9,11 +9,11 @@
 //! Every process that opens the file holds a shared lock on `<file>.lock` for its
 //! lifetime; `restore` takes it exclusively, so it refuses while the bot runs.
 
+use super::engine::{Engine, Record, Stmt, WriteTx, arguments};
 use super::*;
-use crate::report::Report;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -194,11 +194,6 @@ impl SqliteStore {
             _lock: Some(Arc::new(lock)),
         })
     }
-
-    /// A write transaction that holds the write lock from its start.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
-    }
 }
 
 /// Whether `path` is a Chainsignal SQLite database (opened read-only, nothing written).
@@ -249,4 +244,105 @@ impl SqliteStore {
     }
 }
 
-impl_storage!(SqliteStore, Backend::Sqlite, MIGRATOR, backup = vacuum_into);
+#[async_trait]
+impl Storage for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.writer).await.map_err(StoreError::migration)?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        self.vacuum_into(path).await
+    }
+}
+
+/// Reads on `pool`, writes on the single-connection `writer`.
+impl Engine for SqliteStore {
+    type Tx = sqlx::Transaction<'static, Sqlite>;
+
+    async fn read_one<T: Record>(&self, s: Stmt<'_>) -> Result<T, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Sqlite>(&s.args)?)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    async fn read_optional<T: Record>(&self, s: Stmt<'_>) -> Result<Option<T>, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Sqlite>(&s.args)?)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn read_all<T: Record>(&self, s: Stmt<'_>) -> Result<Vec<T>, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Sqlite>(&s.args)?)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    async fn write(&self, s: Stmt<'_>) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query_with(s.sql, arguments::<Sqlite>(&s.args)?)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn write_one<T: Record>(&self, s: Stmt<'_>) -> Result<T, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Sqlite>(&s.args)?)
+            .fetch_one(&self.writer)
+            .await
+    }
+
+    async fn write_optional<T: Record>(&self, s: Stmt<'_>) -> Result<Option<T>, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Sqlite>(&s.args)?)
+            .fetch_optional(&self.writer)
+            .await
+    }
+
+    /// Holds the write lock from its start (`BEGIN IMMEDIATE`): a transaction that reads
+    /// first cannot fail later with SQLITE_BUSY_SNAPSHOT when it writes.
+    async fn begin_write(&self) -> Result<Self::Tx, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl WriteTx for sqlx::Transaction<'static, Sqlite> {
+    async fn execute(&mut self, s: Stmt<'_>) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query_with(s.sql, arguments::<Sqlite>(&s.args)?)
+            .execute(&mut **self)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn fetch_one<T: Record>(&mut self, s: Stmt<'_>) -> Result<T, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Sqlite>(&s.args)?)
+            .fetch_one(&mut **self)
+            .await
+    }
+
+    async fn fetch_optional<T: Record>(&mut self, s: Stmt<'_>) -> Result<Option<T>, sqlx::Error> {
+        sqlx::query_as_with(s.sql, arguments::<Sqlite>(&s.args)?)
+            .fetch_optional(&mut **self)
+            .await
+    }
+
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        sqlx::Transaction::commit(self).await
+    }
+
+    async fn rollback(self) -> Result<(), sqlx::Error> {
+        sqlx::Transaction::rollback(self).await
+    }
+}

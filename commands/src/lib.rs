@@ -284,7 +284,6 @@ struct Asker<'a> {
     request_id: &'a str,
     user: &'a UserRef,
     chat: &'a ChatRef,
-    locale_hint: Option<Locale>,
     chat_admin: bool,
 }
 
@@ -380,7 +379,6 @@ impl Commands {
             request_id: &invocation.request_id,
             user: &invocation.user,
             chat: &invocation.chat,
-            locale_hint: invocation.locale,
             chat_admin: invocation.chat_admin,
         };
         if self
@@ -421,7 +419,6 @@ impl Commands {
             request_id: &press.request_id,
             user: &press.user,
             chat: &press.chat,
-            locale_hint: press.locale,
             chat_admin: press.chat_admin,
         };
         let locale = self.chat_locale(&press.chat, press.locale).await;
@@ -490,8 +487,15 @@ impl Commands {
             // Cancel needs no permission: it does nothing.
             Err(_) if choice == Choice::Cancel => Role::User,
             Err((detail, reply)) => {
-                self.audit(&asker, spec.name, args.audit_text(), Outcome::Denied, Some(detail), Instant::now())
-                    .await;
+                self.audit(
+                    &asker,
+                    spec.name,
+                    args.audit_text(),
+                    Outcome::Denied,
+                    Some(detail),
+                    Instant::now(),
+                )
+                .await;
                 return ActionAnswer::Notice(reply);
             }
         };
@@ -523,7 +527,9 @@ impl Commands {
         };
         let rerun_token = (choice == Choice::Rerun).then_some(token);
         let reply = self
-            .execute(&asker, Some(spec), phase, locale, Some(role), rerun_token, |_| Ok(args))
+            .execute(&asker, Some(spec), phase, locale, Some(role), rerun_token, |_| {
+                Ok(args)
+            })
             .await;
         if reply.tone != Tone::Error {
             return ActionAnswer::Edit(reply);
@@ -544,18 +550,27 @@ impl Commands {
         spec: &'static CommandSpec,
         locale: Locale,
     ) -> Result<Role, (String, Reply)> {
-        let role = self.services.access.role(asker.user, asker.chat, asker.chat_admin);
+        let role = self
+            .services
+            .access
+            .role(asker.user, asker.chat, asker.chat_admin);
         if role < spec.permission {
             let key = if spec.permission >= Role::BotAdmin {
                 "permission-bot-admin"
             } else {
                 "permission-chat-admin"
             };
-            return Err(("permission".into(), Reply::error(self.services.i18n.t(locale, key))));
+            return Err((
+                "permission".into(),
+                Reply::error(self.services.i18n.t(locale, key)),
+            ));
         }
         if let Err(wait) = self.services.access.check_rate(asker.user, spec.name) {
             let seconds = wait.as_secs().max(1).to_string();
-            let text = self.services.i18n.tr(locale, "rate-limited", &[("seconds", &seconds)]);
+            let text = self
+                .services
+                .i18n
+                .tr(locale, "rate-limited", &[("seconds", &seconds)]);
             return Err(("rate_limited".into(), Reply::error(text)));
         }
         Ok(role)
@@ -608,7 +623,11 @@ impl Commands {
                 None
             }
         };
-        let role = admitted.unwrap_or_else(|| self.services.access.role(asker.user, asker.chat, asker.chat_admin));
+        let role = admitted.unwrap_or_else(|| {
+            self.services
+                .access
+                .role(asker.user, asker.chat, asker.chat_admin)
+        });
         let rate = |spec: &'static CommandSpec| match admitted {
             Some(_) => Ok(()),
             None => self.services.access.check_rate(asker.user, spec.name),

@@ -303,7 +303,10 @@ impl std::fmt::Debug for RawInput {
             RawInput::Named { sub, values } => f
                 .debug_struct("Named")
                 .field("sub", sub)
-                .field("names", &values.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+                .field(
+                    "names",
+                    &values.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+                )
                 .finish(),
         }
     }
@@ -1020,11 +1023,11 @@ mod tests {
             Some(&UserArg::Id("1234".into()))
         );
         assert!(matches!(
-            text(OPTS, "@x 31d"),
+            text(OPTS, "@xxxxx 31d"),
             Err(OptionError::BadDuration { .. })
         ));
         assert!(matches!(
-            text(OPTS, "@x 10y"),
+            text(OPTS, "@xxxxx 10y"),
             Err(OptionError::BadDuration { .. })
         ));
         let reply = DecodeContext {
@@ -1110,5 +1113,55 @@ mod tests {
             usage("open", None, OPEN),
             "/open <symbol> <long|short> <size> [sl] [lev]"
         );
+    }
+
+    #[test]
+    fn review_fixes_hold() {
+        const SYMBOLS: &[OptionSpec] = &[OptionSpec::new("symbols", OptionKind::Symbols, "d")];
+        assert!(matches!(
+            text(SYMBOLS, "btc symbols=eth"),
+            Err(OptionError::Repeated { .. })
+        ));
+        // A stored pair stays the pair it was.
+        let stored = DecodeContext { stored: true, ..CX };
+        let input = RawInput::Named {
+            sub: None,
+            values: vec![("symbols".into(), RawValue::Text("ETHBTC BTCUSDT".into()))],
+        };
+        let list = decode(SYMBOLS, &[], None, &input, stored)
+            .unwrap()
+            .symbols("symbols");
+        let names: Vec<&str> = list.symbols.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["ETHBTC", "BTCUSDT"]);
+        // Durations survive being stored, whatever their length.
+        const FOR: &[OptionSpec] = &[OptionSpec::new(
+            "for",
+            OptionKind::Duration {
+                max_secs: 400 * 86_400,
+            },
+            "d",
+        )];
+        for given in ["2w", "1000001s", "90s", "36h"] {
+            let a = text(FOR, given).unwrap();
+            let again = decode(FOR, &[], None, &a.to_stored().into_input(), stored).unwrap();
+            assert_eq!(again.duration("for"), a.duration("for"), "{given}");
+        }
+        assert_eq!(duration_text(1_209_600), "2w");
+        assert_eq!(duration_text(129_600), "36h");
+        // An empty word is missing, not "too many"; a named text takes the rest.
+        const NAMED: &[OptionSpec] = &[
+            OptionSpec::new("name", OptionKind::Word, "d").required(),
+            OptionSpec::new("definition", OptionKind::Text, "d"),
+        ];
+        assert_eq!(
+            text(NAMED, "name=").unwrap_err(),
+            OptionError::Missing { option: "name" }
+        );
+        let a = text(NAMED, "x definition=0 6 * * * UTC").unwrap();
+        assert_eq!(a.text("definition"), Some("0 6 * * * UTC"));
+        // Telegram usernames have 5 to 32 characters; the text form never shows in Debug.
+        const WHO: &[OptionSpec] = &[OptionSpec::new("who", OptionKind::User, "d")];
+        assert!(matches!(text(WHO, "@abc"), Err(OptionError::BadUser { .. })));
+        assert!(format!("{:?}", RawInput::Text("secret words".into())).contains("<12 chars>"));
     }
 }

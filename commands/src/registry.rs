@@ -72,7 +72,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "start",
         kind: CommandKind::Start,
         description_key: "cmd-start",
-        options: &[],
+        // Telegram deep links send `/start <payload>`: taken, not refused.
+        options: &[OptionSpec::new(
+            "payload",
+            OptionKind::Text,
+            "option-start-payload",
+        )],
         subs: &[],
         default_sub: None,
         menu: false,
@@ -82,7 +87,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "help",
         kind: CommandKind::Help,
         description_key: "cmd-help",
-        options: &[],
+        options: &[OptionSpec::new(
+            "command",
+            OptionKind::Word,
+            "option-help-command",
+        )],
         subs: &[],
         default_sub: None,
         menu: true,

@@ -307,3 +307,113 @@ async fn pruned_buttons_and_request_ids_are_forgotten() {
     );
     assert_eq!(app.store.schedules().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_failed_confirmation_gives_its_button_back_and_other_chats_cannot_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, |c| c.admins.telegram = vec!["1".into()]).await;
+    let run = |raw: &str, id: &str| {
+        let inv = telegram("1", "1", "schedule", raw, id);
+        let commands = app.commands.clone();
+        async move { commands.run(&inv).await }
+    };
+    assert!(
+        run("add early 0 5 * * * UTC", "1")
+            .await
+            .to_plain_text()
+            .contains("added")
+    );
+    let preview = run("rename early dawn", "2").await;
+    let data = preview.buttons[0].data.clone();
+    let press = |chat: &str, id: &str| ActionPress {
+        request_id: id.into(),
+        user: UserRef {
+            platform: Platform::Telegram,
+            id: "1".into(),
+            display_name: None,
+        },
+        chat: ChatRef {
+            platform: Platform::Telegram,
+            id: chat.into(),
+            kind: ChatKind::Private,
+        },
+        locale: None,
+        chat_admin: false,
+        data: data.clone(),
+    };
+    // The same data pressed in another chat: refused, and the button is not used up.
+    let elsewhere = app.commands.on_action(&press("2", "c1")).await;
+    assert_eq!(
+        elsewhere.reply().to_plain_text(),
+        "This button is no longer valid."
+    );
+    // Someone takes the new name before the Confirm: the confirmation fails, says why,
+    // and the button still works once the name is free again.
+    assert!(
+        run("add dawn 0 6 * * * UTC", "3")
+            .await
+            .to_plain_text()
+            .contains("added")
+    );
+    let failed = app.commands.on_action(&press("1", "c2")).await;
+    assert!(matches!(failed, chainsignal_commands::ActionAnswer::Notice(_)));
+    assert!(
+        failed
+            .reply()
+            .to_plain_text()
+            .contains("A schedule named dawn already exists"),
+        "{}",
+        failed.reply().to_plain_text()
+    );
+    assert!(app.store.remove_schedule("dawn").await.unwrap());
+    let done = app.commands.on_action(&press("1", "c3")).await;
+    assert_eq!(done.reply().to_plain_text(), "Schedule early is now dawn.");
+    let names: Vec<String> = app
+        .store
+        .schedules()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["dawn"]);
+}
+
+#[tokio::test]
+async fn refresh_keeps_the_pairs_as_asked_and_reuses_its_button() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, |_| {}).await;
+    let out = session(&app, "/report eth/btc sol\n/press 1\n/press 1\n").await;
+    assert!(
+        !out.contains("ETHBTCUSDT"),
+        "a stored ETHBTC is not a bare asset:\n{out}"
+    );
+    assert_eq!(out.matches("[Refresh: /press").count(), 3, "{out}");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("v2.sqlite").display()))
+        .await
+        .unwrap();
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM pending_actions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "a Refresh press keeps its button, it does not add one");
+}
+
+#[tokio::test]
+async fn start_takes_a_link_payload_and_help_explains_one_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, |_| {}).await;
+    let start = app
+        .commands
+        .run(&telegram("5", "5", "start", "ref-campaign-7", "s1"))
+        .await
+        .to_plain_text();
+    assert!(start.contains("/report"), "a greeting and the commands: {start}");
+    let help = app
+        .commands
+        .run(&telegram("5", "5", "help", "/schedule", "s2"))
+        .await
+        .to_plain_text();
+    assert!(help.starts_with("/schedule"), "{help}");
+    assert!(help.contains("/schedule rename <name> <new_name>"), "{help}");
+}

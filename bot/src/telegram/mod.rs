@@ -417,7 +417,9 @@ async fn on_message(ctx: &Ctx, update_id: u32, msg: &Message) {
                 .map(|u| u.id.0.to_string())
                 .unwrap_or_else(|| chat.id.clone());
             let invocation = Invocation {
-                request_id: format!("u{update_id}"),
+                // Update ids count per bot: the bot's name keeps two bots on one
+                // database apart.
+                request_id: format!("u{}:{update_id}", ctx.username),
                 user: UserRef {
                     platform: Platform::Telegram,
                     id: user_id,
@@ -597,7 +599,8 @@ async fn answer_query(ctx: &Ctx, query: &CallbackQuery, text: Option<&str>) {
 
 /// Replace the message that carried a button with `reply`: its first part edits the
 /// message (with the reply's keyboard when it is the only part, else none); the other
-/// parts and the attachments follow as new messages. A message that can no longer be
+/// parts follow as new messages (not the attachments: they came with the message the first
+/// time). A message that can no longer be
 /// edited gets the reply as new messages.
 async fn edit(ctx: &Ctx, target: Target, message: MessageId, reply: &Reply) {
     let parts = html_messages(reply, MESSAGE_LIMIT);
@@ -621,7 +624,13 @@ async fn edit(ctx: &Ctx, target: Target, message: MessageId, reply: &Reply) {
         .await;
     match edited {
         Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {
-            if let Err(e) = ctx.sender.send_parts(target, rest, reply).await {
+            // The attachments went with the message the first time: a Refresh does not
+            // post the file again.
+            let text_only = Reply {
+                attachments: Vec::new(),
+                ..reply.clone()
+            };
+            if let Err(e) = ctx.sender.send_parts(target, rest, &text_only).await {
                 handle_send_error(ctx, target, &e).await;
             }
         }

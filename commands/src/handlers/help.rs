@@ -15,8 +15,17 @@ pub(crate) fn start(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     Ok(reply.into())
 }
 
+/// `/help [command]`: every command, or one command's usage.
 pub(crate) fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    Ok(help_reply(ctx).into())
+    let asked = ctx.args.text("command").map(|c| c.trim_start_matches('/'));
+    match asked.and_then(registry::find).filter(|c| c.menu) {
+        Some(spec) => Ok(Reply::default()
+            .block(Block::Title(format!("/{}", spec.name)))
+            .block(Block::Paragraph(ctx.t(spec.description_key)))
+            .block(Block::List(spec.usage()))
+            .into()),
+        None => Ok(help_reply(ctx).into()),
+    }
 }
 
 fn help_reply(ctx: &Ctx<'_>) -> Reply {

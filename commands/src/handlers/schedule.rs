@@ -269,18 +269,13 @@ async fn rename(ctx: &Ctx<'_>, typed: &str, new_name: &str) -> Result<Handled, C
         reply.buttons = ctx.confirm_buttons(&ctx.args, CONFIRM_TTL).await?;
         return Ok(reply.into());
     }
-    let renamed = chainsignal_core::store::StoredSchedule {
-        name: new_name.clone(),
-        ..found.clone()
-    };
-    let by = format!("{}:{}", ctx.user.platform, ctx.user.id);
-    if !ctx.services.store.add_schedule(&renamed, &by).await? {
+    // One transaction, past runs included: no slot goes out twice under two names.
+    if !ctx.services.store.rename_schedule(&found.name, &new_name).await? {
         return Err(CommandError::user_with(
             "schedule-exists",
             vec![("value", new_name)],
         ));
     }
-    ctx.services.store.remove_schedule(&found.name).await?;
     Ok(Reply::text(ctx.tr("schedule-renamed", &[("name", &found.name), ("new", &new_name)])).into())
 }
 

@@ -20,6 +20,9 @@ pub trait CommandStore: Send + Sync {
         now: DateTime<Utc>,
         claimed_by: &str,
     ) -> Result<Option<ActionRecord>, StoreError>;
+    /// Give back a claim made by `claimed_by` whose action failed, so the button works
+    /// again; false when the claim is not (or no longer) that one.
+    async fn release_action(&self, token: &str, claimed_by: &str) -> Result<bool, StoreError>;
     /// Record a platform event: false when it was handled before (a retry).
     async fn claim_request(
         &self,
@@ -80,6 +83,16 @@ impl<E: Engine> CommandStore for E {
         .bind(user)
         .write_optional(self)
         .await?)
+    }
+
+    async fn release_action(&self, token: &str, claimed_by: &str) -> Result<bool, StoreError> {
+        let n = sql("UPDATE pending_actions SET claimed_at = NULL, claimed_by = NULL \
+             WHERE token = $1 AND claimed_by = $2")
+        .bind(token)
+        .bind(claimed_by)
+        .write(self)
+        .await?;
+        Ok(n == 1)
     }
 
     async fn claim_request(

@@ -1,7 +1,7 @@
 //! The scheduler's state: schedules added with `/schedule add`, subscribed targets,
 //! runs claimed per (schedule, slot), the delivery outbox, and alert marks.
 
-use super::engine::{Engine, sql};
+use super::engine::{Engine, WriteTx, sql};
 use super::{ChatKey, StoreError, StoredSchedule, Subscription};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,6 +10,10 @@ use chrono::{DateTime, Utc};
 pub trait ScheduleStore: Send + Sync {
     async fn add_schedule(&self, s: &StoredSchedule, created_by: &str) -> Result<bool, StoreError>;
     async fn remove_schedule(&self, name: &str) -> Result<bool, StoreError>;
+    /// Give a stored schedule a new name, with its past runs and deliveries (so no slot
+    /// that went out under the old name goes out again): false when `name` is not stored
+    /// or `new_name` is taken.
+    async fn rename_schedule(&self, name: &str, new_name: &str) -> Result<bool, StoreError>;
     async fn schedules(&self) -> Result<Vec<StoredSchedule>, StoreError>;
 
     /// Subscribe a target to `kind` (`reports`, `alerts`); false when it already was
@@ -109,6 +113,33 @@ impl<E: Engine> ScheduleStore for E {
             .write(self)
             .await?;
         Ok(n > 0)
+    }
+
+    async fn rename_schedule(&self, name: &str, new_name: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let taken: Option<(String,)> = sql("SELECT name FROM schedules WHERE name = $1")
+            .bind(new_name)
+            .fetch_optional(&mut tx)
+            .await?;
+        if taken.is_some() {
+            return Ok(false);
+        }
+        let renamed = sql("UPDATE schedules SET name = $1 WHERE name = $2")
+            .bind(new_name)
+            .bind(name)
+            .execute(&mut tx)
+            .await?;
+        if renamed != 1 {
+            return Ok(false);
+        }
+        for statement in [
+            "UPDATE schedule_runs SET schedule = $1 WHERE schedule = $2",
+            "UPDATE deliveries SET schedule = $1 WHERE schedule = $2",
+        ] {
+            sql(statement).bind(new_name).bind(name).execute(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn schedules(&self) -> Result<Vec<StoredSchedule>, StoreError> {

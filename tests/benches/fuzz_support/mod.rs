@@ -351,6 +351,7 @@ fn one(case: &Case, targets: &[Target], out: &mut Outcome) {
         quote: "USDT",
         reply_to: case.reply_to.as_deref(),
         private: case.private,
+        stored: case.private && case.reply_to.is_none(),
     };
     let parsed = guarded(out, case, "parser::parse", || {
         parser::parse(&case.text, case.bot_username.as_deref())

@@ -304,6 +304,21 @@ async fn commands_suite(store: Arc<dyn CommandStore>, t0: chrono::DateTime<Utc>)
         "claimed once"
     );
 
+    // A claim whose action failed is given back, by its claimer only.
+    assert!(!store.release_action("t1", "instance-b").await.unwrap());
+    assert!(!store.release_action("nope", "instance-a").await.unwrap());
+    assert!(store.release_action("t1", "instance-a").await.unwrap());
+    let released = store.action("t1").await.unwrap().unwrap();
+    assert_eq!((released.claimed_at, released.claimed_by), (None, None));
+    assert!(
+        store
+            .claim_action("t1", "42", at, "instance-c")
+            .await
+            .unwrap()
+            .is_some(),
+        "the button works again"
+    );
+
     // Refresh: reusable, never claimed; anyone-may-press single-use: the first presser.
     store
         .create_action(&action("t2", None, true, t0, Duration::days(7)))
@@ -474,6 +489,58 @@ async fn scheduler_suite(store: &Store, t0: chrono::DateTime<Utc>) {
     assert!(!store.claim_alert("BTCUSDT", "up", m(30), m(-30)).await.unwrap());
     assert!(store.claim_alert("BTCUSDT", "down", m(30), m(-30)).await.unwrap());
     assert!(store.claim_alert("BTCUSDT", "up", m(61), m(1)).await.unwrap());
+
+    // Renaming a stored schedule carries its runs and deliveries along.
+    let nightly = StoredSchedule {
+        name: "nightly".into(),
+        cron: "0 22 * * *".into(),
+        timezone: "UTC".into(),
+        kind: "report".into(),
+        symbols: String::new(),
+    };
+    let other = StoredSchedule {
+        name: "other".into(),
+        ..nightly.clone()
+    };
+    assert!(store.add_schedule(&nightly, "telegram:42").await.unwrap());
+    assert!(store.add_schedule(&other, "telegram:42").await.unwrap());
+    let night = t0 + Duration::hours(22);
+    assert!(store.claim_run("nightly", night, "a", m(0), m(2)).await.unwrap());
+    assert!(
+        store
+            .claim_delivery("nightly", night, "telegram:-100", m(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.rename_schedule("nightly", "other").await.unwrap(),
+        "the new name is taken"
+    );
+    assert!(
+        !store.rename_schedule("nope", "late").await.unwrap(),
+        "nothing to rename"
+    );
+    assert!(store.rename_schedule("nightly", "late").await.unwrap());
+    let names: Vec<String> = store
+        .schedules()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["late", "other"]);
+    assert!(store.run_exists("late", night).await.unwrap());
+    assert!(!store.run_exists("nightly", night).await.unwrap());
+    assert!(
+        !store
+            .claim_delivery("late", night, "telegram:-100", m(2))
+            .await
+            .unwrap(),
+        "what went out under the old name does not go out again"
+    );
+    assert!(store.deliveries("nightly", night).await.unwrap().is_empty());
+    assert!(store.remove_schedule("late").await.unwrap());
+    assert!(store.remove_schedule("other").await.unwrap());
 }
 
 /// One new user seen by many tasks at once (several updates from them in one batch):

@@ -107,6 +107,8 @@ pub struct Case {
     pub sub: Option<String>,
     pub named: Vec<(String, Named)>,
     pub private: bool,
+    /// Decode as a pending action's stored arguments (symbols already normalized).
+    pub stored: bool,
     pub reply_to: Option<String>,
     pub bot_username: Option<String>,
 }
@@ -252,7 +254,7 @@ pub fn case() -> BoxedStrategy<Case> {
         message(known),
         sub,
         proptest::collection::vec((name, named_value()), 0..6),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
         // The replied-to author, as the adapter supplies it: a numeric id.
         proptest::option::of("[0-9]{1,20}"),
         proptest::option::of(proptest::sample::select(vec![
@@ -262,11 +264,12 @@ pub fn case() -> BoxedStrategy<Case> {
             "ß",
         ])),
     )
-        .prop_map(|(text, sub, named, private, reply_to, bot)| Case {
+        .prop_map(|(text, sub, named, (private, stored), reply_to, bot)| Case {
             text,
             sub,
             named,
             private,
+            stored,
             reply_to,
             bot_username: bot.map(str::to_string),
         })
@@ -351,7 +354,7 @@ fn one(case: &Case, targets: &[Target], out: &mut Outcome) {
         quote: "USDT",
         reply_to: case.reply_to.as_deref(),
         private: case.private,
-        stored: case.private && case.reply_to.is_none(),
+        stored: case.stored,
     };
     let parsed = guarded(out, case, "parser::parse", || {
         parser::parse(&case.text, case.bot_username.as_deref())
@@ -396,7 +399,8 @@ fn decode_one(
             }
         }
     });
-    // What a pending action does: decode the stored form again.
+    // What a pending action does: decode the stored form again, as stored.
+    let cx = DecodeContext { stored: true, ..cx };
     if let Some(Some(stored)) = stored {
         let what = format!("options::decode({}, stored from {form})", t.name);
         let again = guarded(out, case, &what, || {

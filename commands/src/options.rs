@@ -798,14 +798,13 @@ pub fn decode_value(spec: &OptionSpec, given: &str, cx: DecodeContext<'_>) -> Re
     }
 }
 
-/// A symbol as typed, or as stored (already normalized by an earlier decode).
+/// A symbol as typed, or as stored: a stored one is the normal form an earlier decode
+/// produced (`ETHBTC`, a 20-character pair), taken as it is, never re-quoted.
 fn parse_symbol(given: &str, cx: DecodeContext<'_>) -> Result<Symbol, SymbolError> {
-    let parsed = Symbol::parse(given, cx.quote)?;
-    if cx.stored && parsed.as_str() != given {
-        // What was stored is the normalized form itself: keep it as it is.
-        return Ok(Symbol::from_normalized(given));
+    if cx.stored {
+        return Symbol::parse_normalized(given);
     }
-    Ok(parsed)
+    Symbol::parse(given, cx.quote)
 }
 
 /// `-12`, `7`: an optional minus and ASCII digits.
@@ -1133,6 +1132,11 @@ mod tests {
             .symbols("symbols");
         let names: Vec<&str> = list.symbols.iter().map(|s| s.as_str()).collect();
         assert_eq!(names, ["ETHBTC", "BTCUSDT"]);
+        // A long pair that does not end in a known quote (found by the fuzzer).
+        const ONE: &[OptionSpec] = &[OptionSpec::new("symbol", OptionKind::Symbol, "d")];
+        let typed = text(ONE, "zZDn-gy8854509944774S").unwrap();
+        let again = decode(ONE, &[], None, &typed.to_stored().into_input(), stored).unwrap();
+        assert_eq!(again.symbol("symbol"), typed.symbol("symbol"));
         // Durations survive being stored, whatever their length.
         const FOR: &[OptionSpec] = &[OptionSpec::new(
             "for",

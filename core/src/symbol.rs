@@ -70,6 +70,21 @@ impl Symbol {
         Ok(Self(joined))
     }
 
+    /// A symbol in its normal form as stored by an earlier parse (`ETHBTC`): upper-case
+    /// ASCII letters and digits, at most the length a symbol has. No quote is appended.
+    pub fn parse_normalized(s: &str) -> Result<Self, SymbolError> {
+        if s.is_empty() {
+            return Err(SymbolError::Empty);
+        }
+        if s.len() > MAX_SYMBOL_LEN {
+            return Err(SymbolError::TooLong);
+        }
+        if !s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+            return Err(SymbolError::InvalidCharacters);
+        }
+        Ok(Self(s.to_string()))
+    }
+
     /// A symbol known to be in normal form already (exchange data, stored rows).
     pub fn from_normalized(s: impl Into<String>) -> Self {
         Self(s.into())

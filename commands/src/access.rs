@@ -77,6 +77,15 @@ impl Access {
         }
     }
 
+    /// Forget the people whose limits are back to full (called now and then, so the
+    /// table does not grow with everyone ever seen).
+    pub fn forget_idle(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
     /// Count one run of `command` by `user`: `Err(wait)` when over the limit. The console
     /// is not limited (it is the operator).
     pub fn check_rate(&self, user: &UserRef, command: &'static str) -> Result<(), Duration> {
@@ -161,6 +170,9 @@ mod tests {
                 .check_rate(&user(Platform::Telegram, "b"), "report")
                 .is_ok()
         );
+        // Forgetting idle people keeps those still limited.
+        access.forget_idle();
+        assert!(access.check_rate(&a, "report").is_err());
         let off = Access::new(vec![], vec![], RateLimits { per_minute: 0 });
         for _ in 0..100 {
             assert!(off.check_rate(&a, "report").is_ok());

@@ -174,8 +174,8 @@ impl Scheduler {
         report
     }
 
-    /// Once an hour: forget buttons that expired a day ago and platform events older
-    /// than a day (a retry comes within minutes).
+    /// Once an hour: forget buttons that expired a day ago, platform events older than a
+    /// day (a retry comes within minutes), and rate-limit entries back to full.
     async fn prune(&self, now: DateTime<Utc>) {
         {
             let mut state = self.state.lock().await;
@@ -184,6 +184,7 @@ impl Scheduler {
             }
             state.last_prune = Some(now);
         }
+        self.app.commands.services().access.forget_idle();
         match self.store().prune_commands_state(now - Duration::days(1)).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "pruned expired buttons and old request ids"),

@@ -11,4 +11,5 @@ pub mod logging;
 pub mod metrics;
 pub mod scheduler;
 pub mod shutdown;
+pub mod supervise;
 pub mod telegram;

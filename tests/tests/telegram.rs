@@ -449,6 +449,58 @@ async fn optional_calls_never_hold_a_reply() {
     }
 }
 
+/// A server that answers getUpdates at once with an empty list (no long poll) is not asked
+/// again and again: empty instant answers put a short, bounded pause before the next poll,
+/// while updates are still answered within the bound and the offset is confirmed at stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instant_empty_polls_are_paced() {
+    const BOUND: Duration = Duration::from_secs(2);
+    const WINDOW: Duration = Duration::from_secs(2);
+    let fake = FakeTelegram::start().await;
+    fake.answer_updates_at_once();
+    let bot = start(&fake, |_| {}).await;
+    for round in 0..2 {
+        let id = fake.push_message(&IncomingMessage::private(7, "/help"));
+        let calls = replies(&fake, round + 1).await;
+        let at = fake
+            .served_at(id)
+            .expect("the update was served before its reply");
+        let latency = calls[round].at - at;
+        assert!(
+            latency < BOUND,
+            "round {round}: answered {latency:?} after it was served"
+        );
+
+        // The measuring window is the bound under test, not a synchronisation.
+        let before = fake.idle_polls();
+        tokio::time::sleep(WINDOW).await;
+        let idle = fake.idle_polls() - before;
+        eprintln!("round {round}: {idle} empty polls in {WINDOW:?}");
+        assert!(idle < 20, "round {round}: {idle} empty polls in {WINDOW:?}");
+    }
+    bot.stop().await;
+    assert_eq!(fake.pending_updates(), 0, "the offset is confirmed");
+}
+
+/// Stopping ends polling as teloxide's listener did: one last getUpdates with
+/// `timeout=0, limit=1` whose offset confirms the updates handed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_confirms_the_offset() {
+    let fake = FakeTelegram::start().await;
+    let bot = start(&fake, |_| {}).await;
+    let id = fake.push_message(&IncomingMessage::private(7, "/help"));
+    replies(&fake, 1).await;
+    bot.stop().await;
+    let polls = fake.calls_of("getupdates");
+    let last = &polls.last().unwrap().body;
+    assert_eq!(
+        (&last["offset"], &last["timeout"], &last["limit"]),
+        (&json!(id + 1), &json!(0), &json!(1)),
+        "{last}"
+    );
+    assert_eq!(fake.pending_updates(), 0);
+}
+
 /// A writer for tracing that keeps what is logged, to count lines in a test.
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);

@@ -52,6 +52,7 @@ fn http_client(token: &str, api_url: &str) -> serenity::http::Http {
     http.build()
 }
 
+#[derive(Clone)]
 struct Handler {
     commands: Commands,
     i18n: Arc<I18n>,
@@ -81,46 +82,54 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
         suggestions,
     };
     let outbound = Arc::new(http_client(token.expose_secret(), &api_url));
-    let task = tokio::spawn(async move {
-        let http = http_client(token.expose_secret(), &api_url);
-        // serenity asks for the gateway URL itself and, when that fails, falls back to
-        // Discord's real gateway. With a custom api_url every connection goes there or
-        // nowhere: the URL is asked of api_url until it answers with one on its host.
-        let local_gateway = if api_url == DEFAULT_API_URL {
-            None
-        } else {
-            let wait = shutdown.clone().wait();
-            tokio::select! {
-                url = gateway_url_from(&http, &api_url) => Some(url),
-                _ = wait => return,
+    let task = tokio::spawn(crate::supervise::supervise(
+        "discord",
+        shutdown.clone(),
+        move || {
+            let (token, api_url, handler, shutdown) =
+                (token.clone(), api_url.clone(), handler.clone(), shutdown.clone());
+            async move {
+                let http = http_client(token.expose_secret(), &api_url);
+                // serenity asks for the gateway URL itself and, when that fails, falls back to
+                // Discord's real gateway. With a custom api_url every connection goes there or
+                // nowhere: the URL is asked of api_url until it answers with one on its host.
+                let local_gateway = if api_url == DEFAULT_API_URL {
+                    None
+                } else {
+                    let wait = shutdown.clone().wait();
+                    tokio::select! {
+                        url = gateway_url_from(&http, &api_url) => Some(url),
+                        _ = wait => return,
+                    }
+                };
+                let mut cache = serenity::cache::Settings::default();
+                cache.max_messages = 0;
+                cache.cache_users = false;
+                // No privileged intent and no message content: slash commands need neither.
+                let client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
+                    .cache_settings(cache)
+                    .event_handler(handler);
+                let mut client = match client.await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::error!(error = %e, "discord client could not start; the Discord adapter is off");
+                        return;
+                    }
+                };
+                if let Some(url) = local_gateway {
+                    *client.ws_url.lock().await = url;
+                }
+                let shards = client.shard_manager.clone();
+                tokio::select! {
+                    r = client.start() => if let Err(e) = r {
+                        tracing::error!(error = %e, "discord gateway stopped; the Discord adapter is off");
+                    },
+                    _ = shutdown.wait() => shards.shutdown_all().await,
+                }
+                tracing::info!("discord stopped");
             }
-        };
-        let mut cache = serenity::cache::Settings::default();
-        cache.max_messages = 0;
-        cache.cache_users = false;
-        // No privileged intent and no message content: slash commands need neither.
-        let client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
-            .cache_settings(cache)
-            .event_handler(handler);
-        let mut client = match client.await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "discord client could not start; the Discord adapter is off");
-                return;
-            }
-        };
-        if let Some(url) = local_gateway {
-            *client.ws_url.lock().await = url;
-        }
-        let shards = client.shard_manager.clone();
-        tokio::select! {
-            r = client.start() => if let Err(e) = r {
-                tracing::error!(error = %e, "discord gateway stopped; the Discord adapter is off");
-            },
-            _ = shutdown.wait() => shards.shutdown_all().await,
-        }
-        tracing::info!("discord stopped");
-    });
+        },
+    ));
     Ok(Some(Started { task, http: outbound }))
 }
 

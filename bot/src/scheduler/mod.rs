@@ -413,14 +413,19 @@ pub(crate) async fn guarded<T>(job: &'static str, work: impl std::future::Future
     match AssertUnwindSafe(work).catch_unwind().await {
         Ok(value) => Some(value),
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".into());
+            let message = panic_message(panic.as_ref());
             metrics::counter!("chainsignal_job_panics_total", "job" => job).increment(1);
             tracing::error!(job, panic = %message, "a job panicked; it runs again on its next turn");
             None
         }
     }
+}
+
+/// What a caught panic said, when it said it with a string.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }

@@ -2,6 +2,7 @@
 //! commands crate without per-command code, HTML rendering, paced and retried sends.
 
 pub mod delivery;
+mod polling;
 mod render;
 pub mod webhook;
 
@@ -37,7 +38,7 @@ use teloxide::types::{
     InlineKeyboardMarkup, InputFile, LinkPreviewOptions, MaybeInaccessibleMessage, Message, MessageId,
     ParseMode, ThreadId, Update,
 };
-use teloxide::update_listeners::{Polling, StatefulListener};
+use teloxide::update_listeners::StatefulListener;
 use teloxide::{ApiError, RequestError, dptree};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -169,12 +170,25 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
     let i18n = app.i18n.clone();
     let sender = Arc::new(Sender::new(bot.clone()));
     let for_task = sender.clone();
-    let task = tokio::spawn(async move {
-        serve(
-            bot, token, config, commands, store, i18n, for_task, updates, shutdown,
-        )
-        .await;
-    });
+    // The webhook channel's receiver outlives a restart: the route keeps sending into it.
+    let updates = updates.map(|rx| Arc::new(tokio::sync::Mutex::new(rx)));
+    let task = tokio::spawn(crate::supervise::supervise(
+        "telegram",
+        shutdown.clone(),
+        move || {
+            serve(
+                bot.clone(),
+                token.clone(),
+                config.clone(),
+                commands.clone(),
+                store.clone(),
+                i18n.clone(),
+                for_task.clone(),
+                updates.clone(),
+                shutdown.clone(),
+            )
+        },
+    ));
     Ok(Some(Started {
         webhook,
         task,
@@ -191,7 +205,7 @@ async fn serve(
     store: Store,
     i18n: Arc<I18n>,
     sender: Arc<Sender>,
-    updates: Option<mpsc::UnboundedReceiver<Update>>,
+    updates: Option<Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Update>>>>,
     shutdown: Shutdown,
 ) {
     let Some(username) = until_shutdown(&shutdown, connect(&bot)).await.flatten() else {
@@ -231,15 +245,8 @@ async fn serve(
 
     match updates {
         None => {
-            let polling = Polling::builder(bot.clone())
-                .timeout(Duration::from_secs(config.telegram.poll_timeout_secs))
-                .allowed_updates(ALLOWED_UPDATES.to_vec())
-                .backoff_strategy(|errors| {
-                    Duration::from_millis(500 * 2u64.pow(errors.min(7))).min(Duration::from_secs(60))
-                })
-                .delete_webhook()
-                .await
-                .build();
+            let timeout = Duration::from_secs(config.telegram.poll_timeout_secs);
+            let polling = polling::listener(bot.clone(), timeout, ALLOWED_UPDATES.to_vec()).await;
             let run = dispatcher.try_dispatch_with_listener(polling, listener_errors);
             run_until(run, stop, shutdown).await;
         }
@@ -260,7 +267,7 @@ async fn serve(
             }
             // The stream ends when the dispatcher stops the listener.
             let (stop_token, stop_flag) = teloxide::stop::mk_stop_token();
-            let stream = updates_stream(rx).take_until(stop_flag);
+            let stream = updates_stream(rx.lock_owned().await).take_until(stop_flag);
             let listener = StatefulListener::new(
                 (stream, stop_token),
                 first_mut,
@@ -279,7 +286,7 @@ fn first_mut<A, B>(pair: &mut (A, B)) -> &mut A {
 
 /// Updates from the webhook channel as the stream teloxide's listener wants.
 fn updates_stream(
-    mut rx: mpsc::UnboundedReceiver<Update>,
+    mut rx: tokio::sync::OwnedMutexGuard<mpsc::UnboundedReceiver<Update>>,
 ) -> impl futures::Stream<Item = Result<Update, RequestError>> + Send + Unpin {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|u| u.map(Ok)))
 }

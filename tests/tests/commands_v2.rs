@@ -17,6 +17,14 @@ async fn app(dir: &tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> App {
     App::build(config, Some(Source::Demo), Some(url)).await.unwrap()
 }
 
+/// A Telegram command's answer as text.
+async fn ask(app: &App, user: &str, chat: &str, command: &str, raw: &str, request_id: &str) -> String {
+    app.commands
+        .run(&telegram(user, chat, command, raw, request_id))
+        .await
+        .to_plain_text()
+}
+
 async fn session(app: &App, input: &str) -> String {
     let mut out = Vec::new();
     console::serve(&app.commands, input.as_bytes(), &mut out, false)
@@ -221,19 +229,11 @@ async fn rate_limits_typed_errors_and_access() {
     assert_eq!(audit[0].outcome, "denied");
     assert_eq!(audit[0].detail.as_deref(), Some("rate_limited"));
     // Another person is not slowed down by the first.
-    let other = app
-        .commands
-        .run(&telegram("8", "8", "lang", "", "4"))
-        .await
-        .to_plain_text();
+    let other = ask(&app, "8", "8", "lang", "", "4").await;
     assert!(other.contains("Usage: /lang en or /lang pl"), "{other}");
 
     // A member of a group cannot run a bot admin's command; nobody is an admin by saying so.
-    let denied = app
-        .commands
-        .run(&telegram("8", "-8", "schedule", "list", "5"))
-        .await
-        .to_plain_text();
+    let denied = ask(&app, "8", "-8", "schedule", "list", "5").await;
     assert!(denied.contains("Only the bot's admins"), "{denied}");
 }
 
@@ -403,17 +403,9 @@ async fn refresh_keeps_the_pairs_as_asked_and_reuses_its_button() {
 async fn start_takes_a_link_payload_and_help_explains_one_command() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir, |_| {}).await;
-    let start = app
-        .commands
-        .run(&telegram("5", "5", "start", "ref-campaign-7", "s1"))
-        .await
-        .to_plain_text();
+    let start = ask(&app, "5", "5", "start", "ref-campaign-7", "s1").await;
     assert!(start.contains("/report"), "a greeting and the commands: {start}");
-    let help = app
-        .commands
-        .run(&telegram("5", "5", "help", "/schedule", "s2"))
-        .await
-        .to_plain_text();
+    let help = ask(&app, "5", "5", "help", "/schedule", "s2").await;
     assert!(help.starts_with("/schedule"), "{help}");
     assert!(help.contains("/schedule rename <name> <new_name>"), "{help}");
 }

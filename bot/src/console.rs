@@ -59,8 +59,14 @@ impl<'a> Session<'a> {
         format!("{}-{}", self.prefix, self.counter.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Answer one line; `None` for a blank line.
+    /// Answer one line, its buttons numbered for this session; `None` for a blank line.
     pub async fn answer(&self, line: &str) -> Option<String> {
+        let reply = self.reply(line).await?;
+        Some(self.render(reply))
+    }
+
+    /// The reply to one line; `None` for a blank line.
+    async fn reply(&self, line: &str) -> Option<Reply> {
         let line = line.trim();
         if line.is_empty() {
             return None;
@@ -93,7 +99,7 @@ impl<'a> Session<'a> {
             Ok(None) => return None,
             Err(e) => self.commands.parse_error_reply(&chat, None, &e).await,
         };
-        Some(self.render(reply))
+        Some(reply)
     }
 
     /// `/confirm N`, `/cancel N`, `/press N`: the button numbered N, if it is of that kind.
@@ -143,9 +149,11 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Answer one line in a session of its own (the demo's first report).
+/// Answer one line outside any session (the demo's first report): no buttons are shown,
+/// since no session would know their numbers.
 pub async fn answer(commands: &Commands, line: &str) -> Option<String> {
-    Session::new(commands).answer(line).await
+    let reply = Session::new(commands).reply(line).await?;
+    Some(reply.to_plain_text())
 }
 
 /// Bytes kept of one input line: enough for [`parser::MAX_INPUT`] characters of any

@@ -43,6 +43,10 @@ async fn demo_shows_a_report_answers_and_exits_at_end_of_input() {
     }
     assert!(stdout.contains("NOPEUSDT: the exchange does not list this symbol."));
     assert!(stdout.contains("Raport rynkowy (dane demonstracyjne)"));
+    // Buttons are numbered once per session: the opening report shows none, so the first
+    // number belongs to the first report asked for.
+    assert_eq!(stdout.matches("[Refresh: /press 1]").count(), 1, "{stdout}");
+    assert!(stdout.contains("[Odśwież: /press 2]"), "{stdout}");
     assert!(
         !dir.path().join("data").exists(),
         "the demo leaves no database behind"

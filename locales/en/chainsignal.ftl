@@ -5,8 +5,6 @@ cmd-start = Start: a greeting and the commands
 cmd-help = Show the commands and how to use them
 cmd-report = Market report: close, 24h / 3D / 7D change, ATR 3D / 7D
 cmd-lang = Switch the language of this chat (en, pl)
-arg-symbols = [symbols…]
-arg-lang = en|pl
 
 ## demo
 demo-banner = Chainsignal demo: synthetic prices (demo data, not the market), a throw-away database, and a demo schedule that posts a report here at every full minute. Type /help for the commands; end of input (Ctrl-D) quits.
@@ -16,9 +14,6 @@ start-greeting = Hi { $name }! I am Chainsignal: market reports for crypto trade
 start-greeting-anonymous = Hi! I am Chainsignal: market reports for crypto traders, right in this chat.
 
 ## Discord options
-discord-option-symbols = Symbols, e.g. btc eth or BTC/USDT; empty: the watchlist
-discord-option-choice = Choose one
-discord-option-text = Arguments, as after the command in text
 
 ## /help
 help-title = Chainsignal commands
@@ -81,8 +76,6 @@ ai-user-prompt = Market report at { $time } UTC, source { $source }. Per symbol:
 ## /subscribe, /unsubscribe
 cmd-subscribe = Receive scheduled reports or market alerts in this chat (chat admins)
 cmd-unsubscribe = Stop scheduled reports or alerts in this chat (chat admins)
-arg-subscription = reports|alerts
-arg-subscription-optional = [reports|alerts]
 subscribe-usage = Usage: /subscribe reports or /subscribe alerts; /unsubscribe [reports|alerts].
 subscribed-reports = This chat now receives the scheduled market reports.
 subscribed-alerts = This chat now receives market alerts.
@@ -95,7 +88,6 @@ permission-bot-admin = Only the bot's admins can do that.
 
 ## /schedule
 cmd-schedule = Scheduled reports: list, add, remove, rename (bot admins)
-arg-schedule = list | add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|summary|report+summary] [symbols…] | remove NAME
 schedule-usage = Usage: /schedule list; /schedule add NAME MIN HOUR DAY MONTH WEEKDAY ZONE [report|summary|report+summary] [symbols…], e.g. /schedule add evening 0 20 * * * Europe/Warsaw; /schedule remove NAME.
 schedule-title = Scheduled reports
 schedule-line = { $name }: { $cron } ({ $zone }), { $kind }, { $symbols }; next { $next }; { $origin }

@@ -5,8 +5,6 @@ cmd-start = Start: powitanie i lista komend
 cmd-help = Pokaż komendy i sposób ich użycia
 cmd-report = Raport rynkowy: cena, zmiana 24h / 3D / 7D, ATR 3D / 7D
 cmd-lang = Zmień język tego czatu (en, pl)
-arg-symbols = [symbole…]
-arg-lang = en|pl
 
 ## demo
 demo-banner = Demo Chainsignal: ceny syntetyczne (dane demonstracyjne, nie rynkowe), tymczasowa baza danych i harmonogram demonstracyjny, który co pełną minutę publikuje tu raport. Wpisz /help, aby zobaczyć komendy; koniec wejścia (Ctrl-D) kończy.
@@ -16,9 +14,6 @@ start-greeting = Cześć { $name }! Jestem Chainsignal: raporty rynkowe dla trad
 start-greeting-anonymous = Cześć! Jestem Chainsignal: raporty rynkowe dla traderów kryptowalut, prosto w tym czacie.
 
 ## Discord options
-discord-option-symbols = Symbole, np. btc eth lub BTC/USDT; puste: lista obserwowanych
-discord-option-choice = Wybierz jedno
-discord-option-text = Argumenty, jak po komendzie w tekście
 
 ## /help
 help-title = Komendy Chainsignal
@@ -81,8 +76,6 @@ ai-user-prompt = Raport rynkowy z { $time } UTC, źródło { $source }. Dla każ
 ## /subscribe, /unsubscribe
 cmd-subscribe = Otrzymuj w tym czacie raporty planowe lub alerty rynkowe (administratorzy czatu)
 cmd-unsubscribe = Wyłącz raporty planowe lub alerty w tym czacie (administratorzy czatu)
-arg-subscription = reports|alerts
-arg-subscription-optional = [reports|alerts]
 subscribe-usage = Użycie: /subscribe reports lub /subscribe alerts; /unsubscribe [reports|alerts].
 subscribed-reports = Ten czat będzie otrzymywać planowe raporty rynkowe.
 subscribed-alerts = Ten czat będzie otrzymywać alerty rynkowe.
@@ -95,7 +88,6 @@ permission-bot-admin = Tylko administratorzy bota mogą to zrobić.
 
 ## /schedule
 cmd-schedule = Raporty planowe: lista, dodawanie, usuwanie, zmiana nazwy (administratorzy bota)
-arg-schedule = list | add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|summary|report+summary] [symbole…] | remove NAZWA
 schedule-usage = Użycie: /schedule list; /schedule add NAZWA MIN GODZ DZIEŃ MIESIĄC DZIEŃ_TYG STREFA [report|summary|report+summary] [symbole…], np. /schedule add wieczor 0 20 * * * Europe/Warsaw; /schedule remove NAZWA.
 schedule-title = Raporty planowe
 schedule-line = { $name }: { $cron } ({ $zone }), { $kind }, { $symbols }; następny { $next }; { $origin }

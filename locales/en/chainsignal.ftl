@@ -13,8 +13,6 @@ demo-banner = Chainsignal demo: synthetic prices (demo data, not the market), a 
 start-greeting = Hi { $name }! I am Chainsignal: market reports for crypto traders, right in this chat.
 start-greeting-anonymous = Hi! I am Chainsignal: market reports for crypto traders, right in this chat.
 
-## Discord options
-
 ## /help
 help-title = Chainsignal commands
 help-symbols = Symbols can be written as btc, BTC, BTCUSDT or BTC/USDT. Without symbols, /report uses the watchlist.

@@ -13,8 +13,6 @@ demo-banner = Demo Chainsignal: ceny syntetyczne (dane demonstracyjne, nie rynko
 start-greeting = Cześć { $name }! Jestem Chainsignal: raporty rynkowe dla traderów kryptowalut, prosto w tym czacie.
 start-greeting-anonymous = Cześć! Jestem Chainsignal: raporty rynkowe dla traderów kryptowalut, prosto w tym czacie.
 
-## Discord options
-
 ## /help
 help-title = Komendy Chainsignal
 help-symbols = Symbole można pisać jako btc, BTC, BTCUSDT lub BTC/USDT. Bez symboli /report używa listy obserwowanych.

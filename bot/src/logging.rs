@@ -50,10 +50,11 @@ pub fn check_filter(filter: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Libraries that log whole payloads at TRACE (serenity and tungstenite the gateway's
-/// raw events, which carry modal submissions; teloxide the API responses; the HTTP
-/// stack bodies and headers). Whatever `RUST_LOG` says, they log at DEBUG at most, so
-/// a secret typed into a Discord modal or a Telegram message never reaches a log line.
+/// Libraries that log whole payloads (serenity and tungstenite the gateway's raw
+/// events, which carry modal submissions; teloxide the API responses; the HTTP stack
+/// bodies and headers). Whatever `RUST_LOG` says, they log at DEBUG at most and their
+/// spans not at all (see [`allowed`]), so a secret typed into a Discord modal or a
+/// Telegram message never reaches a log line.
 pub const CAPPED_TARGETS: &[&str] = &[
     "serenity",
     "tungstenite",
@@ -70,6 +71,25 @@ pub const CAPPED_TARGETS: &[&str] = &[
     "tower",
     "tower_http",
 ];
+
+/// Whether the cap lets a span or event through: libraries' spans never (serenity's
+/// `#[instrument]` spans record the whole gateway event, a modal's values included, and
+/// would be printed with every line logged inside them); their events up to DEBUG, and
+/// up to INFO from serenity's gateway socket (it dumps undecodable payloads at DEBUG).
+fn allowed(target: &str, level: tracing::Level, span: bool) -> bool {
+    if !capped(target) {
+        return true;
+    }
+    if span {
+        return false;
+    }
+    let most = if target.starts_with("serenity::gateway::ws") {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::DEBUG
+    };
+    level <= most
+}
 
 fn capped(target: &str) -> bool {
     CAPPED_TARGETS.iter().any(|c| {
@@ -95,9 +115,8 @@ where
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let env = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let cap = tracing_subscriber::filter::filter_fn(|meta| {
-        *meta.level() != tracing::Level::TRACE || !capped(meta.target())
-    });
+    let cap =
+        tracing_subscriber::filter::filter_fn(|meta| allowed(meta.target(), *meta.level(), meta.is_span()));
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(ansi);
@@ -152,5 +171,15 @@ mod tests {
         for t in ["chainsignal", "serenity_like", "sqlx::query"] {
             assert!(!capped(t), "{t}");
         }
+        use tracing::Level;
+        assert!(allowed("chainsignal", Level::TRACE, true));
+        assert!(
+            !allowed("serenity::gateway::shard", Level::INFO, true),
+            "no library spans"
+        );
+        assert!(allowed("serenity::gateway::shard", Level::DEBUG, false));
+        assert!(!allowed("serenity::gateway::shard", Level::TRACE, false));
+        assert!(!allowed("serenity::gateway::ws", Level::DEBUG, false));
+        assert!(allowed("serenity::gateway::ws", Level::WARN, false));
     }
 }

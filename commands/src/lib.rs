@@ -423,13 +423,11 @@ impl Commands {
         let mut id = private::form_id(spec.name, args.sub, &carried);
         // Too long for a platform id: ask the free-text values again in the form.
         while id.len() > private::MAX_FORM_ID {
-            let Some(i) = carried.iter().rposition(|(n, _)| {
+            let i = carried.iter().rposition(|(n, _)| {
                 options
                     .iter()
                     .any(|o| o.name == n && !o.required && private::askable(o))
-            }) else {
-                return None;
-            };
+            })?;
             carried.remove(i);
             id = private::form_id(spec.name, args.sub, &carried);
         }

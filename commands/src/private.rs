@@ -109,10 +109,11 @@ pub(crate) fn form_id(command: &str, sub: Option<&str>, carried: &[(String, Stri
     format!("{PREFIX}{command}:{}:{}", sub.unwrap_or(""), values.join(";"))
 }
 
+/// What a form id names: the command, its sub-command, the values carried.
+type FormTarget = (&'static CommandSpec, Option<String>, Vec<(String, String)>);
+
 /// The command, sub-command and carried values of a form id.
-pub(crate) fn parse_form_id(
-    id: &str,
-) -> Option<(&'static CommandSpec, Option<String>, Vec<(String, String)>)> {
+pub(crate) fn parse_form_id(id: &str) -> Option<FormTarget> {
     let rest = id.strip_prefix(PREFIX)?;
     let mut parts = rest.splitn(3, ':');
     let spec = registry::find(parts.next()?)?;

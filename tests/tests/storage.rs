@@ -228,7 +228,7 @@ async fn suite(store: Store) {
 /// Exchange keys: stored sealed, one label per account, a row moved to another account
 /// does not open there, removal, last use.
 async fn keys_suite(store: &Store, t0: chrono::DateTime<Utc>) {
-    use chainsignal_core::store::{KeyStore, NewExchangeKey};
+    use chainsignal_core::store::NewExchangeKey;
     use chainsignal_core::vault::{Binding, Sealed, Vault};
     use secrecy::ExposeSecret;
     let vault = Vault::from_keys(&[(1, chainsignal_core::vault::generate_key().unwrap())])

@@ -235,3 +235,27 @@ async fn keys_add_reads_the_secrets_privately_and_stores_them_sealed() {
         );
     }
 }
+
+/// Bad vault key material stops the start with a clear sentence that never shows the key.
+#[tokio::test]
+async fn bad_vault_keys_are_a_clear_startup_error_without_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (bad, says) in [
+        ("this-is-not-base64!!secretish", "is not valid base64"),
+        (
+            "c2hvcnRrZXlzZWNyZXQ=",
+            "decodes to 14 bytes, a vault key must be 32",
+        ),
+    ] {
+        let mut config = Config::default();
+        config.secrets.vault_keys = vec![(1, SecretString::from(bad))];
+        let url = SecretString::from(format!("sqlite://{}", dir.path().join("bad.sqlite").display()));
+        let e = App::build(config, None, Some(url)).await.unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("CHAINSIGNAL_VAULT_KEY") && text.contains(says),
+            "{text}"
+        );
+        assert!(!text.contains(bad), "{text}");
+    }
+}

@@ -358,7 +358,7 @@ async fn telegram_deletes_the_secret_message_and_stores_the_key_sealed() {
         "{texts:?}"
     );
     assert!(
-        texts[0].contains("I deleted your message because it held a secret."),
+        texts[0].contains("I deleted your message: it was for a command that takes secrets."),
         "{texts:?}"
     );
     let deletions = fake.calls_of("deleteMessage");

@@ -279,8 +279,8 @@ async fn refuse(commands: &Commands, line: &Line) -> String {
     }
 }
 
-/// The secret fields of `form`: from the terminal without echo when standard input is
-/// one (`rpassword`), else the next lines of `input` (scripts, tests). Only the prompt
+/// The secret fields of `form`: from the terminal without echo in an interactive
+/// session on one (`rpassword`), else the next lines of `input` (scripts, tests). Only the prompt
 /// is written, never a value. A field left empty (or the end of input) stays missing:
 /// the command then says what it needs.
 async fn read_secrets<R, W>(
@@ -289,13 +289,16 @@ async fn read_secrets<R, W>(
     input: &mut R,
     output: &mut W,
     buf: &mut Vec<u8>,
+    interactive: bool,
 ) -> std::io::Result<Vec<(String, SecretString)>>
 where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let locale = commands.chat_locale(&console_chat(), None).await;
-    let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    // Only an interactive session on a terminal prompts there (a test or a script may
+    // run from a terminal while its input is not).
+    let terminal = interactive && std::io::stdin().is_terminal();
     let mut fields = Vec::new();
     for field in form.fields.iter().filter(|f| f.secret) {
         let prompt = commands
@@ -368,7 +371,9 @@ where
                     None => None,
                     Some(Step::Reply(reply)) => Some(session.render(reply)),
                     Some(Step::Ask(form)) => {
-                        let fields = read_secrets(commands, &form, &mut input, &mut output, &mut buf).await?;
+                        let fields =
+                            read_secrets(commands, &form, &mut input, &mut output, &mut buf, interactive)
+                                .await?;
                         Some(session.render(session.submit(&form, fields).await))
                     }
                 }

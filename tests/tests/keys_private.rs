@@ -448,4 +448,27 @@ async fn without_a_vault_keys_are_not_enabled() {
     );
     trigger.trigger();
     tokio::time::timeout(WAIT, started.task).await.unwrap().unwrap();
+
+    let fake = FakeDiscord::start().await;
+    let mut config = Config::default();
+    config.discord.api_url = fake.url();
+    config.secrets.discord_token = Some(SecretString::from(TOKEN.to_string()));
+    let app = build(config, &dir.path().join("off-discord.sqlite")).await;
+    let (trigger, shutdown) = shutdown::channel();
+    let started = discord::start(&app, shutdown).unwrap().unwrap();
+    fake.wait_ready(WAIT).await;
+    let ix = Interaction::command("keys").subcommand("add", &[("exchange", json!("binance"))]);
+    fake.send_interaction(&ix);
+    let msgs = fake
+        .wait_for_messages(ix.token(), |m| m.iter().any(shown), WAIT)
+        .await;
+    assert_eq!(fake.ack_type(ix.token()), Some(4), "an answer, not a modal");
+    assert!(fake.modal(ix.token()).is_none());
+    let text = text_of(msgs.iter().find(|m| shown(m)).unwrap());
+    assert!(
+        text.contains("the operator has not configured a vault key"),
+        "{text}"
+    );
+    trigger.trigger();
+    tokio::time::timeout(WAIT, started.task).await.unwrap().unwrap();
 }

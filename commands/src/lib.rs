@@ -433,7 +433,9 @@ impl Commands {
         }
         let fields = options
             .iter()
-            .filter(|o| private::askable(o) && args.get(o.name).is_none() || carried_out(o, &carried, &args))
+            .filter(|o| {
+                (private::askable(o) && args.get(o.name).is_none()) || carried_out(o, &carried, &args)
+            })
             .map(|o| FormField {
                 name: o.name,
                 label: i18n.t(locale, o.description_key),

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use chainsignal_commands::summary::AiLimits;
-use chainsignal_commands::{Access, Commands, I18n, Locale, RateLimits, Services};
+use chainsignal_commands::{AcceptAllKeys, Access, Commands, I18n, Locale, RateLimits, Services};
 use chainsignal_core::ai::AiClient;
 use chainsignal_core::config::{Config, describe_database_url};
 use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
@@ -77,7 +77,11 @@ impl App {
                 per_minute: config.limits.commands_per_minute,
             },
         );
+        // Bad key material stops the start with a sentence that never shows the key.
+        let vault = config.vault().context("the vault key")?.map(Arc::new);
         let services = Services {
+            vault,
+            key_check: Arc::new(AcceptAllKeys),
             access,
             store: store.clone(),
             reports: reports.clone(),

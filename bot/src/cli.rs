@@ -502,6 +502,12 @@ where
             return Ok(ExitCode::from(shutdown::INTERRUPTED));
         }
     };
+    match &app.commands.services().vault {
+        Some(v) => tracing::info!(versions = ?v.versions(), "vault enabled: /keys seals exchange API keys"),
+        None => tracing::warn!(
+            "vault disabled: no CHAINSIGNAL_VAULT_KEY nor vault.key_file, so /keys is off (see README, Vault)"
+        ),
+    }
     let telegram = crate::telegram::start(&app, shutdown.clone())?;
     let discord = crate::discord::start(&app, shutdown.clone())?;
     let webhook = telegram.as_ref().and_then(|t| t.webhook.clone());

@@ -2,11 +2,14 @@
 //! The leading `/` is optional here. `exit`, `quit` or end of input leave. Buttons are
 //! numbered: `/confirm N`, `/cancel N`, or `/press N` for any other (Refresh).
 
+use chainsignal_commands::PrivateForm;
 use chainsignal_commands::parser::{self, ParsedCommand};
 use chainsignal_commands::{
     ActionPress, ButtonStyle, ChatKind, ChatRef, Commands, Invocation, Platform, Reply, UserRef,
 };
+use secrecy::SecretString;
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
@@ -60,6 +63,8 @@ impl<'a> Session<'a> {
     }
 
     /// Answer one line, its buttons numbered for this session; `None` for a blank line.
+    /// A command that needs secrets not given on the line is answered as if they were
+    /// missing: [`serve_until`] asks for them instead (see [`Session::step`]).
     pub async fn answer(&self, line: &str) -> Option<String> {
         let reply = self.reply(line).await?;
         Some(self.render(reply))
@@ -67,6 +72,37 @@ impl<'a> Session<'a> {
 
     /// The reply to one line; `None` for a blank line.
     async fn reply(&self, line: &str) -> Option<Reply> {
+        match self.step(line, false).await? {
+            Step::Reply(reply) => Some(reply),
+            Step::Ask(..) => None,
+        }
+    }
+
+    /// The secrets of `form`, read by `read` one field at a time, submitted as the
+    /// command's input: never echoed, never held as plain text past the read.
+    async fn submit(&self, form: &PrivateForm, fields: Vec<(String, SecretString)>) -> Reply {
+        let chat = console_chat();
+        let Some((command, input)) = self.commands.form_submission(&form.id, fields) else {
+            return self
+                .commands
+                .parse_error_reply(&chat, None, &parser::ParseError::BadName)
+                .await;
+        };
+        let invocation = Invocation {
+            request_id: self.request_id(),
+            user: console_user(),
+            chat,
+            locale: None,
+            chat_admin: true,
+            input,
+            command,
+            reply_to: None,
+        };
+        self.commands.run(&invocation).await
+    }
+
+    /// What one line asks for: a reply, or (with `ask`) a private form to fill first.
+    async fn step(&self, line: &str, ask: bool) -> Option<Step> {
         let line = line.trim();
         if line.is_empty() {
             return None;
@@ -94,12 +130,15 @@ impl<'a> Session<'a> {
                     command: parsed.name,
                     reply_to: None,
                 };
+                if ask && let Some(form) = self.commands.private_form(&invocation).await {
+                    return Some(Step::Ask(form));
+                }
                 self.commands.run(&invocation).await
             }
             Ok(None) => return None,
             Err(e) => self.commands.parse_error_reply(&chat, None, &e).await,
         };
-        Some(reply)
+        Some(Step::Reply(reply))
     }
 
     /// `/confirm N`, `/cancel N`, `/press N`: the button numbered N, if it is of that kind.
@@ -147,6 +186,13 @@ impl<'a> Session<'a> {
         }
         text
     }
+}
+
+/// What a line leads to.
+enum Step {
+    Reply(Reply),
+    /// Read these secrets first, then submit them.
+    Ask(PrivateForm),
 }
 
 /// Answer one line outside any session (the demo's first report): no buttons are shown,
@@ -233,6 +279,53 @@ async fn refuse(commands: &Commands, line: &Line) -> String {
     }
 }
 
+/// The secret fields of `form`: from the terminal without echo in an interactive
+/// session on one (`rpassword`), else the next lines of `input` (scripts, tests). Only the prompt
+/// is written, never a value. A field left empty (or the end of input) stays missing:
+/// the command then says what it needs.
+async fn read_secrets<R, W>(
+    commands: &Commands,
+    form: &PrivateForm,
+    input: &mut R,
+    output: &mut W,
+    buf: &mut Vec<u8>,
+    interactive: bool,
+) -> std::io::Result<Vec<(String, SecretString)>>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let locale = commands.chat_locale(&console_chat(), None).await;
+    // Only an interactive session on a terminal prompts there (a test or a script may
+    // run from a terminal while its input is not).
+    let terminal = interactive && std::io::stdin().is_terminal();
+    let mut fields = Vec::new();
+    for field in form.fields.iter().filter(|f| f.secret) {
+        let prompt = commands
+            .services()
+            .i18n
+            .tr(locale, "console-secret-prompt", &[("label", &field.label)]);
+        let value = if terminal {
+            let prompt = format!("{prompt} ");
+            tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
+                .await
+                .map_err(std::io::Error::other)??
+        } else {
+            output.write_all(format!("{prompt}\n").as_bytes()).await?;
+            output.flush().await?;
+            match read_line(input, buf).await? {
+                Some(Line::Text(text)) => text,
+                _ => String::new(),
+            }
+        };
+        // The line buffer held the secret: cleared, not left for the next line to overwrite.
+        buf.iter_mut().for_each(|b| *b = 0);
+        buf.clear();
+        fields.push((field.name.to_string(), SecretString::from(value)));
+    }
+    Ok(fields)
+}
+
 /// Serve until end of input or `exit`. With `interactive`, print a prompt.
 pub async fn serve<R, W>(commands: &Commands, input: R, output: W, interactive: bool) -> std::io::Result<()>
 where
@@ -274,7 +367,16 @@ where
                 if matches!(line.trim(), "exit" | "quit" | "/exit" | "/quit") {
                     break;
                 }
-                session.answer(line).await
+                match session.step(line, true).await {
+                    None => None,
+                    Some(Step::Reply(reply)) => Some(session.render(reply)),
+                    Some(Step::Ask(form)) => {
+                        let fields =
+                            read_secrets(commands, &form, &mut input, &mut output, &mut buf, interactive)
+                                .await?;
+                        Some(session.render(session.submit(&form, fields).await))
+                    }
+                }
             }
             refused => Some(refuse(commands, refused).await),
         };

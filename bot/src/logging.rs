@@ -50,18 +50,81 @@ pub fn check_filter(filter: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `filter` (checked with [`check_filter`]; `info` when it does not parse after all).
-/// Safe to call twice (the second call does nothing).
-pub fn init(format: LogFormat, filter: &str) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+/// Libraries that log whole payloads (serenity and tungstenite the gateway's raw
+/// events, which carry modal submissions; teloxide the API responses; the HTTP stack
+/// bodies and headers). Whatever `RUST_LOG` says, they log at DEBUG at most and their
+/// spans not at all (see [`allowed`]), so a secret typed into a Discord modal or a
+/// Telegram message never reaches a log line.
+pub const CAPPED_TARGETS: &[&str] = &[
+    "serenity",
+    "tungstenite",
+    "tokio_tungstenite",
+    "async_tungstenite",
+    "teloxide",
+    "teloxide_core",
+    "reqwest",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+    "axum",
+    "tower",
+    "tower_http",
+];
+
+/// Whether the cap lets a span or event through: libraries' spans never (serenity's
+/// `#[instrument]` spans record the whole gateway event, a modal's values included, and
+/// would be printed with every line logged inside them); their events up to DEBUG, and
+/// up to INFO from serenity's gateway socket (it dumps undecodable payloads at DEBUG).
+fn allowed(target: &str, level: tracing::Level, span: bool) -> bool {
+    if !capped(target) {
+        return true;
+    }
+    if span {
+        return false;
+    }
+    let most = if target.starts_with("serenity::gateway::ws") {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::DEBUG
     };
+    level <= most
+}
+
+fn capped(target: &str) -> bool {
+    CAPPED_TARGETS.iter().any(|c| {
+        target
+            .strip_prefix(c)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
+/// `filter` (checked with [`check_filter`]; `info` when it does not parse after all),
+/// with [`CAPPED_TARGETS`] never below DEBUG. Safe to call twice (the second call does
+/// nothing).
+pub fn init(format: LogFormat, filter: &str) {
+    init_with_writer(format, filter, std::io::stderr, std::io::stderr().is_terminal());
+}
+
+/// [`init`] writing to `writer` (tests capture the log this way).
+pub fn init_with_writer<W>(format: LogFormat, filter: &str, writer: W, ansi: bool)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let env = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let cap =
+        tracing_subscriber::filter::filter_fn(|meta| allowed(meta.target(), *meta.level(), meta.is_span()));
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(ansi);
+    let layer = match format {
+        LogFormat::Json => layer.json().flatten_event(true).with_filter(cap).boxed(),
+        LogFormat::Text => layer.with_filter(cap).boxed(),
+    };
+    let _ = tracing_subscriber::registry().with(layer).with(env).try_init();
 }
 
 #[cfg(test)]
@@ -93,5 +156,30 @@ mod tests {
         ] {
             assert!(check_filter(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn payload_logging_libraries_are_capped() {
+        for t in [
+            "serenity",
+            "serenity::gateway::shard",
+            "tungstenite::protocol",
+            "teloxide_core::adaptors::trace",
+        ] {
+            assert!(capped(t), "{t}");
+        }
+        for t in ["chainsignal", "serenity_like", "sqlx::query"] {
+            assert!(!capped(t), "{t}");
+        }
+        use tracing::Level;
+        assert!(allowed("chainsignal", Level::TRACE, true));
+        assert!(
+            !allowed("serenity::gateway::shard", Level::INFO, true),
+            "no library spans"
+        );
+        assert!(allowed("serenity::gateway::shard", Level::DEBUG, false));
+        assert!(!allowed("serenity::gateway::shard", Level::TRACE, false));
+        assert!(!allowed("serenity::gateway::ws", Level::DEBUG, false));
+        assert!(allowed("serenity::gateway::ws", Level::WARN, false));
     }
 }

@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod invocation;
 pub mod options;
 pub mod parser;
+pub mod private;
 pub mod registry;
 pub mod reply;
 pub mod report_view;
@@ -21,6 +22,7 @@ pub use access::{Access, RateLimits};
 pub use i18n::{I18n, Locale};
 pub use invocation::{ActionPress, ChatKind, ChatRef, Invocation, Platform, Role, UserRef};
 pub use options::{Args, RawInput, RawValue};
+pub use private::{FormField, PrivateForm};
 pub use registry::{COMMANDS, CommandSpec};
 pub use reply::{Align, Attachment, Block, Button, ButtonStyle, Reply, Tone, Visibility};
 
@@ -51,6 +53,39 @@ pub struct Services {
     pub schedules: Vec<chainsignal_core::schedule::ScheduleDef>,
     /// Who is who (bot admins from the config) and the per-user rate limits.
     pub access: Access,
+    /// Seals exchange API keys; `None` when the operator configured no vault key
+    /// (`/keys` then says it is not enabled).
+    pub vault: Option<Arc<chainsignal_core::vault::Vault>>,
+    /// Checks a key with its exchange before it is stored (`/keys add`).
+    pub key_check: Arc<dyn KeyCheck>,
+}
+
+/// Checks an exchange API key before `/keys add` stores it. `Err` carries the Fluent key
+/// of the sentence saying why it was refused.
+#[async_trait::async_trait]
+pub trait KeyCheck: Send + Sync + std::fmt::Debug {
+    async fn validate(
+        &self,
+        exchange: &str,
+        api_key: &secrecy::SecretString,
+        secret: &secrecy::SecretString,
+    ) -> Result<(), &'static str>;
+}
+
+/// Accepts every key: the check until validation against the exchange exists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AcceptAllKeys;
+
+#[async_trait::async_trait]
+impl KeyCheck for AcceptAllKeys {
+    async fn validate(
+        &self,
+        _exchange: &str,
+        _api_key: &secrecy::SecretString,
+        _secret: &secrecy::SecretString,
+    ) -> Result<(), &'static str> {
+        Ok(())
+    }
 }
 
 /// Why a command could not do what was asked. Users see a localized sentence chosen
@@ -349,6 +384,87 @@ impl Commands {
         Reply::error(self.services.i18n.t(locale, key))
     }
 
+    /// The form to show instead of running `invocation`, when its command has secret
+    /// options not given yet and they may be asked here: the vault is on and, on
+    /// Telegram, the chat is private (elsewhere the form itself is private). `None`:
+    /// run the command as usual (its handler refuses what it must).
+    pub async fn private_form(&self, invocation: &Invocation) -> Option<PrivateForm> {
+        let spec = registry::find(&invocation.command)?;
+        let options = private::named_options(spec, &invocation.input);
+        if !options.iter().any(|o| o.secret) || self.services.vault.is_none() {
+            return None;
+        }
+        if invocation.chat.platform == Platform::Telegram && invocation.chat.kind != ChatKind::Private {
+            return None;
+        }
+        let args = options::decode(
+            spec.options,
+            spec.subs,
+            spec.default_sub,
+            &invocation.input,
+            options::DecodeContext {
+                quote: &self.services.quote,
+                reply_to: invocation.reply_to.as_deref(),
+                private: true,
+                stored: false,
+            },
+        )
+        .ok()?;
+        if options
+            .iter()
+            .filter(|o| o.secret)
+            .all(|o| args.get(o.name).is_some())
+        {
+            return None;
+        }
+        let locale = self.chat_locale(&invocation.chat, invocation.locale).await;
+        let i18n = &self.services.i18n;
+        let mut carried = args.to_stored().values;
+        let mut id = private::form_id(spec.name, args.sub, &carried);
+        // Too long for a platform id: ask the free-text values again in the form.
+        while id.len() > private::MAX_FORM_ID {
+            let i = carried.iter().rposition(|(n, _)| {
+                options
+                    .iter()
+                    .any(|o| o.name == n && !o.required && private::askable(o))
+            })?;
+            carried.remove(i);
+            id = private::form_id(spec.name, args.sub, &carried);
+        }
+        let fields = options
+            .iter()
+            .filter(|o| {
+                (private::askable(o) && args.get(o.name).is_none()) || carried_out(o, &carried, &args)
+            })
+            .map(|o| FormField {
+                name: o.name,
+                label: i18n.t(locale, o.description_key),
+                required: o.secret || o.required,
+                secret: o.secret,
+                min_len: o.min_len,
+                max_len: o.max_len,
+                multiline: o.kind == options::OptionKind::Text,
+            })
+            .collect();
+        let title_key = format!("form-{}", spec.name);
+        Some(PrivateForm {
+            title: i18n.t(locale, &title_key),
+            id,
+            fields,
+        })
+    }
+
+    /// The command and input of a submitted private form (`id` as the form gave it,
+    /// every field's value as typed): hand them on as an [`Invocation`] whose request
+    /// id is the submission's. `None` when `id` is not a form's.
+    pub fn form_submission(
+        &self,
+        id: &str,
+        fields: Vec<(String, secrecy::SecretString)>,
+    ) -> Option<(String, RawInput)> {
+        private::submission(id, fields)
+    }
+
     /// Whether this event was handled before (a retried webhook, a double delivery).
     /// Storage trouble does not stop the command: it is logged and the event handled.
     async fn seen_before(&self, platform: Platform, request_id: &str) -> bool {
@@ -645,6 +761,11 @@ impl Commands {
                     vec![("seconds", wait.as_secs().max(1).to_string())],
                 )),
                 Ok(()) => match decode(spec) {
+                    // A secret typed in public: say so, without a usage line to copy.
+                    Err((e @ options::OptionError::SecretInPublic { .. }, _)) => {
+                        let (key, args) = e.message();
+                        Err(CommandError::User { key, args })
+                    }
                     Err((e, usage)) => {
                         let (key, args) = e.message();
                         Err(CommandError::Usage { key, args, usage })
@@ -769,6 +890,14 @@ impl Commands {
 
 fn same_chat(record: &ActionRecord, chat: &ChatRef) -> bool {
     record.platform == chat.platform.as_str() && record.platform_chat_id == chat.id
+}
+
+/// A non-secret value that was given but dropped from a too long form id: asked again.
+fn carried_out(option: &options::OptionSpec, carried: &[(String, String)], args: &Args) -> bool {
+    !option.secret
+        && private::askable(option)
+        && args.get(option.name).is_some()
+        && !carried.iter().any(|(n, _)| n == option.name)
 }
 
 pub fn chat_key(chat: &ChatRef) -> ChatKey {

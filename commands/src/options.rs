@@ -48,8 +48,12 @@ pub struct OptionSpec {
     pub description_key: &'static str,
     /// Offer completions (Discord autocomplete).
     pub autocomplete: bool,
-    /// Never written to the audit log, never stored in a pending action.
+    /// Never written to the audit log, never stored in a pending action; asked for
+    /// privately (a modal, a private chat, a prompt without echo).
     pub secret: bool,
+    /// Shortest and longest accepted value, in characters, when asked in a form.
+    pub min_len: u16,
+    pub max_len: u16,
 }
 
 impl OptionSpec {
@@ -61,7 +65,16 @@ impl OptionSpec {
             description_key,
             autocomplete: false,
             secret: false,
+            min_len: 0,
+            max_len: MAX_VALUE_CHARS as u16,
         }
+    }
+
+    /// The lengths a form accepts (a Discord modal enforces them as typed).
+    pub const fn lengths(mut self, min: u16, max: u16) -> Self {
+        self.min_len = min;
+        self.max_len = max;
+        self
     }
 
     pub const fn required(mut self) -> Self {
@@ -507,7 +520,7 @@ pub struct DecodeContext<'a> {
 }
 
 /// The options of `sub` (or of the command when it has no sub-commands).
-fn options_of(
+pub(crate) fn options_of(
     options: &'static [OptionSpec],
     subs: &'static [SubSpec],
     sub: Option<&str>,

@@ -15,6 +15,7 @@ pub enum CommandKind {
     Subscribe,
     Unsubscribe,
     Schedule,
+    Keys,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +194,35 @@ pub const COMMANDS: &[CommandSpec] = &[
         menu: true,
         permission: Role::BotAdmin,
     },
+    CommandSpec {
+        name: "keys",
+        kind: CommandKind::Keys,
+        description_key: "cmd-keys",
+        options: &[],
+        subs: &[SubSpec {
+            name: "add",
+            description_key: "sub-keys-add",
+            // The secrets are not `required`: when missing they are asked privately
+            // (a modal, a prompt without echo) rather than refused.
+            options: &[
+                OptionSpec::new("exchange", OptionKind::Choice(EXCHANGES), "option-keys-exchange").required(),
+                OptionSpec::new("api_key", OptionKind::Word, "option-keys-api-key")
+                    .secret()
+                    .lengths(8, 256),
+                OptionSpec::new("secret", OptionKind::Word, "option-keys-secret")
+                    .secret()
+                    .lengths(8, 256),
+                OptionSpec::new("label", OptionKind::Word, "option-keys-label").lengths(1, 32),
+            ],
+        }],
+        default_sub: None,
+        menu: true,
+        permission: Role::User,
+    },
 ];
+
+/// The exchanges `/keys` knows.
+pub const EXCHANGES: &[&str] = &["binance", "binance-testnet"];
 
 /// The commands of the platforms' menus: everything but the bot admins' commands.
 pub fn menu() -> impl Iterator<Item = &'static CommandSpec> {

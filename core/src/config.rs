@@ -40,6 +40,7 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub shutdown: ShutdownConfig,
     pub limits: LimitsConfig,
+    pub vault: VaultConfig,
     #[serde(skip)]
     pub secrets: Secrets,
 }
@@ -396,6 +397,22 @@ impl Default for DiscordConfig {
     }
 }
 
+/// The vault sealing exchange API keys. Its keys come from `CHAINSIGNAL_VAULT_KEY`,
+/// `CHAINSIGNAL_VAULT_KEY_2`, … or from `key_file` (one base64 key per line, line N
+/// is version N); without any, `/keys` is off.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaultConfig {
+    pub key_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// The vault this config describes; `None` when no key is configured.
+    pub fn vault(&self) -> Result<Option<crate::vault::Vault>, crate::vault::VaultError> {
+        crate::vault::Vault::configured(&self.secrets.vault_keys, self.vault.key_file.as_deref())
+    }
+}
+
 /// Secrets, read only from the environment. `Debug` prints `[REDACTED]`.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
@@ -404,7 +421,8 @@ pub struct Secrets {
     /// Webhook mode: the `secret_token` Telegram sends back; derived from the bot token when unset.
     pub telegram_webhook_secret: Option<SecretString>,
     pub ai_api_key: Option<SecretString>,
-    pub vault_key: Option<SecretString>,
+    /// `CHAINSIGNAL_VAULT_KEY` (version 1), `CHAINSIGNAL_VAULT_KEY_2`, …: base64 keys.
+    pub vault_keys: Vec<(u32, SecretString)>,
     pub database_url: Option<SecretString>,
     /// `DISCORD_WEBHOOK`: a webhook URL receiving scheduled reports.
     pub discord_webhook: Option<SecretString>,
@@ -422,7 +440,7 @@ impl Secrets {
             telegram_token: secret("TELEGRAM_BOT_TOKEN"),
             telegram_webhook_secret: secret("TELEGRAM_WEBHOOK_SECRET"),
             ai_api_key: secret("AI_API_KEY").or_else(|| secret("GROQ_API_KEY")),
-            vault_key: secret("CHAINSIGNAL_VAULT_KEY"),
+            vault_keys: crate::vault::env_keys(&get),
             database_url: secret("DATABASE_URL"),
             discord_webhook: secret("DISCORD_WEBHOOK"),
         }

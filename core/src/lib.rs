@@ -12,6 +12,7 @@ pub mod report;
 pub mod schedule;
 pub mod store;
 pub mod symbol;
+pub mod vault;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

@@ -184,3 +184,23 @@ schedule-renamed = Schedule { $name } is now { $new }.
 telegram-open-private = { $name }, I can only answer you privately: open a private chat with @{ $bot }, press Start, then ask again.
 option-start-payload = A start parameter (from a link)
 option-help-command = A command to explain
+
+## /keys
+cmd-keys = Your exchange API keys, sealed by the vault
+sub-keys-add = Add an exchange API key (asked privately)
+option-keys-exchange = Exchange: binance or binance-testnet
+option-keys-api-key = API key
+option-keys-secret = API secret
+option-keys-label = Label (default: the exchange's name)
+form-keys = Add an exchange API key
+keys-usage = Usage: /keys add binance|binance-testnet [label=NAME]. The API key and secret are asked privately; in a private Telegram chat: /keys add binance-testnet API_KEY SECRET.
+keys-vault-disabled = Exchange keys are not enabled here: the operator has not configured a vault key.
+keys-private-only = Exchange keys are only taken in a private chat with the bot. Open one and send /keys there.
+keys-missing-secrets = Both the API key and the secret are needed. On Telegram: /keys add binance-testnet API_KEY SECRET in a private chat with the bot.
+keys-bad-secret = That does not look like an API key and secret (8 to 256 characters each, no spaces). Nothing was stored.
+keys-bad-label = A label is at most { $max } letters, digits, dots, - or _.
+keys-label-taken = You already have a key labelled { $label }. Choose another label.
+keys-added = Key { $label } for { $exchange } stored, sealed: { $mask }.
+secret-message-deleted = I deleted your message: it was for a command that takes secrets.
+secret-message-not-deleted = Your message may hold a secret and I could not delete it: delete it yourself now.
+console-secret-prompt = { $label } (not shown as you type):

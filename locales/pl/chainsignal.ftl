@@ -184,3 +184,23 @@ schedule-renamed = Harmonogram { $name } nazywa się teraz { $new }.
 telegram-open-private = { $name }, mogę odpowiedzieć Ci tylko prywatnie: otwórz prywatny czat z @{ $bot }, naciśnij Start i zapytaj ponownie.
 option-start-payload = Parametr startowy (z linku)
 option-help-command = Komenda do objaśnienia
+
+## /keys
+cmd-keys = Twoje klucze API giełd, zapieczętowane w sejfie
+sub-keys-add = Dodaj klucz API giełdy (podawany prywatnie)
+option-keys-exchange = Giełda: binance lub binance-testnet
+option-keys-api-key = Klucz API
+option-keys-secret = Sekret API
+option-keys-label = Etykieta (domyślnie nazwa giełdy)
+form-keys = Dodaj klucz API giełdy
+keys-usage = Użycie: /keys add binance|binance-testnet [label=NAZWA]. O klucz API i sekret bot pyta prywatnie; na prywatnym czacie Telegrama: /keys add binance-testnet KLUCZ_API SEKRET.
+keys-vault-disabled = Klucze giełd nie są tu włączone: operator nie skonfigurował klucza sejfu.
+keys-private-only = Klucze giełd przyjmuję tylko na prywatnym czacie z botem. Otwórz go i wyślij tam /keys.
+keys-missing-secrets = Potrzebne są i klucz API, i sekret. Na Telegramie: /keys add binance-testnet KLUCZ_API SEKRET na prywatnym czacie z botem.
+keys-bad-secret = To nie wygląda na klucz API i sekret (po 8 do 256 znaków, bez spacji). Niczego nie zapisano.
+keys-bad-label = Etykieta to najwyżej { $max } liter, cyfr, kropek, - lub _.
+keys-label-taken = Masz już klucz z etykietą { $label }. Wybierz inną etykietę.
+keys-added = Klucz { $label } dla { $exchange } zapisany i zapieczętowany: { $mask }.
+secret-message-deleted = Usunąłem Twoją wiadomość: była dla komendy, która przyjmuje sekrety.
+secret-message-not-deleted = Twoja wiadomość może zawierać sekret, a nie mogłem jej usunąć: usuń ją sam teraz.
+console-secret-prompt = { $label } (nie widać, co wpisujesz):

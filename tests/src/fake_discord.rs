@@ -277,6 +277,8 @@ struct InteractionState {
     original_id: Option<String>,
     followup_ids: Vec<String>,
     choices: Option<Value>,
+    /// The modal shown (callback type 9).
+    modal: Option<Value>,
 }
 
 #[derive(Default)]
@@ -593,6 +595,7 @@ impl FakeDiscord {
                     original_id: None,
                     followup_ids: Vec::new(),
                     choices: None,
+                    modal: None,
                 },
             );
         }
@@ -693,6 +696,15 @@ impl FakeDiscord {
             pred(&all).then_some(all)
         })
         .await
+    }
+
+    /// The modal shown as the interaction's response (callback type 9), as sent.
+    pub fn modal(&self, token: &str) -> Option<Value> {
+        self.shared
+            .lock()
+            .interactions
+            .get(token)
+            .and_then(|i| i.modal.clone())
     }
 
     /// The autocomplete choices given for the interaction.
@@ -816,6 +828,16 @@ impl Interaction {
         }
         i.json["message"] = message;
         i
+    }
+
+    /// A modal submission (type 5, MODAL_SUBMIT) of the modal `custom_id`, each field
+    /// a text input (type 4) in its own action row, as Discord sends them.
+    pub fn modal_submit(custom_id: &str, fields: &[(&str, &str)]) -> Self {
+        let rows: Vec<Value> = fields
+            .iter()
+            .map(|(id, value)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]}))
+            .collect();
+        Self::base(5, json!({"custom_id": custom_id, "components": rows}))
     }
 
     /// Adds an option (string 3, integer 4, boolean 5, number 10 — from the JSON type).
@@ -2110,6 +2132,7 @@ fn callback(shared: &Shared, st: &mut FakeState, id: &str, token: &str, call: &C
     let data = body.get("data").cloned().unwrap_or(Value::Null);
     let mut original_id = ix.original_id.clone();
     let mut choices = None;
+    let mut modal = None;
     match kind {
         4 => {
             if let Err(e) = validate_message(&data, call.files.len(), true, true) {
@@ -2198,13 +2221,93 @@ fn callback(shared: &Shared, st: &mut FakeState, id: &str, token: &str, call: &C
             }
             choices = Some(Value::Array(list));
         }
+        9 => {
+            if let Err(e) = validate_modal(&data) {
+                return e;
+            }
+            modal = Some(data.clone());
+        }
         _ => {}
     }
     let ix = st.interactions.get_mut(token).expect("checked above");
     ix.ack = Some(kind);
     ix.original_id = original_id;
     ix.choices = choices;
+    if modal.is_some() {
+        ix.modal = modal;
+    }
     (204, Value::Null)
+}
+
+/// A modal as Discord checks it: custom_id 1..=100, title 1..=45, 1 to 5 action rows of
+/// one text input each (type 4: custom_id 1..=100, label 1..=45, style 1 or 2, lengths
+/// within 0..=4000, min <= max).
+fn validate_modal(data: &Value) -> Result<(), (u16, Value)> {
+    if !len_between(&data["custom_id"], 1, 100) {
+        return Err(form_error(
+            "data.custom_id",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 100 in length.",
+        ));
+    }
+    if !len_between(&data["title"], 1, 45) {
+        return Err(form_error(
+            "data.title",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 45 in length.",
+        ));
+    }
+    let rows = data["components"].as_array().cloned().unwrap_or_default();
+    if rows.is_empty() || rows.len() > 5 {
+        return Err(form_error(
+            "data.components",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 5 in length.",
+        ));
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let inner = row["components"].as_array().cloned().unwrap_or_default();
+        if row["type"] != 1 || inner.len() != 1 || inner[0]["type"] != 4 {
+            return Err(form_error(
+                &format!("data.components.{i}"),
+                "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                "Invalid action row",
+            ));
+        }
+        let input = &inner[0];
+        let at = |f: &str| format!("data.components.{i}.components.0.{f}");
+        if !len_between(&input["custom_id"], 1, 100) {
+            return Err(form_error(
+                &at("custom_id"),
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
+            ));
+        }
+        if !len_between(&input["label"], 1, 45) {
+            return Err(form_error(
+                &at("label"),
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 45 in length.",
+            ));
+        }
+        if !matches!(input["style"].as_u64(), Some(1 | 2)) {
+            return Err(form_error(
+                &at("style"),
+                "BASE_TYPE_CHOICES",
+                "Value must be one of (1, 2).",
+            ));
+        }
+        let min = input["min_length"].as_u64().unwrap_or(0);
+        let max = input["max_length"].as_u64().unwrap_or(4000);
+        if min > 4000 || max == 0 || max > 4000 || min > max {
+            return Err(form_error(
+                &at("max_length"),
+                "BASE_TYPE_BAD_INT",
+                "Invalid length bounds.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn acked_interaction<'a>(st: &'a FakeState, token: &str) -> Result<&'a InteractionState, (u16, Value)> {

@@ -1161,7 +1161,12 @@ impl FakeState {
                 .get(&commands_key(body))
                 .cloned()
                 .unwrap_or_else(|| json!([]))),
-            // sendChatAction, answerCallbackQuery, deleteMessage, close, ...
+            // Recorded like every call (`calls_of("deleteMessage")`); refuse it with `fail`.
+            "deletemessage" => match (body.get("chat_id"), body.get("message_id")) {
+                (Some(_), Some(_)) => ok(json!(true)),
+                _ => bad_request("parameters \"chat_id\" and \"message_id\" are required"),
+            },
+            // sendChatAction, answerCallbackQuery, close, ...
             _ => ok(json!(true)),
         }
     }

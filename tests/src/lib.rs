@@ -91,3 +91,19 @@ pub async fn terminate(child: &mut tokio::process::Child) -> Option<std::process
         .ok()
         .map(|s| s.expect("wait"))
 }
+
+/// Whether `needle` occurs anywhere in a SQLite database's files (the database, its WAL
+/// and journal): every table's text, and freed pages too. For "never stored in clear".
+pub fn sqlite_files_contain(db: &std::path::Path, needle: &str) -> bool {
+    let mut found = false;
+    for suffix in ["", "-wal", "-journal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", db.display()));
+        if let Ok(bytes) = std::fs::read(&path) {
+            found |= bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        }
+    }
+    found
+}
+
+/// A fixed vault key (base64 of 32 bytes) for tests.
+pub const TEST_VAULT_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";

@@ -166,3 +166,96 @@ async fn invalid_utf8_and_endless_lines_are_answered_and_the_session_goes_on() {
         "only the valid /report btc ran"
     );
 }
+
+/// Issue 12 item 4 at the console: `/keys add` without the secrets reads them from the
+/// next lines (no terminal here), echoes neither, stores them sealed. Without a vault
+/// key `/keys` says it is not enabled.
+#[tokio::test]
+async fn keys_add_reads_the_secrets_privately_and_stores_them_sealed() {
+    const API_KEY: &str = "APIKEYconsole0123456789wxyz";
+    const SECRET: &str = "SECRETconsoleRecognisable987";
+    let fake = FakeBinance::with_watchlist().await;
+    let dir = tempfile::tempdir().unwrap();
+    let off = app(&fake, dir.path()).await;
+    let out = session(&off, "/keys add binance-testnet\n").await;
+    assert!(
+        out.contains("the operator has not configured a vault key"),
+        "{out}"
+    );
+    off.store.close().await;
+
+    let mut config = Config::default();
+    config.market.binance_url = fake.url();
+    config.secrets.vault_keys = vec![(1, SecretString::from(chainsignal_tests::TEST_VAULT_KEY))];
+    let db = dir.path().join("console.sqlite");
+    let url = SecretString::from(format!("sqlite://{}", db.display()));
+    let app = App::build(config, None, Some(url)).await.unwrap();
+    let input = format!(
+        "/keys add binance-testnet\n{API_KEY}\n{SECRET}\n/keys add binance-testnet\n{API_KEY}\n{SECRET}\n"
+    );
+    let out = session(&app, &input).await;
+    assert!(out.contains("API key (not shown as you type):"), "{out}");
+    assert!(out.contains("API secret (not shown as you type):"), "{out}");
+    assert!(
+        out.contains("Key binance-testnet for binance-testnet stored, sealed: APIK…wxyz."),
+        "{out}"
+    );
+    assert!(
+        out.contains("You already have a key labelled binance-testnet."),
+        "{out}"
+    );
+    assert!(
+        !out.contains(SECRET) && !out.contains(API_KEY),
+        "never echoed:\n{out}"
+    );
+    let audit = app.store.recent_audit(10).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.args == "add exchange=binance-testnet api_key=*** secret=***"),
+        "{audit:#?}"
+    );
+    let user = app
+        .store
+        .ensure_user(&chainsignal_core::store::Identity {
+            platform: "console".into(),
+            platform_user_id: "local".into(),
+            display_name: None,
+        })
+        .await
+        .unwrap();
+    let keys = app.store.exchange_keys(user).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].api_key_mask, "APIK…wxyz");
+    app.store.close().await;
+    for needle in [SECRET, API_KEY] {
+        assert!(
+            !chainsignal_tests::sqlite_files_contain(&db, needle),
+            "{needle} in the database"
+        );
+    }
+}
+
+/// Bad vault key material stops the start with a clear sentence that never shows the key.
+#[tokio::test]
+async fn bad_vault_keys_are_a_clear_startup_error_without_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (bad, says) in [
+        ("this-is-not-base64!!secretish", "is not valid base64"),
+        (
+            "c2hvcnRrZXlzZWNyZXQ=",
+            "decodes to 14 bytes, a vault key must be 32",
+        ),
+    ] {
+        let mut config = Config::default();
+        config.secrets.vault_keys = vec![(1, SecretString::from(bad))];
+        let url = SecretString::from(format!("sqlite://{}", dir.path().join("bad.sqlite").display()));
+        let e = App::build(config, None, Some(url)).await.unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("CHAINSIGNAL_VAULT_KEY") && text.contains(says),
+            "{text}"
+        );
+        assert!(!text.contains(bad), "{text}");
+    }
+}

@@ -261,6 +261,37 @@ async fn run_stops_gracefully_at_sighup() {
         log.contains("SIGHUP received") && log.contains("stopped"),
         "{log}"
     );
+    // No vault key: said once at start (issue 14).
+    assert_eq!(log.matches("vault disabled").count(), 1, "{log}");
+}
+
+/// A vault key that is not 32 bytes of base64 stops `run` at start with a sentence that
+/// names the variable and never shows the key; a good one is announced once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_refuses_bad_vault_keys_without_showing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = "bm90LTMyLWJ5dGVzLXNlY3JldGlzaA==";
+    let mut env = run_env(None);
+    env.push(("CHAINSIGNAL_VAULT_KEY", bad.to_string()));
+    let mut p = spawn(dir.path(), &["run"], &env);
+    let code = p.exit_within(WAIT).await;
+    let log = p.err.text();
+    assert_ne!(code, Some(0), "{log}");
+    assert!(log.contains("CHAINSIGNAL_VAULT_KEY decodes to 22 bytes"), "{log}");
+    assert!(!log.contains(bad), "{log}");
+
+    let mut env = run_env(None);
+    env.push((
+        "CHAINSIGNAL_VAULT_KEY",
+        chainsignal_tests::TEST_VAULT_KEY.to_string(),
+    ));
+    let mut p = spawn(dir.path(), &["run"], &env);
+    started(&p).await;
+    p.signal("TERM");
+    assert_eq!(p.exit_within(WAIT).await, Some(0), "{}", p.err.text());
+    let log = p.err.text();
+    assert_eq!(log.matches("vault enabled").count(), 1, "{log}");
+    assert!(!log.contains(chainsignal_tests::TEST_VAULT_KEY), "{log}");
 }
 
 /// Item 5: a second SIGINT ends `run` at once while a console command is still in flight

@@ -221,7 +221,114 @@ async fn suite(store: Store) {
         store.report_history(None).await.unwrap().len()
     );
     commands_suite(store.clone(), t0).await;
+    keys_suite(&store, t0).await;
     store.close().await;
+}
+
+/// Exchange keys: stored sealed, one label per account, a row moved to another account
+/// does not open there, removal, last use.
+async fn keys_suite(store: &Store, t0: chrono::DateTime<Utc>) {
+    use chainsignal_core::store::NewExchangeKey;
+    use chainsignal_core::vault::{Binding, Sealed, Vault};
+    use secrecy::ExposeSecret;
+    let vault = Vault::from_keys(&[(1, chainsignal_core::vault::generate_key().unwrap())])
+        .unwrap()
+        .unwrap();
+    let identity = |id: &str| Identity {
+        platform: "telegram".into(),
+        platform_user_id: id.into(),
+        display_name: None,
+    };
+    let alice = store.ensure_user(&identity("key-alice")).await.unwrap();
+    let bob = store.ensure_user(&identity("key-bob")).await.unwrap();
+    let seal = |user: i64, field: &'static str, value: &str| {
+        let b = Binding {
+            account_id: user,
+            exchange: "binance-testnet",
+            label: "main",
+            field,
+        };
+        vault
+            .seal(&b, &SecretString::from(value.to_string()))
+            .unwrap()
+            .to_text()
+    };
+    let row = |user: i64| {
+        let (api_key_nonce, api_key_sealed) = seal(user, "api_key", "APIKEY-abcdefgh-wxyz");
+        let (secret_nonce, secret_sealed) = seal(user, "secret", "SECRET-recognisable-42");
+        NewExchangeKey {
+            user_id: user,
+            exchange: "binance-testnet".into(),
+            label: "main".into(),
+            api_key_mask: "APIK…wxyz".into(),
+            api_key_sealed,
+            api_key_nonce,
+            secret_sealed,
+            secret_nonce,
+            key_version: 1,
+            created_at: t0,
+        }
+    };
+    let id = store
+        .add_exchange_key(&row(alice))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        store.add_exchange_key(&row(alice)).await.unwrap(),
+        None,
+        "one label per account"
+    );
+    let stored = store.exchange_key(alice, "main").await.unwrap().unwrap();
+    assert_eq!(stored.id, id);
+    assert_eq!(
+        (stored.created_at, stored.last_used_at, stored.key_version),
+        (t0, None, 1)
+    );
+    assert!(!format!("{stored:?}").contains("SECRET-recognisable-42"));
+    let open = |user: i64, r: &chainsignal_core::store::ExchangeKeyRecord| {
+        let sealed = Sealed::from_text(r.key_version as u32, &r.secret_nonce, &r.secret_sealed).unwrap();
+        let b = Binding {
+            account_id: user,
+            exchange: &r.exchange,
+            label: &r.label,
+            field: "secret",
+        };
+        vault.open(&b, &sealed).map(|s| s.expose_secret().to_string())
+    };
+    assert_eq!(open(alice, &stored).unwrap(), "SECRET-recognisable-42");
+    // Alice's row copied to Bob's account does not open there.
+    let mut copied = row(alice);
+    copied.user_id = bob;
+    store
+        .add_exchange_key(&copied)
+        .await
+        .unwrap()
+        .expect("bob may use the same label");
+    let moved = store.exchange_key(bob, "main").await.unwrap().unwrap();
+    assert!(
+        open(bob, &moved).is_err(),
+        "a row copied to another account does not open"
+    );
+    assert_eq!(store.exchange_keys(alice).await.unwrap().len(), 1);
+
+    store
+        .touch_exchange_key(id, t0 + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .exchange_key(alice, "main")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(t0 + Duration::hours(1))
+    );
+    assert!(store.remove_exchange_key(alice, "main").await.unwrap());
+    assert!(!store.remove_exchange_key(alice, "main").await.unwrap());
+    assert!(store.exchange_keys(alice).await.unwrap().is_empty());
+    assert_eq!(store.exchange_keys(bob).await.unwrap().len(), 1);
 }
 
 /// Code that needs one aggregate takes only its trait.

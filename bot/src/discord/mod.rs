@@ -14,16 +14,17 @@ use crate::shutdown::Shutdown;
 use chainsignal_commands::options::{OptionKind, OptionSpec};
 use chainsignal_commands::registry::{self, CommandSpec};
 use chainsignal_commands::{
-    ActionAnswer, ActionPress, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, RawInput,
-    RawValue, Reply, Role, UserRef,
+    ActionAnswer, ActionPress, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, PrivateForm,
+    RawInput, RawValue, Reply, Role, UserRef,
 };
 use chainsignal_core::market::DemoMarket;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serenity::all::{
-    ClientBuilder, Command, CommandDataOptionValue, CommandInteraction, CommandOptionType,
-    ComponentInteraction, Context, CreateAutocompleteResponse, CreateCommand, CreateCommandOption,
-    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    EventHandler, GatewayIntents, GuildId, HttpBuilder, Interaction, Permissions, Ready,
+    ActionRowComponent, ClientBuilder, Command, CommandDataOptionValue, CommandInteraction,
+    CommandOptionType, ComponentInteraction, Context, CreateActionRow, CreateAutocompleteResponse,
+    CreateCommand, CreateCommandOption, CreateInputText, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateModal, EventHandler,
+    GatewayIntents, GuildId, HttpBuilder, InputTextStyle, Interaction, ModalInteraction, Permissions, Ready,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -379,6 +380,18 @@ impl Handler {
 
     async fn on_command(&self, ctx: &Context, command: &CommandInteraction) {
         let invocation = self.invocation(command);
+        // Secrets to ask: a modal must be the first response (Discord allows no deferral).
+        if let Some(form) = self.commands.private_form(&invocation).await {
+            let modal = modal(&form);
+            let result = retry("modal", || {
+                command.create_response(&ctx.http, CreateInteractionResponse::Modal(modal.clone()))
+            })
+            .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "discord modal response failed");
+            }
+            return;
+        }
         let commands = self.commands.clone();
         let mut run = tokio::spawn(async move { commands.run(&invocation).await });
         let http = ctx.http.clone();
@@ -421,6 +434,81 @@ impl Handler {
                 let result = retry("follow-up", || command.create_followup(&http, followup(&reply))).await;
                 if let Err(e) = result {
                     tracing::error!(error = %e, "discord follow-up failed");
+                }
+            }
+        }
+    }
+
+    /// A private form was submitted: its values (secrets as `SecretString` from here on,
+    /// never logged) go to the commands as the form's command; the answer is ephemeral.
+    /// The submission's interaction id is the request id: a retry stores nothing twice.
+    async fn on_modal(&self, ctx: &Context, modal: &ModalInteraction) {
+        let fields: Vec<(String, SecretString)> = modal
+            .data
+            .components
+            .iter()
+            .flat_map(|row| row.components.iter())
+            .filter_map(|c| match c {
+                ActionRowComponent::InputText(t) => Some((
+                    t.custom_id.clone(),
+                    SecretString::from(t.value.clone().unwrap_or_default()),
+                )),
+                _ => None,
+            })
+            .collect();
+        let guild = modal.guild_id.is_some();
+        let chat = discord_chat(modal.channel_id, guild);
+        let locale = Locale::from_tag(&modal.locale);
+        let commands = self.commands.clone();
+        let submitted = commands.form_submission(&modal.data.custom_id, fields);
+        let invocation = submitted.map(|(command, input)| Invocation {
+            request_id: modal.id.get().to_string(),
+            user: discord_user(&modal.user),
+            chat: chat.clone(),
+            locale,
+            chat_admin: is_chat_admin(guild, modal.member.as_ref()),
+            command,
+            input,
+            reply_to: None,
+        });
+        let mut run = tokio::spawn(async move {
+            match invocation {
+                Some(invocation) => commands.run(&invocation).await,
+                None => {
+                    let locale = commands.chat_locale(&chat, locale).await;
+                    Reply::error(commands.services().i18n.t(locale, "action-unknown"))
+                }
+            }
+        });
+        let http = ctx.http.clone();
+        match tokio::time::timeout(ANSWER_WITHIN, &mut run).await {
+            Ok(Ok(reply)) => {
+                let message = response_message(&reply).ephemeral(true);
+                let result = retry("modal answer", || {
+                    modal.create_response(&http, CreateInteractionResponse::Message(message.clone()))
+                })
+                .await;
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "discord modal answer failed");
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "a discord form task failed"),
+            Err(_) => {
+                if let Err(e) = retry("defer", || modal.defer_ephemeral(&http)).await {
+                    tracing::error!(error = %e, "discord defer failed; the answer is dropped");
+                    drop(run);
+                    return;
+                }
+                match run.await {
+                    Ok(reply) => {
+                        let followup = followup(&reply).ephemeral(true);
+                        let result =
+                            retry("follow-up", || modal.create_followup(&http, followup.clone())).await;
+                        if let Err(e) = result {
+                            tracing::error!(error = %e, "discord follow-up failed");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "a discord form task failed"),
                 }
             }
         }
@@ -576,7 +664,12 @@ struct OptDef {
 /// every digit; commands decodes them like the text form.
 fn option_defs(spec: &CommandSpec) -> Vec<OptDef> {
     if spec.subs.is_empty() {
-        return spec.options.iter().map(option_def).collect();
+        return spec
+            .options
+            .iter()
+            .filter(|o| !o.secret)
+            .map(option_def)
+            .collect();
     }
     spec.subs
         .iter()
@@ -589,7 +682,9 @@ fn option_defs(spec: &CommandSpec) -> Vec<OptDef> {
             choices: Vec::new(),
             min: None,
             max: None,
-            subs: sub.options.iter().map(option_def).collect(),
+            // Secrets are never slash-command options (they would show in the channel's
+            // command line): they are asked in a modal.
+            subs: sub.options.iter().filter(|o| !o.secret).map(option_def).collect(),
         })
         .collect()
 }
@@ -728,6 +823,31 @@ pub async fn post(http: &serenity::http::Http, channel_id: u64, reply: &Reply) -
     .map(|_| ())
 }
 
+/// A private form as a Discord modal: one text input per field (labels at most 45
+/// characters, the title too), its id the form's (never a secret).
+fn modal(form: &PrivateForm) -> CreateModal {
+    let rows = form
+        .fields
+        .iter()
+        .take(5)
+        .map(|f| {
+            let style = if f.multiline {
+                InputTextStyle::Paragraph
+            } else {
+                InputTextStyle::Short
+            };
+            let mut input = CreateInputText::new(style, truncate(&f.label, 45), f.name)
+                .required(f.required)
+                .max_length(f.max_len.min(4000));
+            if f.required && f.min_len > 0 {
+                input = input.min_length(f.min_len);
+            }
+            CreateActionRow::InputText(input)
+        })
+        .collect();
+    CreateModal::new(form.id.clone(), truncate(&form.title, 45)).components(rows)
+}
+
 fn response_message(reply: &Reply) -> CreateInteractionResponseMessage {
     let m = render::message(reply);
     CreateInteractionResponseMessage::new()
@@ -765,6 +885,7 @@ impl EventHandler for Handler {
                 Interaction::Command(command) => self.on_command(&ctx, &command).await,
                 Interaction::Autocomplete(command) => self.on_autocomplete(&ctx, &command).await,
                 Interaction::Component(component) => self.on_component(&ctx, &component).await,
+                Interaction::Modal(modal) => self.on_modal(&ctx, &modal).await,
                 _ => {}
             }
         };

@@ -13,9 +13,10 @@ use crate::shutdown::Shutdown;
 use axum::Router;
 use backon::{ExponentialBuilder, Retryable};
 use chainsignal_commands::parser::{self, ParsedCommand};
+use chainsignal_commands::private;
 use chainsignal_commands::{
-    ActionAnswer, ActionPress, Button, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform,
-    Reply, Role, UserRef, Visibility, chat_key, registry,
+    ActionAnswer, ActionPress, Block, Button, ChatKind, ChatRef, Commands, I18n, Invocation, Locale,
+    Platform, Reply, Role, UserRef, Visibility, chat_key, registry,
 };
 use chainsignal_core::config::{Config, TelegramMode};
 use chainsignal_core::pacing::{Pacer, PacerLimits, server_wait_secs};
@@ -70,9 +71,10 @@ enum Optional {
     Menus,
     Document,
     Answer,
+    Delete,
 }
 
-static OPTIONAL_WARNED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
+static OPTIONAL_WARNED: [AtomicBool; 5] = [const { AtomicBool::new(false) }; 5];
 
 impl Optional {
     fn name(self) -> &'static str {
@@ -81,6 +83,7 @@ impl Optional {
             Optional::Menus => "setMyCommands",
             Optional::Document => "sendDocument",
             Optional::Answer => "answerCallbackQuery",
+            Optional::Delete => "deleteMessage",
         }
     }
 
@@ -442,8 +445,25 @@ async fn on_message(ctx: &Ctx, update_id: u32, msg: &Message) {
                     .and_then(|m| m.from.as_ref())
                     .map(|u| u.id.0.to_string()),
             };
+            // A message naming a command that takes secrets may hold one: it goes at
+            // once, before anything else (in groups too, where it is refused).
+            let deleted = if private::takes_secrets(&invocation.command, &invocation.input) {
+                Some(delete_message(ctx, msg).await)
+            } else {
+                None
+            };
             typing(&ctx.bot, target);
-            ctx.commands.run(&invocation).await
+            let mut reply = ctx.commands.run(&invocation).await;
+            if let Some(deleted) = deleted {
+                let locale = ctx.commands.chat_locale(&chat, locale).await;
+                let key = if deleted {
+                    "secret-message-deleted"
+                } else {
+                    "secret-message-not-deleted"
+                };
+                reply = reply.block(Block::Paragraph(ctx.i18n.t(locale, key)));
+            }
+            reply
         }
         // Plain talk: answered with a hint in private, ignored in groups.
         Ok(None) if private && !text.trim_start().starts_with('/') => {
@@ -456,6 +476,23 @@ async fn on_message(ctx: &Ctx, update_id: u32, msg: &Message) {
         Err(_) => return,
     };
     respond(ctx, target, &chat, from, locale, &reply).await;
+}
+
+/// Delete a message that may hold a secret; whether it is gone. A failure (no right to
+/// delete in a group, too old) is logged once as a warning, then at debug level.
+async fn delete_message(ctx: &Ctx, msg: &Message) -> bool {
+    let call = ctx.bot.delete_message(msg.chat.id, msg.id).into_future();
+    match tokio::time::timeout(Duration::from_secs(10), call).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => {
+            Optional::Delete.failed(&e);
+            false
+        }
+        Err(_) => {
+            Optional::Delete.failed(&"no answer within 10 s");
+            false
+        }
+    }
 }
 
 fn chat_ref(chat: &Chat) -> ChatRef {

@@ -1,6 +1,7 @@
 //! One file per command.
 
 mod help;
+pub(crate) mod keys;
 mod lang;
 mod report;
 mod schedule;
@@ -20,5 +21,6 @@ pub(crate) async fn dispatch(spec: &CommandSpec, ctx: &Ctx<'_>) -> Result<Handle
         CommandKind::Subscribe => subscribe::subscribe(ctx).await,
         CommandKind::Unsubscribe => subscribe::unsubscribe(ctx).await,
         CommandKind::Schedule => schedule::run(ctx).await,
+        CommandKind::Keys => keys::run(ctx).await,
     }
 }

@@ -11,6 +11,7 @@
 //! | [`ScheduleStore`] | `scheduler.rs` | schedules, subscriptions, runs, deliveries, alert marks |
 //! | [`CommandStore`] | `commands.rs` | pending actions (buttons), handled request ids |
 //! | [`AuditStore`] | `audit.rs` | the audit log |
+//! | [`KeyStore`] | `keys.rs` | exchange API keys, sealed by the vault |
 //!
 //! [`Storage`] is all of them plus the engine's own operations (migrate, ping, backup);
 //! [`Store`] = `Arc<dyn Storage>` is what the rest of the program holds, and every
@@ -23,6 +24,7 @@ mod audit;
 mod chats;
 mod commands;
 mod engine;
+mod keys;
 mod postgres;
 mod reports;
 mod scheduler;
@@ -32,6 +34,7 @@ pub use ai::AiStore;
 pub use audit::AuditStore;
 pub use chats::ChatStore;
 pub use commands::CommandStore;
+pub use keys::{ExchangeKeyRecord, KeyStore, NewExchangeKey};
 pub use postgres::PgStore;
 pub use reports::ReportStore;
 pub use scheduler::ScheduleStore;
@@ -421,7 +424,16 @@ pub struct ActionRecord {
 /// The whole store: every aggregate, plus what belongs to the engine itself.
 #[async_trait]
 pub trait Storage:
-    ReportStore + ChatStore + AiStore + ScheduleStore + CommandStore + AuditStore + Send + Sync + std::fmt::Debug
+    ReportStore
+    + ChatStore
+    + AiStore
+    + ScheduleStore
+    + CommandStore
+    + AuditStore
+    + KeyStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     fn backend(&self) -> Backend;
     /// Apply the embedded migrations of this backend.

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`ReportStore`] | `reports.rs` | reports, their rows, the history |
 //! | [`ChatStore`] | `chats.rs` | users, platform identities, chats |
+//! | [`AccountStore`] | `accounts.rs` | accounts, roles, approvals, link codes |
 //! | [`AiStore`] | `ai.rs` | AI calls, token ledger, summary cache |
 //! | [`ScheduleStore`] | `scheduler.rs` | schedules, subscriptions, runs, deliveries, alert marks |
 //! | [`CommandStore`] | `commands.rs` | pending actions (buttons), handled request ids |
@@ -18,6 +19,7 @@
 //! for any `engine::Engine` (`sqlite.rs`, `postgres.rs`): see `engine.rs` for how a
 //! statement says whether it reads (read pool) or writes (the writer).
 
+mod accounts;
 mod ai;
 mod audit;
 mod chats;
@@ -28,6 +30,10 @@ mod reports;
 mod scheduler;
 mod sqlite;
 
+pub use accounts::{
+    Account, AccountIdentity, AccountStore, AccountSummary, Decision, LinkOutcome, LinkPolicy, StoredRole,
+    UnlinkOutcome, WrongCode, merged_role,
+};
 pub use ai::AiStore;
 pub use audit::AuditStore;
 pub use chats::ChatStore;
@@ -421,7 +427,16 @@ pub struct ActionRecord {
 /// The whole store: every aggregate, plus what belongs to the engine itself.
 #[async_trait]
 pub trait Storage:
-    ReportStore + ChatStore + AiStore + ScheduleStore + CommandStore + AuditStore + Send + Sync + std::fmt::Debug
+    ReportStore
+    + ChatStore
+    + AccountStore
+    + AiStore
+    + ScheduleStore
+    + CommandStore
+    + AuditStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     fn backend(&self) -> Backend;
     /// Apply the embedded migrations of this backend.

@@ -100,6 +100,8 @@ pub enum UserArg {
     Id(String),
     /// A username without the `@` (Telegram).
     Username(String),
+    /// A Chainsignal account by its number, written `#42` (any platform).
+    Account(i64),
 }
 
 /// Symbols as asked: the valid ones, and what could not be a symbol (shown back).
@@ -278,6 +280,7 @@ fn canonical(value: &Value) -> Option<String> {
         Value::Duration(d) => duration_text(d.num_seconds()),
         Value::User(UserArg::Id(id)) => id.clone(),
         Value::User(UserArg::Username(u)) => format!("@{u}"),
+        Value::User(UserArg::Account(n)) => format!("#{n}"),
         Value::Text(t) => t.clone(),
         Value::Secret(_) => return None,
     })
@@ -865,6 +868,10 @@ fn parse_duration(s: &str) -> Option<i64> {
 /// `@name` (5-32 letters, digits, underscores, as Telegram allows), a numeric id, or a
 /// Discord mention `<@123>` / `<@!123>`.
 fn parse_user(s: &str) -> Option<UserArg> {
+    if let Some(n) = s.strip_prefix('#') {
+        let ok = (1..=18).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit());
+        return ok.then(|| n.parse().ok().map(UserArg::Account)).flatten();
+    }
     if let Some(name) = s.strip_prefix('@') {
         let ok =
             (5..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');

@@ -1,5 +1,7 @@
 //! One file per command.
 
+mod account;
+mod admin;
 mod help;
 mod lang;
 mod report;
@@ -20,5 +22,9 @@ pub(crate) async fn dispatch(spec: &CommandSpec, ctx: &Ctx<'_>) -> Result<Handle
         CommandKind::Subscribe => subscribe::subscribe(ctx).await,
         CommandKind::Unsubscribe => subscribe::unsubscribe(ctx).await,
         CommandKind::Schedule => schedule::run(ctx).await,
+        CommandKind::Link => account::link(ctx).await,
+        CommandKind::Unlink => account::unlink(ctx).await,
+        CommandKind::Whoami => account::whoami(ctx).await,
+        CommandKind::Admin => admin::run(ctx).await,
     }
 }

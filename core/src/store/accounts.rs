@@ -67,6 +67,15 @@ pub fn merged_role(a: StoredRole, b: StoredRole) -> StoredRole {
     }
 }
 
+/// What is kept of a link code: its SHA-256, hex (the code itself never is).
+pub fn link_code_hash(code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(code.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn role_of(text: &str) -> StoredRole {
     // An unknown value (a newer version's role) grants nothing.
     StoredRole::parse(text).unwrap_or(StoredRole::Pending)

@@ -32,7 +32,7 @@ mod sqlite;
 
 pub use accounts::{
     Account, AccountIdentity, AccountStore, AccountSummary, Decision, LinkOutcome, LinkPolicy, StoredRole,
-    UnlinkOutcome, WrongCode, merged_role,
+    UnlinkOutcome, WrongCode, link_code_hash, merged_role,
 };
 pub use ai::AiStore;
 pub use audit::AuditStore;

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// The commands registered on Discord (`start` is Telegram's only).
-const COMMANDS: [&str; 7] = [
+const COMMANDS: [&str; 11] = [
     "help",
     "report",
     "summary",
@@ -29,6 +29,10 @@ const COMMANDS: [&str; 7] = [
     "subscribe",
     "unsubscribe",
     "schedule",
+    "link",
+    "unlink",
+    "whoami",
+    "admin",
 ];
 
 fn init_tracing() {

@@ -50,6 +50,9 @@ pub struct OptionSpec {
     pub autocomplete: bool,
     /// Never written to the audit log, never stored in a pending action.
     pub secret: bool,
+    /// Accepted anywhere (unlike a secret) but written to the audit log as `***`: a
+    /// one-time credential such as a link code.
+    pub masked: bool,
 }
 
 impl OptionSpec {
@@ -61,7 +64,13 @@ impl OptionSpec {
             description_key,
             autocomplete: false,
             secret: false,
+            masked: false,
         }
+    }
+
+    pub const fn masked(mut self) -> Self {
+        self.masked = true;
+        self
     }
 
     pub const fn required(mut self) -> Self {
@@ -131,6 +140,8 @@ pub enum Value {
 pub struct Args {
     pub sub: Option<&'static str>,
     values: Vec<(&'static str, Value)>,
+    /// Options written as `***` in the audit text ([`OptionSpec::masked`]).
+    masked: Vec<&'static str>,
 }
 
 impl Args {
@@ -229,6 +240,7 @@ impl Args {
         for (name, value) in &self.values {
             let text = match value {
                 Value::Secret(_) => "***".to_string(),
+                _ if self.masked.contains(name) => "***".to_string(),
                 other => canonical(other).unwrap_or_default(),
             };
             parts.push(format!("{name}={text}"));
@@ -672,6 +684,9 @@ fn decode_text(
 /// Fill a missing user option from the message replied to; refuse missing required ones.
 fn finish(specs: &'static [OptionSpec], mut args: Args, cx: DecodeContext<'_>) -> Result<Args, OptionError> {
     for spec in specs {
+        if spec.masked && args.has(spec.name) {
+            args.masked.push(spec.name);
+        }
         if args.has(spec.name) {
             continue;
         }
@@ -1091,6 +1106,14 @@ mod tests {
             decode(&[], SUBS, Some("list"), &RawInput::Text("frobnicate".into()), CX),
             Err(OptionError::UnknownSub { .. })
         ));
+    }
+
+    #[test]
+    fn masked_options_are_taken_anywhere_and_audited_as_stars() {
+        const CODE: &[OptionSpec] = &[OptionSpec::new("code", OptionKind::Word, "d").masked()];
+        let a = text(CODE, "ABCDEFGHJK").unwrap();
+        assert_eq!(a.text("code"), Some("ABCDEFGHJK"));
+        assert_eq!(a.audit_text(), "code=***");
     }
 
     #[test]

@@ -213,7 +213,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         kind: CommandKind::Link,
         description_key: "cmd-link",
         // Without a code: show one (privately) to type on the other platform.
-        options: &[OptionSpec::new("code", OptionKind::Word, "option-link-code")],
+        options: &[OptionSpec::new("code", OptionKind::Word, "option-link-code").masked()],
         subs: &[],
         default_sub: None,
         menu: true,

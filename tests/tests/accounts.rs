@@ -289,9 +289,27 @@ async fn link_across_platforms(db: Option<&str>) {
     // Unlinking: never the last identity; otherwise after Confirm.
     let last = tg_text(&tg, 503, "/unlink").await;
     assert!(last.contains("only identity"), "{last}");
+    let preview = tg_ask(&tg, 505, "/unlink").await;
+    assert!(
+        preview.text().unwrap().contains("Remove this telegram identity"),
+        "{preview:?}"
+    );
+    let confirm = preview.buttons()[0].1.clone();
+    let message = preview.message_id().unwrap();
+    tg_press(&tg, &CallbackPress::new(505, 505, message, &confirm)).await;
+    let fresh_account = bot.account_of("telegram", "505").await.id;
+    assert_ne!(fresh_account, telegram_account);
+    assert_eq!(bot.app.store.identities(telegram_account).await.unwrap().len(), 2);
 
-    // The audit log has the links from both platforms.
+    // The audit log has the links from both platforms, never a code.
     let audit = bot.app.store.recent_audit(1000).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .all(|a| !a.args.contains(&code) && !a.args.contains(&fresh)),
+        "{audit:#?}"
+    );
+    assert!(audit.iter().any(|a| a.command == "link" && a.args == "code=***"));
     for platform in ["telegram", "discord"] {
         assert!(
             audit

@@ -336,15 +336,34 @@ async fn link_discord_and_telegram_on_postgres() {
     db.drop_db().await;
 }
 
-/// Approval mode with two owners, one on each platform: one request each; the Telegram
-/// owner's press decides, the Discord owner's DM is edited to say who decided, the
-/// Discord owner's press then does nothing, and the person is told.
+/// Approval mode with two owners, one on each platform, and a stored admin: one request
+/// each; the Telegram owner's press decides, the Discord owner's DM and the admin's
+/// message are edited to say who decided, the Discord owner's press then does nothing,
+/// and the person is told.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_with_two_admins_first_press_decides() {
     let tg = FakeTelegram::start().await;
     let dc = FakeDiscord::start().await;
     let bot = start(&tg, &dc, None, |c| c.access.mode = AccessMode::Approval).await;
     dc.wait_ready(WAIT).await;
+    // A stored admin (as `chainsignal admin role telegram:88 admin` makes one) is asked too.
+    const ADMIN: i64 = 88;
+    let admin = chainsignal_core::store::Identity {
+        platform: "telegram".into(),
+        platform_user_id: ADMIN.to_string(),
+        display_name: Some("Adam".into()),
+    };
+    bot.app
+        .store
+        .ensure_account(&admin, StoredRole::Admin)
+        .await
+        .unwrap();
+    let requests_in = |calls: &[Call], chat: i64| -> Vec<Call> {
+        sends_to(calls, chat)
+            .into_iter()
+            .filter(|c| !c.buttons().is_empty())
+            .collect()
+    };
 
     // A new person: pending, may use /help and /link, not /report.
     let asked = tg_text(&tg, 501, "/report").await;
@@ -356,13 +375,12 @@ async fn approval_with_two_admins_first_press_decides() {
     // The Telegram owner's request.
     let calls = tg
         .wait_until(WAIT, |calls| {
-            sends_to(calls, TG_OWNER).iter().any(|c| !c.buttons().is_empty())
+            !requests_in(calls, TG_OWNER).is_empty() && !requests_in(calls, ADMIN).is_empty()
         })
         .await;
-    let requests: Vec<Call> = sends_to(&calls, TG_OWNER)
-        .into_iter()
-        .filter(|c| !c.buttons().is_empty())
-        .collect();
+    let requests = requests_in(&calls, TG_OWNER);
+    let admin_requests = requests_in(&calls, ADMIN);
+    assert_eq!(admin_requests.len(), 1, "one request: {admin_requests:#?}");
     assert_eq!(requests.len(), 1, "one request: {requests:#?}");
     let request = &requests[0];
     assert!(
@@ -394,20 +412,29 @@ async fn approval_with_two_admins_first_press_decides() {
     )
     .await;
     assert_eq!(toast, "", "an edit, no toast");
+    let edited_in = |calls: &[Call], chat: i64| {
+        calls
+            .iter()
+            .find(|c| c.method == "editmessagetext" && c.status == 200 && c.chat_id() == Some(chat))
+            .cloned()
+    };
     let edits = tg
         .wait_until(WAIT, |calls| {
-            calls
-                .iter()
-                .any(|c| c.method == "editmessagetext" && c.status == 200)
+            edited_in(calls, TG_OWNER).is_some() && edited_in(calls, ADMIN).is_some()
         })
         .await;
-    let edit = edits.iter().find(|c| c.method == "editmessagetext").unwrap();
-    assert!(
-        edit.body["text"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("was approved by"),
-        "{edit:?}"
+    for chat in [TG_OWNER, ADMIN] {
+        let edit = edited_in(&edits, chat).unwrap();
+        let text = edit.body["text"].as_str().unwrap_or_default();
+        assert!(
+            text.contains("was approved by") && text.contains("telegram:77"),
+            "{edit:?}"
+        );
+    }
+    assert_eq!(
+        edited_in(&edits, ADMIN).unwrap().body["message_id"].as_i64(),
+        admin_requests[0].message_id(),
+        "the stored admin's request itself is edited"
     );
     assert_eq!(bot.account_of("telegram", "501").await.role, StoredRole::Trader);
 

@@ -718,18 +718,35 @@ impl FakeDiscord {
 
     /// The messages in a channel (as now, after edits), oldest first.
     pub fn channel_messages(&self, channel: u64) -> Vec<Value> {
-        let ch = channel.to_string();
-        let mut out: Vec<Value> = self
-            .shared
-            .lock()
-            .messages
-            .values()
-            .filter(|m| m["channel_id"].as_str() == Some(ch.as_str()))
-            .cloned()
-            .collect();
-        out.sort_by_key(|m| m["id"].as_str().and_then(|i| i.parse::<u64>().ok()).unwrap_or(0));
-        out
+        channel_messages(&self.shared.lock(), channel)
     }
+
+    /// Waits until `pred(the channel's messages)` holds and returns them; panics after
+    /// `timeout`.
+    pub async fn wait_for_channel_messages(
+        &self,
+        channel: u64,
+        pred: impl Fn(&[Value]) -> bool,
+        timeout: Duration,
+    ) -> Vec<Value> {
+        self.wait_state("the expected channel messages", timeout, |st| {
+            let msgs = channel_messages(st, channel);
+            pred(&msgs).then_some(msgs)
+        })
+        .await
+    }
+}
+
+fn channel_messages(st: &FakeState, channel: u64) -> Vec<Value> {
+    let ch = channel.to_string();
+    let mut out: Vec<Value> = st
+        .messages
+        .values()
+        .filter(|m| m["channel_id"].as_str() == Some(ch.as_str()))
+        .cloned()
+        .collect();
+    out.sort_by_key(|m| m["id"].as_str().and_then(|i| i.parse::<u64>().ok()).unwrap_or(0));
+    out
 }
 
 fn visible(st: &FakeState, token: &str) -> (Option<Value>, Vec<Value>) {

@@ -200,15 +200,7 @@ async fn dc_ask(fake: &FakeDiscord, ix: &Interaction) -> String {
 
 /// The messages of a Discord DM channel once `pred` holds for them.
 async fn dm_messages(fake: &FakeDiscord, user: u64, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let msgs = fake.channel_messages(dm_channel(user));
-        if pred(&msgs) {
-            return msgs;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "DM of {user}: {msgs:#?}");
-        fake.wait_for(|_| true, Duration::from_millis(50)).await;
-    }
+    fake.wait_for_channel_messages(dm_channel(user), pred, WAIT).await
 }
 
 // ---------------------------- tests ----------------------------

@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use chainsignal_commands::summary::AiLimits;
-use chainsignal_commands::{AcceptAllKeys, Access, Commands, I18n, Locale, RateLimits, Services};
+use chainsignal_commands::{
+    AcceptAllKeys, Access, AccessMode, Commands, I18n, Locale, Messengers, RateLimits, Services,
+};
 use chainsignal_core::ai::AiClient;
 use chainsignal_core::config::{Config, describe_database_url};
 use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
@@ -70,9 +72,14 @@ impl App {
             total_daily_tokens: config.ai.total_daily_tokens,
             max_answer_chars: config.ai.max_answer_chars,
         };
+        let mode = match config.access.mode {
+            chainsignal_core::config::AccessMode::Open => AccessMode::Open,
+            chainsignal_core::config::AccessMode::Approval => AccessMode::Approval,
+        };
         let access = Access::new(
             config.admins.telegram.clone(),
             config.admins.discord.clone(),
+            mode,
             RateLimits {
                 per_minute: config.limits.commands_per_minute,
             },
@@ -83,6 +90,7 @@ impl App {
             vault,
             key_check: Arc::new(AcceptAllKeys),
             access,
+            messengers: Messengers::default(),
             store: store.clone(),
             reports: reports.clone(),
             i18n: i18n.clone(),

@@ -16,8 +16,8 @@ use chainsignal_core::SystemClock;
 use chainsignal_core::config::{Config, ScheduleConfig, sqlite_url};
 use chainsignal_core::market::Source;
 use chainsignal_core::report::{Report, ReportRow};
-use chainsignal_core::store::ChatKey;
 use chainsignal_core::store::ReportOrigin;
+use chainsignal_core::store::{ChatKey, StoredRole};
 use chainsignal_core::symbol;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -127,6 +127,81 @@ pub enum Command {
         #[command(subcommand)]
         what: Export,
     },
+    /// Accounts and roles, on the database directly (the first admin, recovery without a chat).
+    Admin {
+        #[command(subcommand)]
+        what: Admin,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Admin {
+    /// List the accounts: number, role, platforms, name, last seen.
+    Users {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only accounts with this role (admin, trader, viewer, pending, blocked).
+        #[arg(long, value_parser = parse_role)]
+        role: Option<StoredRole>,
+    },
+    /// Give a person a role: admin, trader, viewer, pending or blocked (owners come from
+    /// the config). A person never seen gets an account now.
+    Role {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// `telegram:ID`, `discord:ID`, `console:local`, or `#ACCOUNT`.
+        #[arg(value_name = "PLATFORM:ID", value_parser = parse_who)]
+        who: Who,
+        #[arg(value_parser = parse_role)]
+        role: StoredRole,
+    },
+    /// Block a person.
+    Block {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(value_name = "PLATFORM:ID", value_parser = parse_who)]
+        who: Who,
+        /// Why (kept for the admins).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+/// A person named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    Identity { platform: String, id: String },
+    Account(i64),
+}
+
+fn parse_who(s: &str) -> Result<Who, String> {
+    if let Some(n) = s.strip_prefix('#') {
+        return n
+            .parse()
+            .map(Who::Account)
+            .map_err(|_| format!("{s:?}: an account is # and a number, e.g. #3"));
+    }
+    match s.split_once(':') {
+        Some((platform @ ("telegram" | "discord" | "console"), id))
+            if !id.is_empty() && !id.contains(char::is_whitespace) =>
+        {
+            Ok(Who::Identity {
+                platform: platform.to_string(),
+                id: id.to_string(),
+            })
+        }
+        _ => Err(format!(
+            "{s:?}: write telegram:ID, discord:ID, console:local or #ACCOUNT"
+        )),
+    }
+}
+
+fn parse_role(s: &str) -> Result<StoredRole, String> {
+    StoredRole::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a role: admin, trader, viewer, pending or blocked (owners come from the config)"
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -452,6 +527,17 @@ where
             let config = load_config(&config, true)?;
             let grace = Duration::from_secs(config.shutdown.timeout_secs);
             let work = export_reports(config, since, out, io.stdout);
+            interruptible(shutdown, grace, work).await
+        }
+        Command::Admin { what } => {
+            let arg = match &what {
+                Admin::Users { config, .. } | Admin::Role { config, .. } | Admin::Block { config, .. } => {
+                    config
+                }
+            };
+            let config = load_config(arg, true)?;
+            let grace = Duration::from_secs(config.shutdown.timeout_secs);
+            let work = admin(config, what, io.stdout);
             interruptible(shutdown, grace, work).await
         }
     }
@@ -818,6 +904,114 @@ async fn export_reports<W: AsyncWrite + Unpin>(
     }
     app.store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `chainsignal admin …`: straight on the database.
+async fn admin<W: AsyncWrite + Unpin>(config: Config, what: Admin, mut out: W) -> anyhow::Result<ExitCode> {
+    let (telegram, discord) = (config.admins.telegram.clone(), config.admins.discord.clone());
+    let owner_of = move |platform: &str, id: &str| match platform {
+        "console" => true,
+        "telegram" => telegram.iter().any(|a| a == id),
+        "discord" => discord.iter().any(|a| a == id),
+        _ => false,
+    };
+    let is_owner = |ids: &[chainsignal_core::store::AccountIdentity]| {
+        ids.iter().any(|i| owner_of(&i.platform, &i.platform_user_id))
+    };
+    let app = App::build(config, None, None).await?;
+    let store = &app.store;
+    let text = match what {
+        Admin::Users { role, .. } => {
+            let mut text = String::new();
+            let mut offset = 0;
+            loop {
+                let (page, total) = store.list_accounts(role, 200, offset).await?;
+                for a in &page {
+                    let ids: Vec<String> = a
+                        .identities
+                        .iter()
+                        .map(|i| format!("{}:{}", i.platform, i.platform_user_id))
+                        .collect();
+                    let name = a
+                        .identities
+                        .iter()
+                        .find_map(|i| i.display_name.clone())
+                        .unwrap_or_else(|| "-".into());
+                    let seen = a
+                        .identities
+                        .iter()
+                        .map(|i| i.last_seen_at)
+                        .max()
+                        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_else(|| "-".into());
+                    let role = if is_owner(&a.identities) {
+                        "owner"
+                    } else {
+                        a.account.role.as_str()
+                    };
+                    text.push_str(&format!(
+                        "#{}\t{role}\t{}\t{}\t{seen}\n",
+                        a.account.id,
+                        ids.join(","),
+                        chainsignal_commands::sanitize::sanitize(&name).replace(['\t', '\n'], " "),
+                    ));
+                }
+                offset += page.len() as i64;
+                if page.is_empty() || offset >= total {
+                    break;
+                }
+            }
+            if text.is_empty() {
+                text.push_str("no accounts\n");
+            }
+            text
+        }
+        Admin::Role { who, role, .. } => {
+            let account = admin_account(store, &who).await?;
+            if is_owner(&store.identities(account).await?) {
+                bail!(
+                    "#{account} is an owner (admins.telegram / admins.discord in the config): change the config instead"
+                );
+            }
+            store.set_role(account, role, None).await?;
+            format!("#{account} is now {}\n", role.as_str())
+        }
+        Admin::Block { who, reason, .. } => {
+            let account = admin_account(store, &who).await?;
+            if is_owner(&store.identities(account).await?) {
+                bail!(
+                    "#{account} is an owner (admins.telegram / admins.discord in the config): change the config instead"
+                );
+            }
+            store
+                .set_role(account, StoredRole::Blocked, reason.as_deref())
+                .await?;
+            format!("#{account} is now blocked\n")
+        }
+    };
+    out.write_all(text.as_bytes()).await?;
+    out.flush().await?;
+    app.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The account of `who`: created for an identity never seen (so the first admin can be
+/// named before they write to the bot); an unknown `#N` is an error.
+async fn admin_account(store: &chainsignal_core::store::Store, who: &Who) -> anyhow::Result<i64> {
+    match who {
+        Who::Account(n) => match store.account(*n).await? {
+            Some(a) => Ok(a.id),
+            None => bail!("there is no account #{n}; see `chainsignal admin users`"),
+        },
+        Who::Identity { platform, id } => {
+            let identity = chainsignal_core::store::Identity {
+                platform: platform.clone(),
+                platform_user_id: id.clone(),
+                display_name: None,
+            };
+            Ok(store.ensure_account(&identity, StoredRole::Trader).await?.0.id)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -54,13 +54,34 @@ pub struct ChatRef {
 }
 
 /// What the asker may do, from least to most. Decided by [`crate::Commands`] from the
-/// facts an adapter supplies and the config, never by an adapter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// config (owners), the account's stored role and the console, never by an adapter.
+/// Administering a chat (for `/subscribe`) is not a role: it is a per-chat fact
+/// ([`Invocation::chat_admin`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
-    User,
-    ChatAdmin,
-    BotAdmin,
+    /// Gets one line for any command.
+    Blocked,
+    /// Waiting for an admin's approval (`access.mode = "approval"`): /start, /help, /link.
+    Pending,
+    /// Read-only commands.
+    Viewer,
+    Trader,
+    Admin,
+    /// From the config (`admins.telegram`, `admins.discord`) and the console; never stored.
     Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Blocked => "blocked",
+            Role::Pending => "pending",
+            Role::Viewer => "viewer",
+            Role::Trader => "trader",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
 }
 
 /// One command as asked, whatever the platform.

@@ -4,10 +4,12 @@
 //! typed options in the registry, appears on every platform.
 
 pub mod access;
+mod approval;
 pub mod format;
 mod handlers;
 pub mod i18n;
 pub mod invocation;
+pub mod messenger;
 pub mod options;
 pub mod parser;
 pub mod private;
@@ -18,16 +20,19 @@ pub mod sanitize;
 pub mod summary;
 pub mod symbols;
 
-pub use access::{Access, RateLimits};
+pub use access::{Access, AccessMode, Denial, RateLimits};
 pub use i18n::{I18n, Locale};
 pub use invocation::{ActionPress, ChatKind, ChatRef, Invocation, Platform, Role, UserRef};
+pub use messenger::{Messengers, PrivateMessenger};
 pub use options::{Args, RawInput, RawValue};
 pub use private::{FormField, PrivateForm};
 pub use registry::{COMMANDS, CommandSpec};
 pub use reply::{Align, Attachment, Block, Button, ButtonStyle, Reply, Tone, Visibility};
 
 use chainsignal_core::report::ReportBuilder;
-use chainsignal_core::store::{ActionRecord, AuditEntry, ChatKey, Identity, NewAction, Outcome, Store};
+use chainsignal_core::store::{
+    ActionRecord, AuditEntry, ChatKey, Identity, NewAction, Outcome, Store, StoredRole,
+};
 use chainsignal_core::symbol::Symbol;
 use chrono::Utc;
 use std::sync::Arc;
@@ -51,8 +56,10 @@ pub struct Services {
     pub ai_limits: summary::AiLimits,
     /// The schedules of the config file (those in the database are read when needed).
     pub schedules: Vec<chainsignal_core::schedule::ScheduleDef>,
-    /// Who is who (bot admins from the config) and the per-user rate limits.
+    /// Who is who (owners from the config, the access mode) and the per-user rate limits.
     pub access: Access,
+    /// Private messages to people (approval requests), by platform; adapters register.
+    pub messengers: Messengers,
     /// Seals exchange API keys; `None` when the operator configured no vault key
     /// (`/keys` then says it is not enabled).
     pub vault: Option<Arc<chainsignal_core::vault::Vault>>,
@@ -100,9 +107,9 @@ pub enum CommandError {
     },
     #[error("storage: {0}")]
     Store(#[from] chainsignal_core::store::StoreError),
-    /// The asker's role is below what the command needs.
-    #[error("permission denied: {0:?} needed")]
-    Denied(Role),
+    /// The asker may not do this (the reason picks the line they get).
+    #[error("permission denied: {0:?}")]
+    Denied(Denial),
     /// The arguments do not fit the command's options: this sentence, then the usage.
     #[error("usage: {key}")]
     Usage {
@@ -218,26 +225,47 @@ impl Ctx<'_> {
         reusable: bool,
         ttl: chrono::Duration,
     ) -> Result<String, CommandError> {
-        let token = new_token().ok_or(CommandError::Internal("no randomness for a button token"))?;
-        let now = Utc::now();
-        let stored = serde_json::to_string(&args.to_stored())
-            .map_err(|_| CommandError::Internal("encoding arguments"))?;
-        self.services
-            .store
-            .create_action(&NewAction {
-                token: token.clone(),
-                platform: self.chat.platform.clone(),
-                platform_chat_id: self.chat.platform_chat_id.clone(),
-                allowed_user,
-                command: self.spec.name.to_string(),
-                args: stored,
-                reusable,
-                created_at: now,
-                expires_at: now + ttl,
-            })
-            .await?;
-        Ok(token)
+        create_pending(
+            &self.services.store,
+            &self.chat,
+            allowed_user,
+            self.spec.name,
+            args,
+            reusable,
+            ttl,
+        )
+        .await
     }
+}
+
+/// Store a pending action (what a button completes) in `chat`; its token.
+pub(crate) async fn create_pending(
+    store: &Store,
+    chat: &ChatKey,
+    allowed_user: Option<String>,
+    command: &str,
+    args: &Args,
+    reusable: bool,
+    ttl: chrono::Duration,
+) -> Result<String, CommandError> {
+    let token = new_token().ok_or(CommandError::Internal("no randomness for a button token"))?;
+    let now = Utc::now();
+    let stored =
+        serde_json::to_string(&args.to_stored()).map_err(|_| CommandError::Internal("encoding arguments"))?;
+    store
+        .create_action(&NewAction {
+            token: token.clone(),
+            platform: chat.platform.clone(),
+            platform_chat_id: chat.platform_chat_id.clone(),
+            allowed_user,
+            command: command.to_string(),
+            args: stored,
+            reusable,
+            created_at: now,
+            expires_at: now + ttl,
+        })
+        .await?;
+    Ok(token)
 }
 
 /// How long a Confirm button stays valid, unless a command says otherwise.
@@ -262,6 +290,10 @@ impl Choice {
 }
 
 /// `a:<32 hex>:<choice>`: 36 bytes, within Telegram's 64-byte callback data.
+pub(crate) fn confirm_data(token: &str) -> String {
+    action_data(token, Choice::Confirm)
+}
+
 fn action_data(token: &str, choice: Choice) -> String {
     format!("a:{token}:{}", choice.code())
 }
@@ -598,10 +630,10 @@ impl Commands {
                 return notice("action-unknown");
             }
         };
-        let role = match self.admit(&asker, spec, locale) {
+        let role = match self.admit(&asker, spec, locale).await {
             Ok(role) => role,
             // Cancel needs no permission: it does nothing.
-            Err(_) if choice == Choice::Cancel => Role::User,
+            Err(_) if choice == Choice::Cancel => Role::Blocked,
             Err((detail, reply)) => {
                 self.audit(
                     &asker,
@@ -660,25 +692,17 @@ impl Commands {
     }
 
     /// Whether the asker may run `spec` now: `Err((audit detail, reply))` when not.
-    fn admit(
+    async fn admit(
         &self,
         asker: &Asker<'_>,
         spec: &'static CommandSpec,
         locale: Locale,
     ) -> Result<Role, (String, Reply)> {
-        let role = self
-            .services
-            .access
-            .role(asker.user, asker.chat, asker.chat_admin);
-        if role < spec.permission {
-            let key = if spec.permission >= Role::BotAdmin {
-                "permission-bot-admin"
-            } else {
-                "permission-chat-admin"
-            };
+        let (_, role) = self.resolve(asker).await;
+        if let Err(denial) = access::check(role, spec, asker.chat_admin, asker.chat.kind) {
             return Err((
-                "permission".into(),
-                Reply::error(self.services.i18n.t(locale, key)),
+                denial.code().into(),
+                Reply::error(self.services.i18n.t(locale, denial.key())),
             ));
         }
         if let Err(wait) = self.services.access.check_rate(asker.user, spec.name) {
@@ -690,6 +714,59 @@ impl Commands {
             return Err(("rate_limited".into(), Reply::error(text)));
         }
         Ok(role)
+    }
+
+    /// The asker's account (created on first sight, as the access mode says) and role:
+    /// owner when any identity of the account is an owner in the config (or at the
+    /// console), else the stored role. A person seen for the first time in approval mode
+    /// makes every admin and owner get an Approve / Deny request. Storage trouble: no
+    /// account, and the role of a new person (owners stay owners).
+    async fn resolve(&self, asker: &Asker<'_>) -> (Option<i64>, Role) {
+        let access = &self.services.access;
+        let platform = asker.user.platform.as_str();
+        let owner_here = access.is_owner(platform, &asker.user.id);
+        let identity = Identity {
+            platform: platform.into(),
+            platform_user_id: asker.user.id.clone(),
+            display_name: asker.user.display_name.clone(),
+        };
+        let new_role = if owner_here {
+            StoredRole::Trader
+        } else {
+            access.new_role()
+        };
+        let store = &self.services.store;
+        let (account, created) = match store.ensure_account(&identity, new_role).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "account unavailable");
+                let role = if owner_here {
+                    Role::Owner
+                } else {
+                    access::role_of(new_role)
+                };
+                return (None, role);
+            }
+        };
+        let owner = owner_here
+            || match store.identities(account.id).await {
+                Ok(ids) => ids
+                    .iter()
+                    .any(|i| access.is_owner(&i.platform, &i.platform_user_id)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "identities unavailable");
+                    false
+                }
+            };
+        if created && account.role == StoredRole::Pending && !owner {
+            approval::request(&self.services, account.id, asker.user).await;
+        }
+        let role = if owner {
+            Role::Owner
+        } else {
+            access::role_of(account.role)
+        };
+        (Some(account.id), role)
     }
 
     /// Why a Confirm could not be claimed, as a Fluent key.
@@ -727,34 +804,25 @@ impl Commands {
         decode: impl FnOnce(&'static CommandSpec) -> Result<Args, (options::OptionError, Vec<String>)>,
     ) -> Reply {
         let started = Instant::now();
-        let identity = Identity {
-            platform: asker.user.platform.as_str().into(),
-            platform_user_id: asker.user.id.clone(),
-            display_name: asker.user.display_name.clone(),
-        };
-        let user_id = match self.services.store.ensure_user(&identity).await {
-            Ok(id) => Some(id),
-            Err(e) => {
-                tracing::warn!(error = %e, "user record unavailable");
-                None
-            }
-        };
-        let role = admitted.unwrap_or_else(|| {
-            self.services
-                .access
-                .role(asker.user, asker.chat, asker.chat_admin)
-        });
+        let (user_id, resolved) = self.resolve(asker).await;
+        let role = admitted.unwrap_or(resolved);
+        let denied =
+            |spec: &'static CommandSpec| access::check(role, spec, asker.chat_admin, asker.chat.kind).err();
         let rate = |spec: &'static CommandSpec| match admitted {
             Some(_) => Ok(()),
             None => self.services.access.check_rate(asker.user, spec.name),
         };
         let mut audit_args = String::new();
         let result = match spec {
+            // One line for anything a blocked person asks, even what does not exist.
+            _ if role == Role::Blocked => Err(CommandError::Denied(Denial::Blocked)),
             None => Err(CommandError::user_with(
                 "error-unknown-command",
                 vec![("command", asker.command.chars().take(32).collect())],
             )),
-            Some(spec) if role < spec.permission => Err(CommandError::Denied(spec.permission)),
+            Some(spec) if denied(spec).is_some() => {
+                Err(CommandError::Denied(denied(spec).unwrap_or(Denial::Blocked)))
+            }
             Some(spec) => match rate(spec) {
                 Err(wait) => Err(CommandError::user_with(
                     "rate-limited",
@@ -822,17 +890,10 @@ impl Commands {
                     detail: Some(key.to_string()),
                 }
             }
-            Err(CommandError::Denied(needed)) => Handled {
-                reply: Reply::error(self.services.i18n.t(
-                    locale,
-                    if needed >= Role::BotAdmin {
-                        "permission-bot-admin"
-                    } else {
-                        "permission-chat-admin"
-                    },
-                )),
+            Err(CommandError::Denied(denial)) => Handled {
+                reply: Reply::error(self.services.i18n.t(locale, denial.key())),
                 outcome: Outcome::Denied,
-                detail: None,
+                detail: Some(denial.code().to_string()),
             },
             Err(e) => {
                 tracing::error!(command = spec.map_or("unknown", |s| s.name), error = %e, "command failed");

@@ -54,6 +54,9 @@ pub struct OptionSpec {
     /// Shortest and longest accepted value, in characters, when asked in a form.
     pub min_len: u16,
     pub max_len: u16,
+    /// Accepted anywhere (unlike a secret) but written to the audit log as `***`: a
+    /// one-time credential such as a link code.
+    pub masked: bool,
 }
 
 impl OptionSpec {
@@ -67,6 +70,7 @@ impl OptionSpec {
             secret: false,
             min_len: 0,
             max_len: MAX_VALUE_CHARS as u16,
+            masked: false,
         }
     }
 
@@ -74,6 +78,11 @@ impl OptionSpec {
     pub const fn lengths(mut self, min: u16, max: u16) -> Self {
         self.min_len = min;
         self.max_len = max;
+        self
+    }
+
+    pub const fn masked(mut self) -> Self {
+        self.masked = true;
         self
     }
 
@@ -113,6 +122,8 @@ pub enum UserArg {
     Id(String),
     /// A username without the `@` (Telegram).
     Username(String),
+    /// A Chainsignal account by its number, written `#42` (any platform).
+    Account(i64),
 }
 
 /// Symbols as asked: the valid ones, and what could not be a symbol (shown back).
@@ -142,6 +153,8 @@ pub enum Value {
 pub struct Args {
     pub sub: Option<&'static str>,
     values: Vec<(&'static str, Value)>,
+    /// Options written as `***` in the audit text ([`OptionSpec::masked`]).
+    masked: Vec<&'static str>,
 }
 
 impl Args {
@@ -240,6 +253,7 @@ impl Args {
         for (name, value) in &self.values {
             let text = match value {
                 Value::Secret(_) => "***".to_string(),
+                _ if self.masked.contains(name) => "***".to_string(),
                 other => canonical(other).unwrap_or_default(),
             };
             parts.push(format!("{name}={text}"));
@@ -291,6 +305,7 @@ fn canonical(value: &Value) -> Option<String> {
         Value::Duration(d) => duration_text(d.num_seconds()),
         Value::User(UserArg::Id(id)) => id.clone(),
         Value::User(UserArg::Username(u)) => format!("@{u}"),
+        Value::User(UserArg::Account(n)) => format!("#{n}"),
         Value::Text(t) => t.clone(),
         Value::Secret(_) => return None,
     })
@@ -682,6 +697,9 @@ fn decode_text(
 /// Fill a missing user option from the message replied to; refuse missing required ones.
 fn finish(specs: &'static [OptionSpec], mut args: Args, cx: DecodeContext<'_>) -> Result<Args, OptionError> {
     for spec in specs {
+        if spec.masked && args.has(spec.name) {
+            args.masked.push(spec.name);
+        }
         if args.has(spec.name) {
             continue;
         }
@@ -878,6 +896,10 @@ fn parse_duration(s: &str) -> Option<i64> {
 /// `@name` (5-32 letters, digits, underscores, as Telegram allows), a numeric id, or a
 /// Discord mention `<@123>` / `<@!123>`.
 fn parse_user(s: &str) -> Option<UserArg> {
+    if let Some(n) = s.strip_prefix('#') {
+        let ok = (1..=18).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit());
+        return ok.then(|| n.parse().ok().map(UserArg::Account)).flatten();
+    }
     if let Some(name) = s.strip_prefix('@') {
         let ok =
             (5..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -1097,6 +1119,14 @@ mod tests {
             decode(&[], SUBS, Some("list"), &RawInput::Text("frobnicate".into()), CX),
             Err(OptionError::UnknownSub { .. })
         ));
+    }
+
+    #[test]
+    fn masked_options_are_taken_anywhere_and_audited_as_stars() {
+        const CODE: &[OptionSpec] = &[OptionSpec::new("code", OptionKind::Word, "d").masked()];
+        let a = text(CODE, "ABCDEFGHJK").unwrap();
+        assert_eq!(a.text("code"), Some("ABCDEFGHJK"));
+        assert_eq!(a.audit_text(), "code=***");
     }
 
     #[test]

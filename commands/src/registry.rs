@@ -16,6 +16,10 @@ pub enum CommandKind {
     Unsubscribe,
     Schedule,
     Keys,
+    Link,
+    Unlink,
+    Whoami,
+    Admin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +34,11 @@ pub struct CommandSpec {
     pub subs: &'static [SubSpec],
     /// The sub-command run when none is named (`/schedule` lists).
     pub default_sub: Option<&'static str>,
-    /// Who may run it.
+    /// The least role that may run it (see [`crate::access::check`]).
     pub permission: Role,
+    /// Also needs the chat's administrator (the platform's word; a private chat is the
+    /// asker's own), unless the asker is an admin.
+    pub chat_admin: bool,
     /// Listed in /help and in the platforms' command menus. `/start` is not: Telegram
     /// sends it by itself when someone opens the bot.
     pub menu: bool,
@@ -82,7 +89,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         subs: &[],
         default_sub: None,
         menu: false,
-        permission: Role::User,
+        permission: Role::Pending,
+        chat_admin: false,
     },
     CommandSpec {
         name: "help",
@@ -96,7 +104,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         subs: &[],
         default_sub: None,
         menu: true,
-        permission: Role::User,
+        permission: Role::Pending,
+        chat_admin: false,
     },
     CommandSpec {
         name: "report",
@@ -106,7 +115,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         subs: &[],
         default_sub: None,
         menu: true,
-        permission: Role::User,
+        permission: Role::Viewer,
+        chat_admin: false,
     },
     CommandSpec {
         name: "summary",
@@ -116,7 +126,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         subs: &[],
         default_sub: None,
         menu: true,
-        permission: Role::User,
+        permission: Role::Viewer,
+        chat_admin: false,
     },
     CommandSpec {
         name: "lang",
@@ -131,7 +142,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         subs: &[],
         default_sub: None,
         menu: true,
-        permission: Role::User,
+        permission: Role::Viewer,
+        chat_admin: false,
     },
     CommandSpec {
         name: "subscribe",
@@ -141,7 +153,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         subs: &[],
         default_sub: None,
         menu: true,
-        permission: Role::ChatAdmin,
+        permission: Role::Trader,
+        chat_admin: true,
     },
     CommandSpec {
         name: "unsubscribe",
@@ -155,7 +168,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         subs: &[],
         default_sub: None,
         menu: true,
-        permission: Role::ChatAdmin,
+        permission: Role::Trader,
+        chat_admin: true,
     },
     CommandSpec {
         name: "schedule",
@@ -192,7 +206,54 @@ pub const COMMANDS: &[CommandSpec] = &[
         ],
         default_sub: Some("list"),
         menu: true,
-        permission: Role::BotAdmin,
+        permission: Role::Admin,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "link",
+        kind: CommandKind::Link,
+        description_key: "cmd-link",
+        // Without a code: show one (privately) to type on the other platform.
+        options: &[OptionSpec::new("code", OptionKind::Word, "option-link-code").masked()],
+        subs: &[],
+        default_sub: None,
+        menu: true,
+        permission: Role::Pending,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "unlink",
+        kind: CommandKind::Unlink,
+        description_key: "cmd-unlink",
+        options: &[],
+        subs: &[],
+        default_sub: None,
+        menu: true,
+        permission: Role::Viewer,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "whoami",
+        kind: CommandKind::Whoami,
+        description_key: "cmd-whoami",
+        options: &[],
+        subs: &[],
+        default_sub: None,
+        menu: true,
+        permission: Role::Pending,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "admin",
+        kind: CommandKind::Admin,
+        description_key: "cmd-admin",
+        options: &[],
+        // One line per sub-command; its handler is in `handlers/admin.rs`.
+        subs: ADMIN_SUBS,
+        default_sub: Some("users"),
+        menu: true,
+        permission: Role::Admin,
+        chat_admin: false,
     },
     CommandSpec {
         name: "keys",
@@ -217,16 +278,68 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
         default_sub: None,
         menu: true,
-        permission: Role::User,
+        permission: Role::Trader,
+        chat_admin: false,
     },
 ];
 
 /// The exchanges `/keys` knows.
 pub const EXCHANGES: &[&str] = &["binance", "binance-testnet"];
 
-/// The commands of the platforms' menus: everything but the bot admins' commands.
+/// The stored roles an admin may give (`owner` comes from the config only).
+pub const ROLES: &[&str] = &["admin", "trader", "viewer", "pending", "blocked"];
+const USER: OptionSpec = OptionSpec::new("user", OptionKind::User, "option-admin-user").required();
+
+/// `/admin` sub-commands: adding one is a line here and an arm in `handlers/admin.rs`.
+pub const ADMIN_SUBS: &[SubSpec] = &[
+    SubSpec {
+        name: "users",
+        description_key: "sub-admin-users",
+        options: &[
+            OptionSpec::new("role", OptionKind::Choice(ROLES), "option-admin-role-filter"),
+            OptionSpec::new(
+                "page",
+                OptionKind::Integer { min: 1, max: 10_000 },
+                "option-admin-page",
+            ),
+        ],
+    },
+    SubSpec {
+        name: "approve",
+        description_key: "sub-admin-approve",
+        options: &[USER],
+    },
+    SubSpec {
+        name: "deny",
+        description_key: "sub-admin-deny",
+        options: &[USER],
+    },
+    SubSpec {
+        name: "block",
+        description_key: "sub-admin-block",
+        options: &[
+            USER,
+            OptionSpec::new("reason", OptionKind::Text, "option-admin-reason"),
+        ],
+    },
+    SubSpec {
+        name: "unblock",
+        description_key: "sub-admin-unblock",
+        options: &[USER],
+    },
+    SubSpec {
+        name: "role",
+        description_key: "sub-admin-role",
+        options: &[
+            USER,
+            OptionSpec::new("role", OptionKind::Choice(ROLES), "option-admin-role").required(),
+        ],
+    },
+];
+
+/// The commands of the platforms' menus: what a trader may run (not the admins' ones).
 pub fn menu() -> impl Iterator<Item = &'static CommandSpec> {
-    available_to(Role::ChatAdmin)
+    available_to(Role::Trader)
 }
 
 /// The commands someone with `role` may run, as /help lists them.

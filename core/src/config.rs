@@ -37,6 +37,7 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub alerts: AlertsConfig,
     pub admins: AdminsConfig,
+    pub access: AccessConfig,
     pub discord: DiscordConfig,
     pub shutdown: ShutdownConfig,
     pub limits: LimitsConfig,
@@ -346,7 +347,26 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Bot admins by platform user id.
+/// Who may use the bot (`[access]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessConfig {
+    pub mode: AccessMode,
+}
+
+/// What new people are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessMode {
+    /// New people are traders.
+    #[default]
+    Open,
+    /// New people are pending: /start, /help, /link only, until an admin approves them.
+    Approval,
+}
+
+/// The owners, by platform user id (the console is an owner too); they cannot be
+/// demoted from chat.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminsConfig {

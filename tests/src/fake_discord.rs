@@ -333,6 +333,13 @@ pub struct FakeDiscord {
 static SNOWFLAKE: AtomicU64 = AtomicU64::new(1_300_000_000_000_000_000);
 
 /// A fresh snowflake, as a string.
+/// The DM channel of a user (`POST /users/@me/channels`).
+pub const DM_CHANNEL_BASE: u64 = 5_000_000_000;
+
+pub fn dm_channel(user: u64) -> u64 {
+    DM_CHANNEL_BASE + user
+}
+
 pub fn snowflake() -> String {
     SNOWFLAKE.fetch_add(1, Ordering::Relaxed).to_string()
 }
@@ -720,6 +727,38 @@ impl FakeDiscord {
     pub fn message(&self, id: &str) -> Option<Value> {
         self.shared.lock().messages.get(id).cloned()
     }
+
+    /// The messages in a channel (as now, after edits), oldest first.
+    pub fn channel_messages(&self, channel: u64) -> Vec<Value> {
+        channel_messages(&self.shared.lock(), channel)
+    }
+
+    /// Waits until `pred(the channel's messages)` holds and returns them; panics after
+    /// `timeout`.
+    pub async fn wait_for_channel_messages(
+        &self,
+        channel: u64,
+        pred: impl Fn(&[Value]) -> bool,
+        timeout: Duration,
+    ) -> Vec<Value> {
+        self.wait_state("the expected channel messages", timeout, |st| {
+            let msgs = channel_messages(st, channel);
+            pred(&msgs).then_some(msgs)
+        })
+        .await
+    }
+}
+
+fn channel_messages(st: &FakeState, channel: u64) -> Vec<Value> {
+    let ch = channel.to_string();
+    let mut out: Vec<Value> = st
+        .messages
+        .values()
+        .filter(|m| m["channel_id"].as_str() == Some(ch.as_str()))
+        .cloned()
+        .collect();
+    out.sort_by_key(|m| m["id"].as_str().and_then(|i| i.parse::<u64>().ok()).unwrap_or(0));
+    out
 }
 
 fn visible(st: &FakeState, token: &str) -> (Option<Value>, Vec<Value>) {
@@ -1191,6 +1230,37 @@ fn handle(shared: &Shared, st: &mut FakeState, call: &Call) -> (u16, Value) {
         ("POST", ["channels", ch, "typing"]) => {
             let _ = ch;
             (204, Value::Null)
+        }
+        // A DM channel with a user: `DM_CHANNEL_BASE + user id`, the same every time.
+        ("POST", ["users", "@me", "channels"]) => {
+            let Some(user) = call.body["recipient_id"]
+                .as_str()
+                .and_then(|u| u.parse::<u64>().ok())
+                .or_else(|| call.body["recipient_id"].as_u64())
+            else {
+                return error(400, 50035, "Invalid Form Body");
+            };
+            (
+                200,
+                json!({
+                    "id": dm_channel(user).to_string(), "type": 1, "last_message_id": null,
+                    "recipients": [user_json(user, "someone", false)],
+                }),
+            )
+        }
+        ("PATCH", ["channels", ch, "messages", mid]) => {
+            let Some(mut msg) = st.messages.get(*mid).cloned() else {
+                return error(404, 10008, "Unknown Message");
+            };
+            if msg["channel_id"].as_str() != Some(*ch) {
+                return error(404, 10008, "Unknown Message");
+            }
+            if let Err(e) = validate_message(&call.body, call.files.len(), false, true) {
+                return e;
+            }
+            apply_edit(shared, &mut msg, &call.body, &call.files);
+            st.messages.insert(mid.to_string(), msg.clone());
+            (200, msg)
         }
         ("POST", ["channels", ch, "messages"]) => {
             if let Err(e) = validate_message(&call.body, call.files.len(), true, false) {

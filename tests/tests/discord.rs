@@ -21,7 +21,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// The commands registered on Discord (`start` is Telegram's only).
-const COMMANDS: [&str; 8] = [
+const COMMANDS: [&str; 12] = [
     "help",
     "report",
     "summary",
@@ -30,6 +30,10 @@ const COMMANDS: [&str; 8] = [
     "unsubscribe",
     "schedule",
     "keys",
+    "link",
+    "unlink",
+    "whoami",
+    "admin",
 ];
 
 fn init_tracing() {

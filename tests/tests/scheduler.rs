@@ -411,16 +411,23 @@ async fn discord_webhooks_get_markdown_without_mentions_and_429_is_honoured() {
 
 #[tokio::test]
 async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
-    use chainsignal_commands::{ChatKind, ChatRef, Invocation, Platform, RawInput, Role, UserRef};
+    use chainsignal_commands::{ChatKind, ChatRef, Invocation, Platform, RawInput, UserRef};
+    /// Who asks: a member, a chat administrator (as Telegram says), an owner (config).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Who {
+        Member,
+        ChatAdmin,
+        Owner,
+    }
     let dir = tempfile::tempdir().unwrap();
     // User 99 is a bot admin; user 7 is a member (or a chat administrator, as Telegram says).
     let app = app(&sqlite(&dir), |c| c.admins.telegram = vec!["99".into()]).await;
-    let run = |role: Role, command: &str, raw: &str| {
+    let run = |role: Who, command: &str, raw: &str| {
         let invocation = Invocation {
             request_id: String::new(),
             user: UserRef {
                 platform: Platform::Telegram,
-                id: if role == Role::BotAdmin { "99" } else { "7" }.into(),
+                id: if role == Who::Owner { "99" } else { "7" }.into(),
                 display_name: None,
             },
             chat: ChatRef {
@@ -429,7 +436,7 @@ async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
                 kind: ChatKind::Group,
             },
             locale: None,
-            chat_admin: role >= Role::ChatAdmin,
+            chat_admin: role >= Who::ChatAdmin,
             command: command.into(),
             input: RawInput::Text(raw.into()),
             reply_to: None,
@@ -438,51 +445,51 @@ async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
         async move { commands.run(&invocation).await.to_plain_text() }
     };
     assert!(
-        run(Role::User, "subscribe", "reports")
+        run(Who::Member, "subscribe", "reports")
             .await
             .contains("Only the chat's administrators")
     );
     assert!(app.store.subscribers("reports").await.unwrap().is_empty());
     assert!(
-        run(Role::ChatAdmin, "subscribe", "reports")
+        run(Who::ChatAdmin, "subscribe", "reports")
             .await
             .contains("now receives the scheduled")
     );
     assert!(
-        run(Role::ChatAdmin, "subscribe", "reports")
+        run(Who::ChatAdmin, "subscribe", "reports")
             .await
             .contains("already receives")
     );
     assert!(
-        run(Role::ChatAdmin, "subscribe", "news")
+        run(Who::ChatAdmin, "subscribe", "news")
             .await
             .contains("Usage: /subscribe")
     );
     assert_eq!(app.store.subscribers("reports").await.unwrap().len(), 1);
     assert!(
-        run(Role::ChatAdmin, "unsubscribe", "")
+        run(Who::ChatAdmin, "unsubscribe", "")
             .await
             .contains("no longer receives")
     );
     assert!(
-        run(Role::ChatAdmin, "unsubscribe", "")
+        run(Who::ChatAdmin, "unsubscribe", "")
             .await
             .contains("was not subscribed")
     );
 
     assert!(
-        run(Role::ChatAdmin, "schedule", "list")
+        run(Who::ChatAdmin, "schedule", "list")
             .await
             .contains("Only the bot's admins")
     );
     let out = run(
-        Role::BotAdmin,
+        Who::Owner,
         "schedule",
         "add evening 0 20 * * 1-5 Europe/Warsaw report btc,eth",
     )
     .await;
     assert!(out.starts_with("Schedule evening added; next run"), "{out}");
-    let out = run(Role::BotAdmin, "schedule", "list").await;
+    let out = run(Who::Owner, "schedule", "list").await;
     assert!(
         out.contains("daily-report: 0 6,16 * * * (Europe/Warsaw)"),
         "{out}"
@@ -501,11 +508,11 @@ async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
         ("remove nothing", "no schedule named nothing"),
         ("explode", "Usage: /schedule"),
     ] {
-        let out = run(Role::BotAdmin, "schedule", raw).await;
+        let out = run(Who::Owner, "schedule", raw).await;
         assert!(out.contains(want), "{raw}: {out}");
     }
     assert!(
-        run(Role::BotAdmin, "schedule", "remove evening")
+        run(Who::Owner, "schedule", "remove evening")
             .await
             .contains("Remove schedule evening"),
         "removing asks for confirmation first"

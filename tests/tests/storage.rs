@@ -897,3 +897,327 @@ async fn audit_detail_is_a_stable_code() {
     assert_eq!(audit[0].detail.as_deref(), Some("ai"));
     app.store.close().await;
 }
+
+fn ident(platform: &str, id: &str, name: Option<&str>) -> Identity {
+    Identity {
+        platform: platform.into(),
+        platform_user_id: id.into(),
+        display_name: name.map(str::to_owned),
+    }
+}
+
+/// Accounts (issue 13): roles, approvals decided once, link codes (single use, expiry,
+/// lockout after wrong codes in a row), refusing to merge two accounts with data,
+/// unlinking, and the AI budget counted per account.
+async fn accounts_suite(store: &Store) {
+    use chainsignal_core::store::{Decision, LinkOutcome, LinkPolicy, StoredRole, UnlinkOutcome, WrongCode};
+    let now = Utc::now();
+    let tg = ident("telegram", "501", Some("alice_tg"));
+    let dc = ident("discord", "9001", Some("Alice"));
+    let (a, created) = store.ensure_account(&tg, StoredRole::Pending).await.unwrap();
+    assert!(created);
+    assert_eq!(a.role, StoredRole::Pending);
+    let (again, created) = store.ensure_account(&tg, StoredRole::Trader).await.unwrap();
+    assert!(!created);
+    assert_eq!(again, a, "the role of a known person is kept");
+    // ensure_user (existing callers) makes traders.
+    let b_id = store.ensure_user(&dc).await.unwrap();
+    assert_eq!(
+        store.account(b_id).await.unwrap().unwrap().role,
+        StoredRole::Trader
+    );
+    assert_eq!(
+        store.accounts_named("telegram", "@ALICE_TG").await.unwrap(),
+        vec![a.id]
+    );
+    assert!(store.accounts_named("telegram", "bob").await.unwrap().is_empty());
+
+    // Approval: decided once; the second decision learns who decided.
+    assert_eq!(
+        store
+            .decide_pending(a.id, StoredRole::Trader, "telegram:77", now)
+            .await
+            .unwrap(),
+        Decision::Decided
+    );
+    assert_eq!(
+        store
+            .decide_pending(a.id, StoredRole::Blocked, "discord:88", now)
+            .await
+            .unwrap(),
+        Decision::AlreadyDecided {
+            role: StoredRole::Trader,
+            by: Some("telegram:77".into())
+        }
+    );
+    assert_eq!(
+        store
+            .decide_pending(999_999, StoredRole::Trader, "x", now)
+            .await
+            .unwrap(),
+        Decision::Unknown
+    );
+
+    // Link codes: a wrong one counts, the right one links once, then it is used.
+    let policy = LinkPolicy::default();
+    store
+        .create_link_code(a.id, "hash-a", now, now + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_link_code("discord", "9001", "nope", now, policy)
+            .await
+            .unwrap(),
+        LinkOutcome::Wrong {
+            why: WrongCode::Unknown,
+            failures: 1
+        }
+    );
+    assert_eq!(
+        store
+            .redeem_link_code("discord", "9001", "hash-a", now, policy)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked { account: a.id }
+    );
+    assert!(
+        store.account(b_id).await.unwrap().is_none(),
+        "the empty account is gone"
+    );
+    let ids = store.identities(a.id).await.unwrap();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(
+        store
+            .redeem_link_code("discord", "9001", "hash-a", now, policy)
+            .await
+            .unwrap(),
+        LinkOutcome::Wrong {
+            why: WrongCode::Used,
+            failures: 1
+        },
+        "a code works once (and a success reset the count)"
+    );
+    // Expired.
+    store
+        .create_link_code(
+            a.id,
+            "hash-old",
+            now - Duration::minutes(20),
+            now - Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    let c = ident("telegram", "502", None);
+    store.ensure_account(&c, StoredRole::Trader).await.unwrap();
+    assert_eq!(
+        store
+            .redeem_link_code("telegram", "502", "hash-old", now, policy)
+            .await
+            .unwrap(),
+        LinkOutcome::Wrong {
+            why: WrongCode::Expired,
+            failures: 1
+        }
+    );
+    // 20 wrong codes in a row lock /link for 15 minutes, even for the right code.
+    store
+        .create_link_code(a.id, "hash-b", now, now + Duration::minutes(10))
+        .await
+        .unwrap();
+    for n in 2..20 {
+        assert!(matches!(
+            store.redeem_link_code("telegram", "502", "bad", now, policy).await.unwrap(),
+            LinkOutcome::Wrong { failures, .. } if failures == n
+        ));
+    }
+    let locked = store
+        .redeem_link_code("telegram", "502", "bad", now, policy)
+        .await
+        .unwrap();
+    assert_eq!(
+        locked,
+        LinkOutcome::Locked {
+            until: now + Duration::minutes(15)
+        }
+    );
+    assert!(matches!(
+        store
+            .redeem_link_code("telegram", "502", "hash-b", now + Duration::minutes(14), policy)
+            .await
+            .unwrap(),
+        LinkOutcome::Locked { .. }
+    ));
+    assert!(
+        store
+            .link_locked_until("telegram", "502", now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .link_locked_until("telegram", "502", now + Duration::minutes(16))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Both accounts own data (AI usage): refused, nothing merged.
+    let call = |platform: &str, id: &str, tokens: i64| AiCall {
+        at: now,
+        platform: platform.into(),
+        platform_user_id: id.into(),
+        model: "m".into(),
+        prompt_tokens: tokens,
+        completion_tokens: 0,
+        latency_ms: 1,
+        outcome: "ok".into(),
+    };
+    store.record_ai_call(&call("telegram", "501", 100)).await.unwrap();
+    store.record_ai_call(&call("telegram", "502", 7)).await.unwrap();
+    let c_id = store
+        .account_by_identity("telegram", "502")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(store.account_owns_data(a.id).await.unwrap());
+    let later = now + Duration::minutes(16);
+    store
+        .create_link_code(a.id, "hash-c", later, later + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_link_code("telegram", "502", "hash-c", later, policy)
+            .await
+            .unwrap(),
+        LinkOutcome::BothOwnData
+    );
+    assert_eq!(
+        store
+            .account_by_identity("telegram", "502")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        c_id
+    );
+
+    // The AI budget is the account's: Discord's identity sees Telegram's tokens.
+    store.record_ai_call(&call("discord", "9001", 20)).await.unwrap();
+    let day = now - Duration::hours(1);
+    assert_eq!(
+        store
+            .ai_tokens_since(day, Some(("discord", "9001")))
+            .await
+            .unwrap(),
+        120
+    );
+    assert_eq!(
+        store
+            .ai_tokens_since(day, Some(("telegram", "501")))
+            .await
+            .unwrap(),
+        120
+    );
+    assert_eq!(
+        store
+            .ai_tokens_since(day, Some(("telegram", "502")))
+            .await
+            .unwrap(),
+        7
+    );
+    assert!(store.last_ai_call("discord", "9001").await.unwrap().is_some());
+    // A never-seen identity still counts its own calls.
+    store.record_ai_call(&call("telegram", "600", 3)).await.unwrap();
+    assert_eq!(
+        store
+            .ai_tokens_since(day, Some(("telegram", "600")))
+            .await
+            .unwrap(),
+        3
+    );
+
+    // Linking a blocked account is no way out of the block.
+    store
+        .set_role(c_id, StoredRole::Blocked, Some("spam"))
+        .await
+        .unwrap();
+    let blocked = store.account(c_id).await.unwrap().unwrap();
+    assert_eq!(blocked.block_reason.as_deref(), Some("spam"));
+
+    // Unlink: the identity gets a fresh account of the same role; never the last one.
+    assert_eq!(
+        store.unlink_identity("telegram", "502", now).await.unwrap(),
+        UnlinkOutcome::LastIdentity
+    );
+    let UnlinkOutcome::Unlinked { account: fresh } =
+        store.unlink_identity("discord", "9001", now).await.unwrap()
+    else {
+        panic!("unlinked");
+    };
+    assert_ne!(fresh, a.id);
+    assert_eq!(store.identities(a.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.account(fresh).await.unwrap().unwrap().role,
+        StoredRole::Trader
+    );
+
+    // Listing, by role, paged; admins' identities.
+    store.set_role(fresh, StoredRole::Admin, None).await.unwrap();
+    let (all, total) = store.list_accounts(None, 10, 0).await.unwrap();
+    assert_eq!(total, all.len() as i64);
+    assert!(total >= 3);
+    let (admins, n) = store.list_accounts(Some(StoredRole::Admin), 10, 0).await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(admins[0].identities[0].platform_user_id, "9001");
+    let (page, _) = store.list_accounts(None, 1, 1).await.unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].account.id, all[1].account.id);
+    assert_eq!(
+        store.admin_identities().await.unwrap(),
+        vec![("discord".to_string(), "9001".to_string())]
+    );
+
+    // Approval messages are kept per admin chat.
+    store
+        .save_approval_message(c_id, "telegram", "77", "10")
+        .await
+        .unwrap();
+    store
+        .save_approval_message(c_id, "telegram", "77", "11")
+        .await
+        .unwrap();
+    store
+        .save_approval_message(c_id, "discord", "555", "12")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.approval_messages(c_id).await.unwrap(),
+        vec![
+            ("discord".into(), "555".into(), "12".into()),
+            ("telegram".into(), "77".into(), "11".into())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn accounts_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("acc.sqlite").display()));
+    let store = store::open(&url, 4).await.unwrap();
+    accounts_suite(&store).await;
+}
+
+#[tokio::test]
+async fn accounts_on_postgres() {
+    let Some(db) = chainsignal_tests::TempPostgres::create("accounts_on_postgres").await else {
+        return;
+    };
+    let store = store::open(&SecretString::from(db.url.clone()), 4).await.unwrap();
+    accounts_suite(&store).await;
+    store.close().await;
+    db.drop_db().await;
+}

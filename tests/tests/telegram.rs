@@ -96,7 +96,10 @@ async fn private_chat_start_help_report_lang() {
             "lang",
             "subscribe",
             "unsubscribe",
-            "keys"
+            "keys",
+            "link",
+            "unlink",
+            "whoami"
         ]
     );
     assert!(menus[0].body.get("language_code").is_none_or(Value::is_null));

@@ -25,3 +25,63 @@ impl Outbox for DiscordOutbox {
         })
     }
 }
+
+/// Private messages (approval requests) in DM channels, opened as needed.
+pub struct DiscordMessenger(pub Arc<serenity::http::Http>);
+
+#[async_trait]
+impl chainsignal_commands::PrivateMessenger for DiscordMessenger {
+    async fn private_chat(&self, user_id: &str) -> Option<String> {
+        let id: u64 = user_id.parse().ok().filter(|id| *id > 0)?;
+        match serenity::all::UserId::new(id).create_dm_channel(&*self.0).await {
+            Ok(channel) => Some(channel.id.get().to_string()),
+            Err(e) => {
+                tracing::info!(error = %e, "a Discord DM channel could not be opened");
+                None
+            }
+        }
+    }
+
+    async fn send(&self, chat_id: &str, reply: &Reply) -> Option<String> {
+        let id: u64 = chat_id.parse().ok().filter(|id| *id > 0)?;
+        let m = super::render::message(reply);
+        let message = serenity::all::CreateMessage::new()
+            .embed(m.embed)
+            .components(m.components)
+            .allowed_mentions(super::render::no_mentions());
+        match serenity::all::ChannelId::new(id)
+            .send_message(&*self.0, message)
+            .await
+        {
+            Ok(sent) => Some(sent.id.get().to_string()),
+            Err(e) => {
+                tracing::info!(error = %e, "a Discord DM was not sent");
+                None
+            }
+        }
+    }
+
+    async fn edit(&self, chat_id: &str, message_id: &str, reply: &Reply) -> bool {
+        let (Some(ch), Some(msg)) = (
+            chat_id.parse::<u64>().ok().filter(|id| *id > 0),
+            message_id.parse::<u64>().ok().filter(|id| *id > 0),
+        ) else {
+            return false;
+        };
+        let m = super::render::message(reply);
+        let edit = serenity::all::EditMessage::new()
+            .embed(m.embed)
+            .components(m.components)
+            .allowed_mentions(super::render::no_mentions());
+        match serenity::all::ChannelId::new(ch)
+            .edit_message(&*self.0, serenity::all::MessageId::new(msg), edit)
+            .await
+        {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::info!(error = %e, "a Discord DM was not edited");
+                false
+            }
+        }
+    }
+}

@@ -15,7 +15,7 @@ use chainsignal_commands::options::{OptionKind, OptionSpec};
 use chainsignal_commands::registry::{self, CommandSpec};
 use chainsignal_commands::{
     ActionAnswer, ActionPress, ChatKind, ChatRef, Commands, I18n, Invocation, Locale, Platform, PrivateForm,
-    RawInput, RawValue, Reply, Role, UserRef,
+    RawInput, RawValue, Reply, UserRef,
 };
 use chainsignal_core::market::DemoMarket;
 use secrecy::{ExposeSecret, SecretString};
@@ -83,6 +83,10 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
         suggestions,
     };
     let outbound = Arc::new(http_client(token.expose_secret(), &api_url));
+    services.messengers.register(
+        chainsignal_commands::Platform::Discord,
+        Arc::new(delivery::DiscordMessenger(outbound.clone())),
+    );
     let task = tokio::spawn(crate::supervise::supervise(
         "discord",
         shutdown.clone(),
@@ -748,7 +752,7 @@ fn create_option(i18n: &I18n, d: &OptDef) -> CreateCommandOption {
 
 /// Commands for chat administrators are shown to members who can manage the server.
 fn member_permissions(spec: &CommandSpec) -> Option<Permissions> {
-    (spec.permission == Role::ChatAdmin).then_some(Permissions::MANAGE_GUILD)
+    spec.chat_admin.then_some(Permissions::MANAGE_GUILD)
 }
 
 /// A slash command's options as the commands crate takes them.

@@ -16,7 +16,7 @@ use chainsignal_commands::parser::{self, ParsedCommand};
 use chainsignal_commands::private;
 use chainsignal_commands::{
     ActionAnswer, ActionPress, Block, Button, ChatKind, ChatRef, Commands, I18n, Invocation, Locale,
-    Platform, Reply, Role, UserRef, Visibility, chat_key, registry,
+    Platform, Reply, UserRef, Visibility, chat_key, registry,
 };
 use chainsignal_core::config::{Config, TelegramMode};
 use chainsignal_core::pacing::{Pacer, PacerLimits, server_wait_secs};
@@ -173,6 +173,11 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
     let i18n = app.i18n.clone();
     let sender = Arc::new(Sender::new(bot.clone()));
     let for_task = sender.clone();
+    // Approval requests and their outcome go to private chats through the same sender.
+    app.commands.services().messengers.register(
+        Platform::Telegram,
+        Arc::new(delivery::TelegramMessenger(sender.clone())),
+    );
     // The webhook channel's receiver outlives a restart: the route keeps sending into it.
     let updates = updates.map(|rx| Arc::new(tokio::sync::Mutex::new(rx)));
     let task = tokio::spawn(crate::supervise::supervise(
@@ -725,8 +730,8 @@ async fn chat_admin(ctx: &Ctx, msg: &Message, command: &str) -> bool {
     if msg.chat.is_private() {
         return true;
     }
-    let needs = registry::find(command).map(|c| c.permission);
-    let Some(user) = msg.from.as_ref().filter(|_| needs == Some(Role::ChatAdmin)) else {
+    let needs = registry::find(command).is_some_and(|c| c.chat_admin);
+    let Some(user) = msg.from.as_ref().filter(|_| needs) else {
         return false;
     };
     match ctx.bot.get_chat_member(msg.chat.id, user.id).await {
@@ -775,6 +780,67 @@ impl Sender {
     pub async fn send_reply(&self, target: Target, reply: &Reply) -> Result<(), RequestError> {
         self.send_parts(target, &html_messages(reply, MESSAGE_LIMIT), reply)
             .await
+    }
+
+    /// `reply` (without attachments) as new messages; the id of the last, which carries
+    /// the keyboard.
+    pub async fn send_reply_with_id(
+        &self,
+        target: Target,
+        reply: &Reply,
+    ) -> Result<Option<MessageId>, RequestError> {
+        let parts = html_messages(reply, MESSAGE_LIMIT);
+        let Some((last, rest)) = parts.split_last() else {
+            return Ok(None);
+        };
+        let plain = Reply {
+            attachments: Vec::new(),
+            buttons: Vec::new(),
+            ..reply.clone()
+        };
+        self.send_parts(target, rest, &plain).await?;
+        let markup = keyboard(&reply.buttons);
+        let message = self
+            .send(target, || {
+                let mut request = self
+                    .bot
+                    .send_message(target.chat, last.clone())
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(NO_PREVIEW);
+                if !markup.inline_keyboard.is_empty() {
+                    request = request.reply_markup(markup.clone());
+                }
+                request
+            })
+            .await?;
+        Ok(Some(message.id))
+    }
+
+    /// Replace the text (and keyboard) of a message sent before with `reply`'s first part.
+    pub async fn edit_text(
+        &self,
+        target: Target,
+        message: MessageId,
+        reply: &Reply,
+    ) -> Result<(), RequestError> {
+        let parts = html_messages(reply, MESSAGE_LIMIT);
+        let Some(first) = parts.first() else {
+            return Ok(());
+        };
+        let markup = keyboard(&reply.buttons);
+        let edited = self
+            .send(target, || {
+                self.bot
+                    .edit_message_text(target.chat, message, first.clone())
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(NO_PREVIEW)
+                    .reply_markup(markup.clone())
+            })
+            .await;
+        match edited {
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// `parts` (HTML) as new messages, the reply's keyboard on the last, then the reply's

@@ -1,5 +1,7 @@
 //! One file per command.
 
+mod account;
+mod admin;
 mod help;
 pub(crate) mod keys;
 mod lang;
@@ -22,5 +24,9 @@ pub(crate) async fn dispatch(spec: &CommandSpec, ctx: &Ctx<'_>) -> Result<Handle
         CommandKind::Unsubscribe => subscribe::unsubscribe(ctx).await,
         CommandKind::Schedule => schedule::run(ctx).await,
         CommandKind::Keys => keys::run(ctx).await,
+        CommandKind::Link => account::link(ctx).await,
+        CommandKind::Unlink => account::unlink(ctx).await,
+        CommandKind::Whoami => account::whoami(ctx).await,
+        CommandKind::Admin => admin::run(ctx).await,
     }
 }

@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 #[async_trait]
 pub trait AiStore: Send + Sync {
     async fn record_ai_call(&self, call: &AiCall) -> Result<(), StoreError>;
-    /// Tokens spent since `since`, by one user (`Some((platform, id))`) or by everyone.
+    /// Tokens spent since `since`, by one person (`Some((platform, id))`: summed over
+    /// every identity of that identity's account) or by everyone.
     async fn ai_tokens_since(
         &self,
         since: DateTime<Utc>,
         user: Option<(&str, &str)>,
     ) -> Result<i64, StoreError>;
-    /// When the user last called the model successfully (what the cooldown counts: a
+    /// When the person (any identity of the account) last called the model successfully (what the cooldown counts: a
     /// failed call must not keep the user from the next attempt).
     async fn last_ai_call(
         &self,
@@ -54,7 +55,10 @@ impl<E: Engine> AiStore for E {
             Some((platform, id)) => {
                 sql(
                     "SELECT CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) FROM ai_calls \
-                     WHERE at >= $1 AND platform = $2 AND platform_user_id = $3",
+                     WHERE at >= $1 AND (platform, platform_user_id) IN (SELECT o.platform, o.platform_user_id \
+                     FROM user_identities o JOIN user_identities me ON me.user_id = o.user_id \
+                     WHERE me.platform = $2 AND me.platform_user_id = $3 \
+                     UNION SELECT $2, $3)",
                 )
                 .bind(since)
                 .bind(platform)
@@ -81,7 +85,9 @@ impl<E: Engine> AiStore for E {
         platform_user_id: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row: Option<(DateTime<Utc>,)> = sql(
-            "SELECT at FROM ai_calls WHERE platform = $1 AND platform_user_id = $2 \
+            "SELECT at FROM ai_calls WHERE (platform, platform_user_id) IN (SELECT o.platform, \
+             o.platform_user_id FROM user_identities o JOIN user_identities me ON me.user_id = o.user_id \
+             WHERE me.platform = $1 AND me.platform_user_id = $2 UNION SELECT $1, $2) \
              AND outcome = 'ok' ORDER BY at DESC LIMIT 1",
         )
         .bind(platform)

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`ReportStore`] | `reports.rs` | reports, their rows, the history |
 //! | [`ChatStore`] | `chats.rs` | users, platform identities, chats |
+//! | [`AccountStore`] | `accounts.rs` | accounts, roles, approvals, link codes |
 //! | [`AiStore`] | `ai.rs` | AI calls, token ledger, summary cache |
 //! | [`ScheduleStore`] | `scheduler.rs` | schedules, subscriptions, runs, deliveries, alert marks |
 //! | [`CommandStore`] | `commands.rs` | pending actions (buttons), handled request ids |
@@ -19,6 +20,7 @@
 //! for any `engine::Engine` (`sqlite.rs`, `postgres.rs`): see `engine.rs` for how a
 //! statement says whether it reads (read pool) or writes (the writer).
 
+mod accounts;
 mod ai;
 mod audit;
 mod chats;
@@ -30,6 +32,10 @@ mod reports;
 mod scheduler;
 mod sqlite;
 
+pub use accounts::{
+    Account, AccountIdentity, AccountStore, AccountSummary, Decision, LinkOutcome, LinkPolicy, StoredRole,
+    UnlinkOutcome, WrongCode, link_code_hash, merged_role,
+};
 pub use ai::AiStore;
 pub use audit::AuditStore;
 pub use chats::ChatStore;
@@ -426,6 +432,7 @@ pub struct ActionRecord {
 pub trait Storage:
     ReportStore
     + ChatStore
+    + AccountStore
     + AiStore
     + ScheduleStore
     + CommandStore

@@ -702,8 +702,8 @@ impl FakeBinance {
         lock(&self.inner.trading)
     }
 
-    /// Register an API key with its secret: unrestricted on IP, withdrawals off, no funds.
-    /// Restricted to an IP list containing 127.0.0.1, withdrawals off.
+    /// Register an API key with its secret: no funds, withdrawals off, restricted to an
+    /// IP list that contains 127.0.0.1 (the posture a live key must have).
     pub fn add_key(&self, api_key: &str, secret: &str) {
         self.trading().keys.insert(
             api_key.into(),

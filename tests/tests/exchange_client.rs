@@ -841,3 +841,28 @@ async fn secrets_and_signatures_never_reach_logs_or_errors() {
     }
     assert!(shown.contains("vmPU…Eh8A"), "the key is shown masked: {shown}");
 }
+
+#[tokio::test]
+async fn the_testnet_url_is_read_from_the_environment_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(chainsignal_tests::chainsignal_bin())
+        .args(["report", "--format", "json"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CHAINSIGNAL_MARKET__SOURCE", "demo")
+        .env("CHAINSIGNAL_MARKET__BINANCE_TESTNET_URL", "ftp://testnet.example")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("h.sqlite").display()),
+        )
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("market.binance_testnet_url") && stderr.contains("ftp://testnet.example"),
+        "{stderr}"
+    );
+}

@@ -1066,6 +1066,23 @@ async fn book_ticker(State(inner): State<Arc<Inner>>, Query(q): Query<HashMap<St
             "askPrice": format!("{:.8}", m.ask), "askQty": "10.00000000"
         })
     };
+    if let Some(list) = q.get("symbols") {
+        let Ok(names) = serde_json::from_str::<Vec<String>>(list) else {
+            return binance_error(
+                StatusCode::BAD_REQUEST,
+                -1100,
+                "Illegal characters found in parameter 'symbols'.",
+            );
+        };
+        let mut rows = Vec::new();
+        for n in names {
+            match t.markets.get(&n) {
+                Some(m) => rows.push(row(m)),
+                None => return binance_error(StatusCode::BAD_REQUEST, -1121, "Invalid symbol."),
+            }
+        }
+        return ok_json(serde_json::Value::Array(rows));
+    }
     match q.get("symbol") {
         Some(s) => match t.markets.get(s) {
             Some(m) => ok_json(row(m)),

@@ -590,6 +590,19 @@ async fn market_orders_return_fills_with_commission_in_the_charged_asset() {
 
     let t = c.book_ticker(&sym("ETHUSDT")).await.unwrap();
     assert_eq!((t.bid, t.ask), (d("3000"), d("3001")));
+    // Several in one request, or all.
+    let before = fake.requests_to("/api/v3/ticker/bookTicker");
+    let both = c.book_tickers(&[sym("ETHUSDT"), sym("BTCUSDT")]).await.unwrap();
+    assert_eq!(both.len(), 2);
+    assert_eq!(both["BTCUSDT"].bid, d("60000"));
+    assert_eq!(c.book_tickers(&[]).await.unwrap().len(), 2);
+    assert_eq!(fake.requests_to("/api/v3/ticker/bookTicker"), before + 2);
+    assert_eq!(
+        c.book_tickers(&[sym("ETHUSDT"), sym("NOPEUSDT")])
+            .await
+            .unwrap_err(),
+        ExchangeError::UnknownSymbol
+    );
     let q = c.query_order(&k, &sym("ETHUSDT"), "eth-1").await.unwrap();
     assert_eq!((q.executed_qty, q.fills.len()), (d("0.3"), 0));
     let fills = c.order_fills(&k, &sym("ETHUSDT"), q.order_id).await.unwrap();
@@ -731,6 +744,17 @@ async fn hostile_numbers_and_garbage_never_panic() {
         let fresh = client(&fake, Venue::Testnet);
         fake.push_canned("/api/v3/exchangeInfo", 200, &[], body);
         assert!(fresh.exchange_info(&sym("BTCUSDT")).await.is_err(), "{body:.80}");
+    }
+    for body in [
+        "{}",
+        r#"[{"symbol":"BTCUSDT","bidPrice":"NaN","bidQty":"1","askPrice":"1","askQty":"1"}]"#,
+        r#"[{"symbol":7}]"#,
+    ] {
+        fake.push_canned("/api/v3/ticker/bookTicker", 200, &[], body);
+        assert!(
+            matches!(c.book_tickers(&[]).await, Err(ExchangeError::InvalidData(_))),
+            "{body}"
+        );
     }
     // Order ids and times out of range, error bodies that are not Binance's.
     fake.push_canned(

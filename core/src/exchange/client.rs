@@ -219,13 +219,41 @@ impl SpotClient {
                 key: None,
             })
             .await?;
-        Ok(BookTicker {
-            symbol: str_field(&v, "symbol")?,
-            bid: dec_field(&v, "bidPrice")?,
-            bid_qty: dec_field(&v, "bidQty")?,
-            ask: dec_field(&v, "askPrice")?,
-            ask_qty: dec_field(&v, "askQty")?,
-        })
+        parse_book_ticker(&v)
+    }
+
+    /// Best bid and ask of several symbols in one request (`symbols=["A","B"]`), or of
+    /// every symbol when `symbols` is empty: what a price monitor reads once per tick.
+    /// Rows with unreadable numbers are an error, not skipped.
+    pub async fn book_tickers(
+        &self,
+        symbols: &[Symbol],
+    ) -> Result<HashMap<String, BookTicker>, ExchangeError> {
+        let params = if symbols.is_empty() {
+            Vec::new()
+        } else {
+            let names: Vec<&str> = symbols.iter().map(Symbol::as_str).collect();
+            let list = serde_json::to_string(&names)
+                .map_err(|_| ExchangeError::InvalidRequest("symbols could not be listed"))?;
+            vec![("symbols", list)]
+        };
+        let v = self
+            .read(Call {
+                method: Method::GET,
+                path: "/api/v3/ticker/bookTicker",
+                params,
+                key: None,
+            })
+            .await?;
+        let rows = v
+            .as_array()
+            .ok_or_else(|| ExchangeError::InvalidData("bookTicker is not a list".into()))?;
+        rows.iter()
+            .map(|r| {
+                let t = parse_book_ticker(r)?;
+                Ok((t.symbol.clone(), t))
+            })
+            .collect()
     }
 
     /// One MARKET order by `POST /api/v3/order` with `newOrderRespType=FULL`, sent once.
@@ -702,6 +730,16 @@ fn dec_field(v: &Value, name: &str) -> Result<Decimal, ExchangeError> {
         .and_then(decimal)
         .filter(|d| *d >= Decimal::ZERO)
         .ok_or_else(|| ExchangeError::InvalidData(format!("{name} is not a usable number")))
+}
+
+fn parse_book_ticker(v: &Value) -> Result<BookTicker, ExchangeError> {
+    Ok(BookTicker {
+        symbol: str_field(v, "symbol")?,
+        bid: dec_field(v, "bidPrice")?,
+        bid_qty: dec_field(v, "bidQty")?,
+        ask: dec_field(v, "askPrice")?,
+        ask_qty: dec_field(v, "askQty")?,
+    })
 }
 
 fn parse_account(v: &Value) -> Result<Account, ExchangeError> {

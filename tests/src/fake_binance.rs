@@ -670,6 +670,9 @@ struct Trading {
     commission_asset: CommissionAsset,
     commission_bps: u32,
     bnb_price: Decimal,
+    /// Binance's real rule: a client id is a duplicate only among open orders, and a
+    /// filled MARKET order is not open, so its id can be used again.
+    open_only_duplicates: bool,
 }
 
 impl Default for Trading {
@@ -686,6 +689,7 @@ impl Default for Trading {
             commission_asset: CommissionAsset::Base,
             commission_bps: 10,
             bnb_price: d("500"),
+            open_only_duplicates: false,
         }
     }
 }
@@ -773,6 +777,13 @@ impl FakeBinance {
     /// The BNB price in the quote asset for commissions charged in BNB (default 500).
     pub fn set_bnb_price(&self, price: &str) {
         self.trading().bnb_price = d(price);
+    }
+
+    /// `true`: duplicates of client ids as Binance really checks them, among open orders
+    /// only (MARKET orders fill at once, so never); `false` (default): any earlier order
+    /// with the id makes a new one a duplicate (-2010 "Duplicate order sent.").
+    pub fn set_duplicates_only_among_open_orders(&self, open_only: bool) {
+        self.trading().open_only_duplicates = open_only;
     }
 
     /// The next order meets `fault` (queued: one per call).
@@ -1194,9 +1205,10 @@ fn place_order(inner: &Inner, api_key: &str, p: &HashMap<String, String>) -> Pla
             .get("newClientOrderId")
             .cloned()
             .unwrap_or_else(|| format!("fake{}", t.next_id));
-        if t.orders
-            .iter()
-            .any(|o| o.api_key == api_key && o.client_order_id == client_order_id)
+        if !t.open_only_duplicates
+            && t.orders
+                .iter()
+                .any(|o| o.api_key == api_key && o.client_order_id == client_order_id)
         {
             return refuse(StatusCode::BAD_REQUEST, -2010, "Duplicate order sent.");
         }

@@ -678,6 +678,25 @@ async fn a_duplicate_client_id_is_not_doubled() {
 }
 
 #[tokio::test]
+async fn a_retry_looks_the_order_up_first_since_binance_reuses_filled_ids() {
+    let fake = exchange(true).await;
+    fake.set_duplicates_only_among_open_orders(true);
+    let c = client(&fake, Venue::Testnet);
+    let k = good_key();
+    let first = c.resume_or_place(&k, &buy("0.01", "resume-1")).await.unwrap();
+    assert!(!first.recovered);
+    assert_eq!(first.order.fills.len(), 1);
+    let again = c.resume_or_place(&k, &buy("0.01", "resume-1")).await.unwrap();
+    assert!(again.recovered);
+    assert_eq!(again.order.order_id, first.order.order_id);
+    assert_eq!(again.order.fills, first.order.fills);
+    assert_eq!(fake.orders().len(), 1);
+    // Why: as on Binance, the filled order's id does not stop a blind second send.
+    c.market_order(&k, &buy("0.01", "resume-1")).await.unwrap();
+    assert_eq!(fake.orders().len(), 2);
+}
+
+#[tokio::test]
 async fn hostile_numbers_and_garbage_never_panic() {
     let fake = exchange(true).await;
     let c = client(&fake, Venue::Testnet);

@@ -392,6 +392,32 @@ impl SpotClient {
         }
     }
 
+    /// For a retry of an order whose outcome was never recorded (a crash, a restart):
+    /// look the client id up first and return that order (`recovered`) when the exchange
+    /// has it; place it with [`place_or_recover`](Self::place_or_recover) otherwise.
+    ///
+    /// Binance refuses a duplicate client id only among OPEN orders: a filled market
+    /// order's id can be used again, so sending the same order twice blindly would
+    /// trade twice. Whoever may be retrying calls this, not `market_order`; two
+    /// instances must still claim the order (e.g. its Confirm token) in storage first.
+    pub async fn resume_or_place(
+        &self,
+        key: &ApiKey,
+        order: &MarketOrder,
+    ) -> Result<Placement, ExchangeError> {
+        match self.query_order(key, &order.symbol, &order.client_order_id).await {
+            Ok(mut found) => {
+                found.fills = self.order_fills(key, &order.symbol, found.order_id).await?;
+                Ok(Placement {
+                    order: found,
+                    recovered: true,
+                })
+            }
+            Err(ExchangeError::OrderNotFound) => self.place_or_recover(key, order).await,
+            Err(e) => Err(e),
+        }
+    }
+
     /// The order with `order`'s client id, with its fills; `None` when the exchange has
     /// none after a few looks.
     async fn recover(&self, key: &ApiKey, order: &MarketOrder) -> Result<Option<OrderReport>, ExchangeError> {

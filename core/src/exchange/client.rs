@@ -597,9 +597,10 @@ impl SpotClient {
 
     fn check_gate(&self) -> Result<(), ExchangeError> {
         let gate = lock(&self.inner.blocked_until);
+        let now = Instant::now();
         match *gate {
-            Some(until) if until > Instant::now() => Err(ExchangeError::RateLimited {
-                retry_after: until - Instant::now(),
+            Some(until) if until > now => Err(ExchangeError::RateLimited {
+                retry_after: until.saturating_duration_since(now),
             }),
             _ => Ok(()),
         }

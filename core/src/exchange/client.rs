@@ -349,7 +349,7 @@ impl SpotClient {
     /// (timeout, 5xx, broken connection) or the exchange says the client id is a
     /// duplicate, the order is looked up by its client id; found, it is returned
     /// (`recovered`) with its fills. Only when the exchange, asked
-    /// [`RECOVERY_QUERIES`] times, has no such order is it sent once more (same client
+    /// three times, has no such order is it sent once more (same client
     /// id, so the exchange refuses a double).
     pub async fn place_or_recover(
         &self,

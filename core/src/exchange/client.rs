@@ -348,9 +348,8 @@ impl SpotClient {
     /// Place `order` exactly once whatever happens to the answer. When the answer is lost
     /// (timeout, 5xx, broken connection) or the exchange says the client id is a
     /// duplicate, the order is looked up by its client id; found, it is returned
-    /// (`recovered`) with its fills. Only when the exchange, asked
-    /// three times, has no such order is it sent once more (same client
-    /// id, so the exchange refuses a double).
+    /// (`recovered`) with its fills. Only when the exchange, asked three times, has no
+    /// such order is it sent once more, with the same client id.
     pub async fn place_or_recover(
         &self,
         key: &ApiKey,

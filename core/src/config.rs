@@ -52,6 +52,8 @@ pub struct MarketConfig {
     /// `binance` or `demo`.
     pub source: String,
     pub binance_url: String,
+    /// The Binance spot testnet (play money), where `binance-testnet` keys trade.
+    pub binance_testnet_url: String,
     /// Quote asset appended to a bare symbol (`btc` -> `BTCUSDT`).
     pub quote: String,
     /// Default watchlist; bare assets get `quote` appended.
@@ -74,6 +76,7 @@ impl Default for MarketConfig {
         Self {
             source: "binance".into(),
             binance_url: "https://api.binance.com".into(),
+            binance_testnet_url: "https://testnet.binance.vision".into(),
             quote: "USDT".into(),
             watchlist: ["BTC", "ETH", "SOL", "BNB", "TAO", "DASH", "HEMI", "PYTH"]
                 .map(String::from)
@@ -102,6 +105,22 @@ impl MarketConfig {
             backoff: Duration::from_millis(self.backoff_ms),
             max_retry_after: Duration::from_secs(self.max_retry_after_secs),
             weight_soft_limit: self.weight_soft_limit,
+        }
+    }
+
+    /// The signed spot client's settings for `venue`: `binance_url` for live,
+    /// `binance_testnet_url` for the testnet, with the same timeouts and retries.
+    pub fn spot_settings(&self, venue: crate::exchange::Venue) -> crate::exchange::SpotSettings {
+        let base_url = match venue {
+            crate::exchange::Venue::Live => &self.binance_url,
+            crate::exchange::Venue::Testnet => &self.binance_testnet_url,
+        };
+        crate::exchange::SpotSettings {
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            max_retries: self.max_retries,
+            backoff: Duration::from_millis(self.backoff_ms),
+            ..crate::exchange::SpotSettings::new(venue, base_url.clone())
         }
     }
 }
@@ -510,6 +529,7 @@ impl Config {
             return bad(format!("market.watchlist: {e}"));
         }
         check_url("market.binance_url", &m.binance_url, true)?;
+        check_url("market.binance_testnet_url", &m.binance_testnet_url, true)?;
         if m.concurrency == 0 || m.concurrency > 64 {
             return bad("market.concurrency must be between 1 and 64".into());
         }
@@ -762,6 +782,24 @@ mod tests {
             let e = c.validate().unwrap_err().to_string();
             assert!(e.contains("market.binance_url") && e.contains(bad), "{bad}: {e}");
         }
+        for bad in ["ftp://testnet.example", "testnet.binance.vision", "https://"] {
+            let mut c = Config::default();
+            c.market.binance_testnet_url = bad.into();
+            let e = c.validate().unwrap_err().to_string();
+            assert!(
+                e.contains("market.binance_testnet_url") && e.contains(bad),
+                "{bad}: {e}"
+            );
+        }
+        let c = Config::default();
+        assert_eq!(c.market.binance_testnet_url, "https://testnet.binance.vision");
+        let s = c.market.spot_settings(crate::exchange::Venue::Testnet);
+        assert_eq!(s.base_url, "https://testnet.binance.vision");
+        assert_eq!(s.recv_window_ms, 5_000);
+        assert_eq!(
+            c.market.spot_settings(crate::exchange::Venue::Live).base_url,
+            "https://api.binance.com"
+        );
         let mut c = Config::default();
         c.market.binance_url = "http://127.0.0.1:9000".into();
         c.ai.base_url = "http://[::1]:11434/v1".into();

@@ -1,9 +1,10 @@
 //! Chainsignal's domain. Nothing here knows about Discord, Telegram or HTTP servers:
-//! market data, indicators, reports, storage, configuration and time.
+//! market data, the signed exchange client, indicators, reports, storage, configuration and time.
 
 pub mod ai;
 pub mod clock;
 pub mod config;
+pub mod exchange;
 pub mod export;
 pub mod indicators;
 pub mod market;

@@ -79,6 +79,8 @@ impl App {
         );
         let services = Services {
             access,
+            status: Arc::new(chainsignal_commands::status::Status::new()),
+            version: env!("CARGO_PKG_VERSION"),
             store: store.clone(),
             reports: reports.clone(),
             i18n: i18n.clone(),

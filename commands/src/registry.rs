@@ -15,6 +15,10 @@ pub enum CommandKind {
     Subscribe,
     Unsubscribe,
     Schedule,
+    /// `/audit`: the asker's own last actions.
+    Audit,
+    /// `/admin <sub>`: each sub-command's handler has its own file (`handlers/admin_*.rs`).
+    Admin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +197,64 @@ pub const COMMANDS: &[CommandSpec] = &[
         menu: true,
         permission: Role::BotAdmin,
     },
+    CommandSpec {
+        name: "audit",
+        kind: CommandKind::Audit,
+        description_key: "cmd-audit",
+        options: &[],
+        subs: &[],
+        default_sub: None,
+        menu: true,
+        permission: Role::User,
+    },
+    CommandSpec {
+        name: "admin",
+        kind: CommandKind::Admin,
+        description_key: "cmd-admin",
+        options: &[],
+        // One entry per sub-command; each handler in `handlers/admin_<sub>.rs`.
+        subs: &[ADMIN_STATUS, ADMIN_AUDIT, ADMIN_BROADCAST],
+        default_sub: Some("status"),
+        menu: true,
+        permission: Role::BotAdmin,
+    },
 ];
+
+/// `/admin status`
+const ADMIN_STATUS: SubSpec = SubSpec {
+    name: "status",
+    description_key: "sub-admin-status",
+    options: &[],
+};
+
+/// `/admin audit [user] [command] [since=24h] [n=20]`
+const ADMIN_AUDIT: SubSpec = SubSpec {
+    name: "audit",
+    description_key: "sub-admin-audit",
+    options: &[
+        OptionSpec::new("user", OptionKind::User, "option-admin-audit-user"),
+        OptionSpec::new("command", OptionKind::Word, "option-admin-audit-command"),
+        OptionSpec::new(
+            "since",
+            OptionKind::Duration {
+                max_secs: 366 * 86_400,
+            },
+            "option-admin-audit-since",
+        ),
+        OptionSpec::new(
+            "n",
+            OptionKind::Integer { min: 1, max: 1000 },
+            "option-admin-audit-n",
+        ),
+    ],
+};
+
+/// `/admin broadcast TEXT`
+const ADMIN_BROADCAST: SubSpec = SubSpec {
+    name: "broadcast",
+    description_key: "sub-admin-broadcast",
+    options: &[OptionSpec::new("text", OptionKind::Text, "option-admin-broadcast-text").required()],
+};
 
 /// The commands of the platforms' menus: everything but the bot admins' commands.
 pub fn menu() -> impl Iterator<Item = &'static CommandSpec> {

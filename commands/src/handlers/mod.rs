@@ -1,5 +1,9 @@
 //! One file per command.
 
+mod admin_audit;
+mod admin_broadcast;
+mod admin_status;
+mod audit;
 mod help;
 mod lang;
 mod report;
@@ -20,5 +24,11 @@ pub(crate) async fn dispatch(spec: &CommandSpec, ctx: &Ctx<'_>) -> Result<Handle
         CommandKind::Subscribe => subscribe::subscribe(ctx).await,
         CommandKind::Unsubscribe => subscribe::unsubscribe(ctx).await,
         CommandKind::Schedule => schedule::run(ctx).await,
+        CommandKind::Audit => audit::run(ctx).await,
+        CommandKind::Admin => match ctx.args.sub {
+            Some("audit") => admin_audit::run(ctx).await,
+            Some("broadcast") => admin_broadcast::run(ctx).await,
+            _ => admin_status::run(ctx).await,
+        },
     }
 }

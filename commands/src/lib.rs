@@ -581,10 +581,12 @@ impl Commands {
         key: &'static str,
     ) -> ActionAnswer {
         let detail = key.strip_prefix("action-").unwrap_or(key).replace('-', "_");
+        // "pressed …": a press that ran nothing (a run after Confirm is "confirm …").
+        let args = format!("pressed {pressed}").trim_end().to_string();
         self.audit(
             asker,
             command,
-            pressed.to_string(),
+            args,
             Outcome::Denied,
             Some(detail),
             Instant::now(),

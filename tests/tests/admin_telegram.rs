@@ -183,8 +183,8 @@ async fn audit_is_per_account_and_every_denial_and_refused_press_is_a_row() {
     assert_eq!(
         denied,
         [
-            ("admin", "confirm", Some("not_yours")),
-            ("button", "confirm", Some("unknown")),
+            ("admin", "pressed confirm", Some("not_yours")),
+            ("button", "pressed confirm", Some("unknown")),
             ("admin", "", None),
             ("admin", "", None),
             ("admin", "", None),

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// The commands registered on Discord (`start` is Telegram's only).
-const COMMANDS: [&str; 7] = [
+const COMMANDS: [&str; 9] = [
     "help",
     "report",
     "summary",
@@ -29,6 +29,8 @@ const COMMANDS: [&str; 7] = [
     "subscribe",
     "unsubscribe",
     "schedule",
+    "audit",
+    "admin",
 ];
 
 fn init_tracing() {

@@ -89,7 +89,15 @@ async fn private_chat_start_help_report_lang() {
         .collect();
     assert_eq!(
         names,
-        ["help", "report", "summary", "lang", "subscribe", "unsubscribe"]
+        [
+            "help",
+            "report",
+            "summary",
+            "lang",
+            "subscribe",
+            "unsubscribe",
+            "audit"
+        ]
     );
     assert!(menus[0].body.get("language_code").is_none_or(Value::is_null));
     assert_eq!(menus[1].body["language_code"], "pl");

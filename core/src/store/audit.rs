@@ -21,9 +21,9 @@ pub trait AuditStore: Send + Sync {
     /// The newest `limit` audit rows, newest first.
     async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
     /// The newest `limit` rows of an account: those of every identity the account has
-    /// now (linked identities bring their older rows), newest first.
+    /// now (linked identities bring their older rows), newest first by time.
     async fn account_audit(&self, account_id: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
-    /// Rows matching `filter`, newest first (`/admin audit`).
+    /// Rows matching `filter`, newest first by time (`/admin audit`).
     async fn search_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError>;
     /// Every row at or after `since`, oldest first (`chainsignal export audit`).
     async fn audit_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<AuditRecord>, StoreError>;
@@ -72,7 +72,7 @@ impl<E: Engine> AuditStore for E {
              a.args, a.outcome, a.detail, a.duration_ms, a.account_id, a.request_id \
              FROM audit_log a JOIN user_identities i \
              ON i.platform = a.platform AND i.platform_user_id = a.platform_user_id \
-             WHERE i.user_id = $1 ORDER BY a.id DESC LIMIT $2",
+             WHERE i.user_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2",
         )
         .bind(account_id)
         .bind(limit)
@@ -91,7 +91,7 @@ impl<E: Engine> AuditStore for E {
                      FROM audit_log a JOIN user_identities i \
                      ON i.platform = a.platform AND i.platform_user_id = a.platform_user_id \
                      WHERE i.user_id = $1 AND a.at >= $2 AND ($3 = '' OR a.command = $3) \
-                     ORDER BY a.id DESC LIMIT $4",
+                     ORDER BY a.at DESC, a.id DESC LIMIT $4",
                 )
                 .bind(account)
                 .bind(since)
@@ -105,7 +105,7 @@ impl<E: Engine> AuditStore for E {
                     "SELECT ",
                     columns!(),
                     " FROM audit_log WHERE at >= $1 AND ($2 = '' OR command = $2) \
-                     ORDER BY id DESC LIMIT $3"
+                     ORDER BY at DESC, id DESC LIMIT $3"
                 ))
                 .bind(since)
                 .bind(command.unwrap_or(""))
@@ -122,7 +122,7 @@ impl<E: Engine> AuditStore for E {
         Ok(sql(concat!(
             "SELECT ",
             columns!(),
-            " FROM audit_log WHERE at >= $1 ORDER BY id"
+            " FROM audit_log WHERE at >= $1 ORDER BY at, id"
         ))
         .bind(since)
         .read_all(self)

@@ -91,6 +91,8 @@ impl App {
             key_check: Arc::new(AcceptAllKeys),
             access,
             messengers: Messengers::default(),
+            status: Arc::new(chainsignal_commands::status::Status::new()),
+            version: env!("CARGO_PKG_VERSION"),
             store: store.clone(),
             reports: reports.clone(),
             i18n: i18n.clone(),

@@ -217,6 +217,18 @@ pub enum Export {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// The audit log (every command, button press and denial) as CSV, oldest first.
+    Audit {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only rows from this far back (30m, 24h, 7d) or since this date (YYYY-MM-DD,
+        /// UTC) or instant (RFC 3339).
+        #[arg(long, value_name = "AGE|DATE", value_parser = parse_since_or_age)]
+        since: Option<DateTime<Utc>>,
+        /// Write here instead of standard output.
+        #[arg(long, visible_alias = "out", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -238,6 +250,30 @@ impl From<LocaleArg> for Locale {
             LocaleArg::En => Locale::En,
             LocaleArg::Pl => Locale::Pl,
         }
+    }
+}
+
+/// `24h`, `30m`, `7d`, `2w` before now, or what [`parse_since`] takes.
+fn parse_since_or_age(s: &str) -> Result<DateTime<Utc>, String> {
+    let age = s.char_indices().last().and_then(|(i, unit)| {
+        let n: i64 = s[..i].parse().ok().filter(|n| *n >= 0)?;
+        let secs = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return None,
+        };
+        chrono::Duration::try_seconds(n.checked_mul(secs)?)
+    });
+    match age {
+        Some(age) => Utc::now()
+            .checked_sub_signed(age)
+            .ok_or_else(|| "that is too far back".to_string()),
+        None => parse_since(s).map_err(|_| {
+            "expected an age like 24h or 7d, a date like 2026-11-01, or an RFC 3339 instant".into()
+        }),
     }
 }
 
@@ -540,6 +576,19 @@ where
             let work = admin(config, what, io.stdout);
             interruptible(shutdown, grace, work).await
         }
+        Command::Export {
+            what:
+                Export::Audit {
+                    config,
+                    since,
+                    output,
+                },
+        } => {
+            let config = load_config(&config, true)?;
+            let grace = Duration::from_secs(config.shutdown.timeout_secs);
+            let work = export_audit(config, since, output, io.stdout);
+            interruptible(shutdown, grace, work).await
+        }
     }
 }
 
@@ -695,6 +744,7 @@ where
     W: AsyncWrite + Unpin + Send,
 {
     let limit = Duration::from_secs(app.config.shutdown.timeout_secs);
+    app.commands.services().status.set_adapter("console", true);
     let console = console::serve_until(&app.commands, input, output, interactive, shutdown.clone().wait());
     let deadline = async {
         shutdown.clone().wait().await;
@@ -995,6 +1045,31 @@ async fn admin<W: AsyncWrite + Unpin>(config: Config, what: Admin, mut out: W) -
     Ok(ExitCode::SUCCESS)
 }
 
+async fn export_audit<W: AsyncWrite + Unpin>(
+    config: Config,
+    since: Option<DateTime<Utc>>,
+    out_file: Option<PathBuf>,
+    mut out: W,
+) -> anyhow::Result<ExitCode> {
+    let app = App::build(config, None, None).await?;
+    let rows = app.store.audit_since(since).await?;
+    let csv = chainsignal_core::export::audit_csv(&rows);
+    match out_file {
+        Some(path) => {
+            tokio::fs::write(&path, csv)
+                .await
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("{} audit rows written to {}", rows.len(), path.display());
+        }
+        None => {
+            out.write_all(csv.as_bytes()).await?;
+            out.flush().await?;
+        }
+    }
+    app.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The account of `who`: created for an identity never seen (so the first admin can be
 /// named before they write to the bot); an unknown `#N` is an error.
 async fn admin_account(store: &chainsignal_core::store::Store, who: &Who) -> anyhow::Result<i64> {
@@ -1028,6 +1103,19 @@ mod tests {
         );
         assert!(parse_since("2026-11-01T10:00:00Z").is_ok());
         assert!(parse_since("yesterday").is_err());
+        let day_ago = parse_since_or_age("24h").unwrap();
+        assert!(
+            (Utc::now() - day_ago - chrono::Duration::hours(24))
+                .num_seconds()
+                .abs()
+                < 5
+        );
+        assert_eq!(
+            parse_since_or_age("2026-11-01").unwrap().to_rfc3339(),
+            "2026-11-01T00:00:00+00:00"
+        );
+        assert!(parse_since_or_age("24x").is_err());
+        assert!(parse_since_or_age("h").is_err());
         let cli = Cli::try_parse_from([
             "chainsignal",
             "report",

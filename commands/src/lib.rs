@@ -17,6 +17,7 @@ pub mod registry;
 pub mod reply;
 pub mod report_view;
 pub mod sanitize;
+pub mod status;
 pub mod summary;
 pub mod symbols;
 
@@ -65,6 +66,10 @@ pub struct Services {
     pub vault: Option<Arc<chainsignal_core::vault::Vault>>,
     /// Checks a key with its exchange before it is stored (`/keys add`).
     pub key_check: Arc<dyn KeyCheck>,
+    /// The process's state for `/admin status` (adapters, last errors).
+    pub status: Arc<status::Status>,
+    /// The running version (`/admin status`).
+    pub version: &'static str,
 }
 
 /// Checks an exchange API key before `/keys add` stores it. `Err` carries the Fluent key
@@ -280,6 +285,15 @@ enum Choice {
 }
 
 impl Choice {
+    /// How the press is written in the audit log's arguments.
+    fn audit_word(self) -> &'static str {
+        match self {
+            Choice::Confirm => "confirm",
+            Choice::Cancel => "cancel",
+            Choice::Rerun => "refresh",
+        }
+    }
+
     fn code(self) -> char {
         match self {
             Choice::Confirm => 'y',
@@ -575,19 +589,26 @@ impl Commands {
             return ActionAnswer::Notice(self.already_handled(Some(locale)));
         }
         let Some((token, choice)) = parse_action_data(&press.data) else {
-            return notice("action-unknown");
+            return self.refuse(&asker, "button", "", locale, "action-unknown").await;
         };
+        let pressed = choice.audit_word();
         let now = Utc::now();
         let record = match self.services.store.action(token).await {
             Ok(Some(r)) if same_chat(&r, &press.chat) => r,
-            Ok(_) => return notice("action-unknown"),
+            Ok(_) => {
+                return self
+                    .refuse(&asker, "button", pressed, locale, "action-unknown")
+                    .await;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "pending action unavailable");
                 return notice("error-internal");
             }
         };
         let Some(spec) = registry::find(&record.command) else {
-            return notice("action-unknown");
+            return self
+                .refuse(&asker, "button", pressed, locale, "action-unknown")
+                .await;
         };
         let refused = match choice {
             Choice::Rerun if !record.reusable => Some("action-unknown"),
@@ -602,7 +623,7 @@ impl Commands {
             _ => None,
         };
         if let Some(key) = refused {
-            return notice(key);
+            return self.refuse(&asker, spec.name, pressed, locale, key).await;
         }
         let stored: options::StoredArgs = match serde_json::from_str(&record.args) {
             Ok(a) => a,
@@ -627,7 +648,9 @@ impl Commands {
             Ok(args) => args,
             Err(e) => {
                 tracing::error!(error = ?e, command = spec.name, "a pending action's arguments no longer decode");
-                return notice("action-unknown");
+                return self
+                    .refuse(&asker, spec.name, pressed, locale, "action-unknown")
+                    .await;
             }
         };
         let role = match self.admit(&asker, spec, locale).await {
@@ -642,6 +665,7 @@ impl Commands {
                     Outcome::Denied,
                     Some(detail),
                     Instant::now(),
+                    None,
                 )
                 .await;
                 return ActionAnswer::Notice(reply);
@@ -657,7 +681,10 @@ impl Commands {
             {
                 Ok(Some(_)) => {}
                 // Another press (on any instance) won the race in between.
-                Ok(None) => return notice(self.why_not_claimed(token, &press.user.id, now).await),
+                Ok(None) => {
+                    let key = self.why_not_claimed(token, &press.user.id, now).await;
+                    return self.refuse(&asker, spec.name, pressed, locale, key).await;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "pending action unavailable");
                     return notice("error-internal");
@@ -689,6 +716,32 @@ impl Commands {
             tracing::error!(error = %e, "a failed confirmation could not give its claim back");
         }
         ActionAnswer::Notice(reply)
+    }
+
+    /// A press refused before anything ran (unknown, expired, not the presser's, already
+    /// done): audited as denied, and only the presser is told why.
+    async fn refuse(
+        &self,
+        asker: &Asker<'_>,
+        command: &str,
+        pressed: &str,
+        locale: Locale,
+        key: &'static str,
+    ) -> ActionAnswer {
+        let detail = key.strip_prefix("action-").unwrap_or(key).replace('-', "_");
+        // "pressed …": a press that ran nothing (a run after Confirm is "confirm …").
+        let args = format!("pressed {pressed}").trim_end().to_string();
+        self.audit(
+            asker,
+            command,
+            args,
+            Outcome::Denied,
+            Some(detail),
+            Instant::now(),
+            None,
+        )
+        .await;
+        ActionAnswer::Notice(Reply::error(self.services.i18n.t(locale, key)))
     }
 
     /// Whether the asker may run `spec` now: `Err((audit detail, reply))` when not.
@@ -913,16 +966,35 @@ impl Commands {
             Phase::Run => audit_args,
             Phase::Confirmed => format!("confirm {audit_args}").trim_end().to_string(),
         };
-        self.audit(asker, command, args, handled.outcome, handled.detail, started)
-            .await;
+        self.audit(
+            asker,
+            command,
+            args,
+            handled.outcome,
+            handled.detail,
+            started,
+            user_id,
+        )
+        .await;
         handled.reply
     }
 
     async fn audit_simple(&self, asker: &Asker<'_>, command: &str, args: &str, outcome: Outcome) {
-        self.audit(asker, command, args.to_string(), outcome, None, Instant::now())
-            .await;
+        self.audit(
+            asker,
+            command,
+            args.to_string(),
+            outcome,
+            None,
+            Instant::now(),
+            None,
+        )
+        .await;
     }
 
+    /// One audit row. `account`: the asker's account when the caller knows it; else it
+    /// is looked up (an identity never seen has none).
+    #[allow(clippy::too_many_arguments)]
     async fn audit(
         &self,
         asker: &Asker<'_>,
@@ -931,7 +1003,24 @@ impl Commands {
         outcome: Outcome,
         detail: Option<String>,
         started: Instant,
+        account: Option<i64>,
     ) {
+        let account_id = match account {
+            Some(id) => Some(id),
+            None => self
+                .services
+                .store
+                .account_of(asker.user.platform.as_str(), &asker.user.id)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "account unavailable for the audit row");
+                    None
+                }),
+        };
+        if outcome == Outcome::Failed {
+            // The command's name only: a detail may name what the user typed.
+            self.services.status.record_error(&format!("command:{command}"));
+        }
         let entry = AuditEntry {
             at: Utc::now(),
             platform: asker.chat.platform.as_str().into(),
@@ -942,6 +1031,8 @@ impl Commands {
             outcome,
             detail,
             duration_ms: started.elapsed().as_millis() as i64,
+            account_id,
+            request_id: (!asker.request_id.is_empty()).then(|| asker.request_id.to_string()),
         };
         if let Err(e) = self.services.store.record_audit(&entry).await {
             tracing::warn!(error = %e, "audit log write failed");

@@ -19,6 +19,9 @@ pub enum CommandKind {
     Link,
     Unlink,
     Whoami,
+    /// `/audit`: the asker's own last actions.
+    Audit,
+    /// `/admin <sub>`: `handlers/admin.rs` (accounts) and `handlers/admin_*.rs`.
     Admin,
 }
 
@@ -248,9 +251,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         kind: CommandKind::Admin,
         description_key: "cmd-admin",
         options: &[],
-        // One line per sub-command; its handler is in `handlers/admin.rs`.
+        // One line per sub-command in `ADMIN_SUBS`; handlers in `handlers/admin*.rs`.
         subs: ADMIN_SUBS,
-        default_sub: Some("users"),
+        default_sub: Some("status"),
         menu: true,
         permission: Role::Admin,
         chat_admin: false,
@@ -281,6 +284,17 @@ pub const COMMANDS: &[CommandSpec] = &[
         permission: Role::Trader,
         chat_admin: false,
     },
+    CommandSpec {
+        name: "audit",
+        kind: CommandKind::Audit,
+        description_key: "cmd-audit",
+        options: &[],
+        subs: &[],
+        default_sub: None,
+        menu: true,
+        permission: Role::Viewer,
+        chat_admin: false,
+    },
 ];
 
 /// The exchanges `/keys` knows.
@@ -292,6 +306,9 @@ const USER: OptionSpec = OptionSpec::new("user", OptionKind::User, "option-admin
 
 /// `/admin` sub-commands: adding one is a line here and an arm in `handlers/admin.rs`.
 pub const ADMIN_SUBS: &[SubSpec] = &[
+    ADMIN_STATUS,
+    ADMIN_AUDIT,
+    ADMIN_BROADCAST,
     SubSpec {
         name: "users",
         description_key: "sub-admin-users",
@@ -336,6 +353,42 @@ pub const ADMIN_SUBS: &[SubSpec] = &[
         ],
     },
 ];
+
+/// `/admin status`
+const ADMIN_STATUS: SubSpec = SubSpec {
+    name: "status",
+    description_key: "sub-admin-status",
+    options: &[],
+};
+
+/// `/admin audit [user] [command] [since=24h] [n=20]`
+const ADMIN_AUDIT: SubSpec = SubSpec {
+    name: "audit",
+    description_key: "sub-admin-audit",
+    options: &[
+        OptionSpec::new("user", OptionKind::User, "option-admin-audit-user"),
+        OptionSpec::new("command", OptionKind::Word, "option-admin-audit-command"),
+        OptionSpec::new(
+            "since",
+            OptionKind::Duration {
+                max_secs: 366 * 86_400,
+            },
+            "option-admin-audit-since",
+        ),
+        OptionSpec::new(
+            "n",
+            OptionKind::Integer { min: 1, max: 1000 },
+            "option-admin-audit-n",
+        ),
+    ],
+};
+
+/// `/admin broadcast TEXT`
+const ADMIN_BROADCAST: SubSpec = SubSpec {
+    name: "broadcast",
+    description_key: "sub-admin-broadcast",
+    options: &[OptionSpec::new("text", OptionKind::Text, "option-admin-broadcast-text").required()],
+};
 
 /// The commands of the platforms' menus: what a trader may run (not the admins' ones).
 pub fn menu() -> impl Iterator<Item = &'static CommandSpec> {

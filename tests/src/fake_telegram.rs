@@ -369,6 +369,8 @@ struct FakeState {
     next_message_id: i64,
     /// Lower-case method -> failures still to apply, in order.
     failures: HashMap<String, VecDeque<Failure>>,
+    /// Calls of a method still answered before it starts to hang ([`FakeTelegram::hang_after`]).
+    hang_after: HashMap<String, usize>,
     blocked: HashSet<i64>,
     /// (chat, user) pairs whose getChatMember answers "creator"; everyone else is a member.
     owners: HashSet<(i64, i64)>,
@@ -406,6 +408,7 @@ impl FakeTelegram {
                 next_update_id: 1,
                 next_message_id: 1,
                 failures: HashMap::new(),
+                hang_after: HashMap::new(),
                 blocked: HashSet::new(),
                 owners: HashSet::new(),
                 webhook: None,
@@ -466,6 +469,16 @@ impl FakeTelegram {
                 .or_default()
                 .push_back(failure);
         }
+    }
+
+    /// Answers the next `n` calls of `method` normally, then hangs on every later one
+    /// ([`Failure::Hang`], recorded as it arrives) until [`FakeTelegram::clear_failures`]:
+    /// a send that reached Telegram when its sender died.
+    pub fn hang_after(&self, method: &str, n: usize) {
+        self.shared
+            .lock()
+            .hang_after
+            .insert(method.to_ascii_lowercase(), n);
     }
 
     /// Forgets the failures still queued for `method`, [`Failure::NotFound`] included.
@@ -1096,6 +1109,17 @@ impl FakeState {
     }
 
     fn answer(&mut self, method: &str, body: &Value) -> Reply {
+        if let Some(left) = self.hang_after.get_mut(method) {
+            if *left == 0 {
+                self.hang_after.remove(method);
+                self.failures
+                    .entry(method.to_string())
+                    .or_default()
+                    .push_front(Failure::Hang);
+            } else {
+                *left -= 1;
+            }
+        }
         if let Some(failure) = self.take_failure(method) {
             return failure_reply(failure);
         }

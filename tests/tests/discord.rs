@@ -21,7 +21,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// The commands registered on Discord (`start` is Telegram's only).
-const COMMANDS: [&str; 12] = [
+const COMMANDS: [&str; 13] = [
     "help",
     "report",
     "summary",
@@ -33,6 +33,7 @@ const COMMANDS: [&str; 12] = [
     "link",
     "unlink",
     "whoami",
+    "audit",
     "admin",
 ];
 

@@ -146,6 +146,8 @@ async fn suite(store: Store) {
                 outcome,
                 detail: (i > 0).then(|| "NOPEUSDT:unknown_symbol".into()),
                 duration_ms: 12,
+                account_id: None,
+                request_id: None,
             })
             .await
             .unwrap();
@@ -788,6 +790,8 @@ async fn concurrent_writes_on_sqlite_all_succeed() {
                     outcome: Outcome::Ok,
                     detail: None,
                     duration_ms: 1,
+                    account_id: None,
+                    request_id: None,
                 };
                 if let Err(e) = store.record_audit(&entry).await {
                     errors.push(format!("record_audit: {e}"));

@@ -99,7 +99,8 @@ async fn private_chat_start_help_report_lang() {
             "keys",
             "link",
             "unlink",
-            "whoami"
+            "whoami",
+            "audit"
         ]
     );
     assert!(menus[0].body.get("language_code").is_none_or(Value::is_null));

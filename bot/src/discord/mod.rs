@@ -107,6 +107,7 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
                         _ = wait => return,
                     }
                 };
+                let status = handler.commands.services().status.clone();
                 let mut cache = serenity::cache::Settings::default();
                 cache.max_messages = 0;
                 cache.cache_users = false;
@@ -131,6 +132,7 @@ pub fn start(app: &App, shutdown: Shutdown) -> anyhow::Result<Option<Started>> {
                     },
                     _ = shutdown.wait() => shards.shutdown_all().await,
                 }
+                status.set_adapter("discord", false);
                 tracing::info!("discord stopped");
             }
         },
@@ -880,6 +882,7 @@ fn truncate(s: &str, max: usize) -> String {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "discord connected");
+        self.commands.services().status.set_adapter("discord", true);
         self.register(&ctx).await;
     }
 

@@ -18,7 +18,7 @@ use chainsignal_core::Clock;
 use chainsignal_core::config::{AlertsConfig, SchedulerConfig};
 use chainsignal_core::report::Report;
 use chainsignal_core::schedule::{ScheduleDef, ScheduleKind};
-use chainsignal_core::store::{ChatKey, ReportOrigin, Store, Subscription};
+use chainsignal_core::store::{Broadcast, ChatKey, ReportOrigin, Store, Subscription};
 use chrono::{DateTime, Duration, Utc};
 use futures::FutureExt;
 use std::collections::HashMap;
@@ -35,7 +35,12 @@ pub struct TickReport {
     pub failed: usize,
     pub skipped_missed: usize,
     pub alerts: usize,
+    /// Broadcasts this instance fanned out (or finished fanning out).
+    pub broadcasts: Vec<i64>,
 }
+
+/// The runs of broadcasts are named `broadcast:<id>`.
+const BROADCAST_PREFIX: &str = "broadcast:";
 
 pub struct Scheduler {
     app: App,
@@ -74,6 +79,11 @@ impl Scheduler {
 
     fn i18n(&self) -> &I18n {
         &self.app.i18n
+    }
+
+    /// One more error for `/admin status` (a kind, never a message).
+    fn mark_error(&self, kind: &str) {
+        self.app.commands.services().status.record_error(kind);
     }
 
     /// Make the configured webhooks targets of the reports.
@@ -142,6 +152,9 @@ impl Scheduler {
         match self.store().stalled_runs(resume_since, now).await {
             Ok(stalled) => {
                 for (name, slot) in stalled {
+                    if name.starts_with(BROADCAST_PREFIX) {
+                        continue; // resumed below, with the open broadcasts
+                    }
                     match schedules.iter().find(|d| d.name == name) {
                         Some(def) => {
                             tracing::warn!(schedule = %name, %slot, "resuming an unfinished run");
@@ -155,6 +168,7 @@ impl Scheduler {
             }
             Err(e) => tracing::error!(error = %e, "cannot look for unfinished runs"),
         }
+        self.run_broadcasts(now, &mut report).await;
         self.state.lock().await.last_tick = Some(now);
         self.prune(now).await;
         if self.alerts.enabled {
@@ -209,6 +223,7 @@ impl Scheduler {
             Ok(false) => return,
             Err(e) => {
                 tracing::error!(schedule = %def.name, error = %e, "cannot claim a slot; not posting");
+                self.mark_error("scheduler:claim");
                 return;
             }
         }
@@ -234,6 +249,7 @@ impl Scheduler {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the subscribers; the run stays open for a retry");
+                self.mark_error("scheduler:subscribers");
                 return;
             }
         };
@@ -280,6 +296,94 @@ impl Scheduler {
         }
         if let Err(e) = self.store().finish_run(&def.name, slot).await {
             tracing::error!(error = %e, "could not close a run");
+        }
+    }
+
+    /// Fan out the confirmed `/admin broadcast`s: each is a run `broadcast:<id>` (slot:
+    /// the epoch) claimed like a schedule's slot, with one delivery claimed per target,
+    /// so it goes out once per target whatever the number of instances, and an instance
+    /// that stops mid-way is relieved when its lease expires.
+    async fn run_broadcasts(&self, now: DateTime<Utc>, out: &mut TickReport) {
+        let open = match self.store().open_broadcasts(now - Duration::days(1)).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the broadcasts");
+                self.mark_error("scheduler:broadcasts");
+                return;
+            }
+        };
+        for broadcast in open {
+            self.run_broadcast(&broadcast, now, out).await;
+        }
+    }
+
+    async fn run_broadcast(&self, b: &Broadcast, now: DateTime<Utc>, out: &mut TickReport) {
+        let name = format!("{BROADCAST_PREFIX}{}", b.id);
+        let slot = DateTime::<Utc>::UNIX_EPOCH;
+        let lease = now + Duration::seconds(self.config.lease_secs);
+        match self.store().claim_run(&name, slot, &self.owner, now, lease).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::error!(broadcast = b.id, error = %e, "cannot claim a broadcast; not posting");
+                self.mark_error("scheduler:claim");
+                return;
+            }
+        }
+        tracing::info!(broadcast = b.id, owner = %self.owner, "posting a broadcast");
+        out.broadcasts.push(b.id);
+        let targets = match self.store().all_targets().await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the targets; the broadcast stays open for a retry");
+                self.mark_error("scheduler:subscribers");
+                return;
+            }
+        };
+        let mut replies: HashMap<Locale, Reply> = HashMap::new();
+        for target in targets {
+            let key = format!("{}:{}", target.platform, target.platform_chat_id);
+            match self
+                .store()
+                .claim_delivery(&name, slot, &key, self.clock.now())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot claim a delivery; skipped");
+                    continue;
+                }
+            }
+            let locale = self.locale_of(&target).await;
+            let reply = replies
+                .entry(locale)
+                .or_insert_with(|| {
+                    Reply::default()
+                        .block(Block::Title(self.i18n().t(locale, "broadcast-title")))
+                        .block(Block::Paragraph(b.text.clone()))
+                })
+                .clone();
+            let status = match self.send(&target, &reply).await {
+                Ok(()) => {
+                    out.delivered += 1;
+                    "sent"
+                }
+                Err(_) => {
+                    out.failed += 1;
+                    "failed"
+                }
+            };
+            metrics::counter!("chainsignal_broadcast_posts_total", "outcome" => status).increment(1);
+            if let Err(e) = self.store().finish_delivery(&name, slot, &key, status).await {
+                tracing::error!(error = %e, "could not record a delivery");
+            }
+        }
+        if let Err(e) = self.store().finish_run(&name, slot).await {
+            tracing::error!(error = %e, "could not close a broadcast run");
+        }
+        if let Err(e) = self.store().finish_broadcast(b.id, self.clock.now()).await {
+            tracing::warn!(error = %e, "could not mark a broadcast finished");
         }
     }
 
@@ -332,6 +436,7 @@ impl Scheduler {
             Err(SendError::Gone(why)) => {
                 let count = self.store().target_failed(target).await.unwrap_or(0);
                 tracing::warn!(platform = %target.platform, %why, count, "a target refused a post");
+                self.mark_error("scheduler:target_refused");
                 if count >= self.config.max_failures {
                     if let Err(e) = self.store().disable_target(target).await {
                         tracing::error!(error = %e, "could not disable a target");
@@ -342,6 +447,7 @@ impl Scheduler {
             }
             Err(e) => {
                 tracing::warn!(platform = %target.platform, error = %e, "a post failed");
+                self.mark_error("scheduler:send");
                 Err(e)
             }
         }
@@ -376,6 +482,7 @@ impl Scheduler {
         loop {
             let Some(report) = guarded("scheduler tick", self.tick()).await else {
                 panics = panics.saturating_add(1);
+                self.mark_error("scheduler:panic");
                 let backoff = std::time::Duration::from_millis(500u64 << panics.min(7))
                     .min(std::time::Duration::from_secs(60));
                 tracing::warn!(?backoff, "scheduler restarting after a panic");

@@ -220,6 +220,8 @@ async fn serve(
         return;
     };
     tracing::info!(bot = %username, mode = ?config.telegram.mode, "telegram connected");
+    let status = commands.services().status.clone();
+    status.set_adapter("telegram", true);
     // The menus are a nicety: set in the background, never holding the first reply.
     tokio::spawn(register_commands(bot.clone(), i18n.clone()));
 
@@ -285,6 +287,7 @@ async fn serve(
             run_until(run, stop, shutdown).await;
         }
     }
+    status.set_adapter("telegram", false);
     tracing::info!("telegram stopped");
 }
 

@@ -52,7 +52,7 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
 
 /// The account named by the `user` option: an account number (`#42`), a platform id
 /// (a Discord user option, a Telegram numeric id or reply), or a name.
-async fn target(ctx: &Ctx<'_>) -> Result<Account, CommandError> {
+pub(crate) async fn target(ctx: &Ctx<'_>) -> Result<Account, CommandError> {
     let store = &ctx.services.store;
     let platform = ctx.user.platform.as_str();
     let unknown = |given: String| CommandError::user_with("admin-user-unknown", vec![("user", given)]);

@@ -2,6 +2,10 @@
 
 mod account;
 mod admin;
+mod admin_audit;
+mod admin_broadcast;
+mod admin_status;
+mod audit;
 mod help;
 pub(crate) mod keys;
 mod lang;
@@ -27,6 +31,12 @@ pub(crate) async fn dispatch(spec: &CommandSpec, ctx: &Ctx<'_>) -> Result<Handle
         CommandKind::Link => account::link(ctx).await,
         CommandKind::Unlink => account::unlink(ctx).await,
         CommandKind::Whoami => account::whoami(ctx).await,
-        CommandKind::Admin => admin::run(ctx).await,
+        CommandKind::Audit => audit::run(ctx).await,
+        CommandKind::Admin => match ctx.args.sub {
+            Some("audit") => admin_audit::run(ctx).await,
+            Some("broadcast") => admin_broadcast::run(ctx).await,
+            Some("status") | None => admin_status::run(ctx).await,
+            _ => admin::run(ctx).await,
+        },
     }
 }

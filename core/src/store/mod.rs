@@ -345,6 +345,20 @@ pub struct AuditEntry {
     pub outcome: Outcome,
     pub detail: Option<String>,
     pub duration_ms: i64,
+    /// The account (users.id) of the identity when the row was written.
+    pub account_id: Option<i64>,
+    /// The platform event that caused it; `None` where there is none (console).
+    pub request_id: Option<String>,
+}
+
+/// What `/admin audit` asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditFilter {
+    /// Rows of this account's identities (as linked now).
+    pub account_id: Option<i64>,
+    pub command: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub limit: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -359,6 +373,8 @@ pub struct AuditRecord {
     pub outcome: String,
     pub detail: Option<String>,
     pub duration_ms: i64,
+    pub account_id: Option<i64>,
+    pub request_id: Option<String>,
 }
 
 /// One call to the AI provider, whatever its outcome.
@@ -392,6 +408,15 @@ pub struct Subscription {
     pub platform: String,
     pub platform_chat_id: String,
     pub kind: String,
+}
+
+/// A confirmed `/admin broadcast`, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Broadcast {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub text: String,
 }
 
 /// A pending action to store: what a button completes, who may press it, until when.
@@ -451,6 +476,9 @@ pub trait Storage:
     /// A consistent copy of the whole database at `path` (SQLite: `VACUUM INTO`, safe
     /// while the bot runs). PostgreSQL: [`StoreError::BackupUnsupported`], use pg_dump.
     async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError>;
+    /// The database's size on disk, in bytes (SQLite: pages in use; PostgreSQL:
+    /// `pg_database_size`).
+    async fn size_bytes(&self) -> Result<i64, StoreError>;
 }
 
 pub type Store = Arc<dyn Storage>;

@@ -78,6 +78,13 @@ impl Storage for PgStore {
     async fn backup(&self, _path: &std::path::Path) -> Result<(), StoreError> {
         Err(StoreError::BackupUnsupported)
     }
+
+    async fn size_bytes(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT pg_database_size(current_database())")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
 }
 
 /// `pool` and `writer` are the same pool here; writes still name the writer, so that

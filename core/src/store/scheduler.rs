@@ -2,7 +2,7 @@
 //! runs claimed per (schedule, slot), the delivery outbox, and alert marks.
 
 use super::engine::{Engine, WriteTx, sql};
-use super::{ChatKey, StoreError, StoredSchedule, Subscription};
+use super::{Broadcast, ChatKey, StoreError, StoredSchedule, Subscription};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -68,6 +68,19 @@ pub trait ScheduleStore: Send + Sync {
         schedule: &str,
         slot: DateTime<Utc>,
     ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Every enabled target, once (whatever it is subscribed to): a broadcast's targets.
+    async fn all_targets(&self) -> Result<Vec<Subscription>, StoreError>;
+    /// Keep a confirmed broadcast for the scheduler to fan out; returns its id.
+    async fn create_broadcast(
+        &self,
+        text: &str,
+        created_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// Broadcasts created at or after `since` whose run (`broadcast:<id>`) is not done.
+    async fn open_broadcasts(&self, since: DateTime<Utc>) -> Result<Vec<Broadcast>, StoreError>;
+    async fn finish_broadcast(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Claim the right to alert about (symbol, direction) now: true unless an alert went
     /// out after `not_since`.
@@ -351,6 +364,52 @@ impl<E: Engine> ScheduleStore for E {
                 .read_all(self)
                 .await?,
         )
+    }
+
+    async fn all_targets(&self) -> Result<Vec<Subscription>, StoreError> {
+        Ok(sql(
+            "SELECT platform, platform_chat_id, MIN(kind) AS kind FROM subscriptions \
+             WHERE NOT disabled GROUP BY platform, platform_chat_id ORDER BY platform, platform_chat_id",
+        )
+        .read_all(self)
+        .await?)
+    }
+
+    async fn create_broadcast(
+        &self,
+        text: &str,
+        created_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let (id,): (i64,) =
+            sql("INSERT INTO broadcasts (created_at, created_by, text) VALUES ($1, $2, $3) RETURNING id")
+                .bind(at)
+                .bind(created_by)
+                .bind(text)
+                .write_one(self)
+                .await?;
+        Ok(id)
+    }
+
+    async fn open_broadcasts(&self, since: DateTime<Utc>) -> Result<Vec<Broadcast>, StoreError> {
+        Ok(sql(
+            "SELECT b.id, b.created_at, b.created_by, b.text FROM broadcasts b \
+             WHERE b.finished_at IS NULL AND b.created_at >= $1 AND NOT EXISTS (\
+             SELECT 1 FROM schedule_runs r WHERE r.schedule = 'broadcast:' || b.id AND r.status = 'done') \
+             ORDER BY b.id",
+        )
+        .bind(since)
+        .read_all(self)
+        .await?)
+    }
+
+    async fn finish_broadcast(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sql("UPDATE broadcasts SET finished_at = $1 WHERE id = $2 AND finished_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .write(self)
+            .await?;
+        Ok(())
     }
 
     async fn claim_alert(

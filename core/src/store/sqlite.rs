@@ -268,6 +268,14 @@ impl Storage for SqliteStore {
     async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError> {
         self.vacuum_into(path).await
     }
+
+    async fn size_bytes(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n)
+    }
 }
 
 /// Reads on `pool`, writes on the single-connection `writer`.

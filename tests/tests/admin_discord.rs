@@ -119,7 +119,21 @@ async fn admin_and_audit_on_discord() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(subs, ["status", "audit", "broadcast"], "{admin:#}");
+    assert_eq!(
+        subs,
+        [
+            "status",
+            "audit",
+            "broadcast",
+            "users",
+            "approve",
+            "deny",
+            "block",
+            "unblock",
+            "role"
+        ],
+        "{admin:#}"
+    );
     let audit_sub = &admin["options"][1]["options"];
     let types: Vec<(&str, u64)> = audit_sub
         .as_array()

@@ -198,7 +198,9 @@ async fn demo_survives_invalid_utf8_and_a_100_mb_line_in_little_memory() {
     eprintln!("demo peak RSS (VmHWM): {before} kB before a 100 MB line, {peak} kB after");
     drop(writer.await.unwrap());
     assert_eq!(p.exit_within(WAIT).await, Some(0), "{}", p.err.text());
-    assert!(peak < 40 * 1024, "peak RSS {peak} kB");
+    // The whole process (more crates since issue 13/14: ~41 MB); the line itself is the
+    // check below.
+    assert!(peak < 64 * 1024, "peak RSS {peak} kB");
     assert!(peak - before < 8 * 1024, "the line cost {} kB", peak - before);
 }
 

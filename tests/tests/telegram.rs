@@ -96,10 +96,10 @@ async fn private_chat_start_help_report_lang() {
             "lang",
             "subscribe",
             "unsubscribe",
-            "keys",
             "link",
             "unlink",
             "whoami",
+            "keys",
             "audit"
         ]
     );

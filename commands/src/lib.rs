@@ -888,7 +888,16 @@ impl Commands {
                         Err(CommandError::User { key, args })
                     }
                     Err((e, usage)) => {
-                        let (key, args) = e.message();
+                        let (key, mut args) = e.message();
+                        if private::command_takes_secrets(spec) {
+                            // What was typed may be a secret in the wrong place: never
+                            // shown back.
+                            for (name, value) in &mut args {
+                                if matches!(*name, "given" | "extra") {
+                                    *value = "…".into();
+                                }
+                            }
+                        }
                         Err(CommandError::Usage { key, args, usage })
                     }
                     Ok(args) => {

@@ -57,6 +57,8 @@ pub struct OptionSpec {
     /// Accepted anywhere (unlike a secret) but written to the audit log as `***`: a
     /// one-time credential such as a link code.
     pub masked: bool,
+    /// Only as `name=value` in text (see [`OptionSpec::named`]).
+    pub named_only: bool,
 }
 
 impl OptionSpec {
@@ -71,6 +73,7 @@ impl OptionSpec {
             min_len: 0,
             max_len: MAX_VALUE_CHARS as u16,
             masked: false,
+            named_only: false,
         }
     }
 
@@ -98,6 +101,14 @@ impl OptionSpec {
 
     pub const fn secret(mut self) -> Self {
         self.secret = true;
+        self
+    }
+
+    /// Only as `name=value`, never filled from a bare word: an option after secrets
+    /// (`/keys add binance KEY SECRET label=main`), so a misplaced secret cannot become a
+    /// plain value that is audited.
+    pub const fn named(mut self) -> Self {
+        self.named_only = true;
         self
     }
 
@@ -674,7 +685,7 @@ fn decode_text(
             greedy_words.push(word);
             continue;
         }
-        let Some(spec) = positional.by_ref().find(|s| !args.has(s.name)) else {
+        let Some(spec) = positional.by_ref().find(|s| !s.named_only && !args.has(s.name)) else {
             return Err(OptionError::TooMany {
                 extra: word.to_string(),
             });
@@ -925,6 +936,7 @@ pub fn usage(command: &str, sub: Option<&str>, options: &[OptionSpec]) -> String
         let name = match o.kind {
             OptionKind::Symbols | OptionKind::Text => format!("{}…", o.name),
             OptionKind::Choice(c) if c.len() <= 4 => c.join("|"),
+            _ if o.named_only => format!("{}=…", o.name),
             _ => o.name.to_string(),
         };
         out.push(' ');

@@ -63,10 +63,17 @@ pub(crate) fn named_options(spec: &'static CommandSpec, input: &RawInput) -> &'s
     }
 }
 
-/// Whether this command, as invoked, declares secret options: a Telegram message naming
-/// it may hold a secret and is deleted.
-pub fn takes_secrets(command: &str, input: &RawInput) -> bool {
-    registry::find(command).is_some_and(|spec| named_options(spec, input).iter().any(|o| o.secret))
+/// Whether this command takes secrets in any of its forms: a Telegram message naming it
+/// may hold one (whatever sub-command it names, even a misspelled one) and is deleted.
+/// `_input` is kept for the adapters' call; the answer depends on the command only.
+pub fn takes_secrets(command: &str, _input: &RawInput) -> bool {
+    registry::find(command).is_some_and(command_takes_secrets)
+}
+
+/// Whether any option of the command or of one of its sub-commands is a secret. Such a
+/// command never echoes what was typed in an error (it could be the secret, misplaced).
+pub fn command_takes_secrets(spec: &CommandSpec) -> bool {
+    spec.options.iter().any(|o| o.secret) || spec.subs.iter().any(|s| s.options.iter().any(|o| o.secret))
 }
 
 /// Escape a value for the form id: letters, digits, `-`, `_`, `.` as they are; every

@@ -276,7 +276,9 @@ pub const COMMANDS: &[CommandSpec] = &[
                 OptionSpec::new("secret", OptionKind::Word, "option-keys-secret")
                     .secret()
                     .lengths(8, 256),
-                OptionSpec::new("label", OptionKind::Word, "option-keys-label").lengths(1, 32),
+                OptionSpec::new("label", OptionKind::Word, "option-keys-label")
+                    .lengths(1, 32)
+                    .named(),
             ],
         }],
         default_sub: None,

@@ -345,6 +345,8 @@ async fn telegram_deletes_the_secret_message_and_stores_the_key_sealed() {
     const SECRET: &str = "SECRETtelegramRecognisable00000000042";
     const API_KEY_2: &str = "APIKEYgroup0000000000000000005678";
     const SECRET_2: &str = "SECRETgroupRecognisable000000000099";
+    const API_KEY_3: &str = "APIKEYmisplaced00000000000000009876";
+    const SECRET_3: &str = "SECRETmisplacedRecognisable00000000077";
     let fake = FakeTelegram::start().await;
     let bot = telegram_bot(&fake).await;
 
@@ -399,6 +401,33 @@ async fn telegram_deletes_the_secret_message_and_stores_the_key_sealed() {
     let texts = wait_texts(&fake, USER, 3).await;
     assert!(texts[2].contains("only taken in a private chat"), "{texts:?}");
 
+    // Secrets in the wrong place: a label before them (the label is `label=` only), or
+    // no sub-command at all. The message is deleted, the answer never shows a word of
+    // it, and nothing reaches the audit log or the keys.
+    let deleted_before = fake.calls_of("deleteMessage").len();
+    fake.push_message(&IncomingMessage::private(
+        USER,
+        format!("/keys add binance-testnet main {API_KEY_3} {SECRET_3}"),
+    ));
+    fake.push_message(&IncomingMessage::private(
+        USER,
+        format!("/keys binance-testnet {API_KEY_3} {SECRET_3}"),
+    ));
+    let texts = wait_texts(&fake, USER, 5).await;
+    assert_eq!(fake.calls_of("deleteMessage").len(), deleted_before + 2);
+    for text in &texts[3..] {
+        assert!(
+            !text.contains("SECRETmisplaced") && !text.contains("APIKEYmisplaced"),
+            "{text}"
+        );
+    }
+    let audit = bot.app.store.recent_audit(50).await.unwrap();
+    assert!(audit.iter().all(|r| !r.args.contains("misplaced")), "{audit:#?}");
+    assert_eq!(
+        keys_of(&bot.app.store, "telegram", &USER.to_string()).await.len(),
+        1
+    );
+
     bot.trigger.trigger();
     tokio::time::timeout(WAIT, bot.started.task)
         .await
@@ -416,14 +445,14 @@ async fn telegram_deletes_the_secret_message_and_stores_the_key_sealed() {
         .filter(|c| c.method != "getupdates")
         .map(|c| format!("{} {}\n", c.method, c.body))
         .collect();
-    for secret in [SECRET, API_KEY, SECRET_2, API_KEY_2] {
+    for secret in [SECRET, API_KEY, SECRET_2, API_KEY_2, SECRET_3, API_KEY_3] {
         assert!(
             !sent.contains(secret),
             "{secret} in a request of the bot:\n{sent}"
         );
         assert!(!sqlite_files_contain(&bot.db, secret), "{secret} in the database");
     }
-    assert_not_logged(&[SECRET, API_KEY, SECRET_2, API_KEY_2]);
+    assert_not_logged(&[SECRET, API_KEY, SECRET_2, API_KEY_2, SECRET_3, API_KEY_3]);
 }
 
 /// Without a vault key `/keys` says the operator has not enabled it, on Telegram in a

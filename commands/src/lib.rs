@@ -443,6 +443,19 @@ impl Commands {
         if invocation.chat.platform == Platform::Telegram && invocation.chat.kind != ChatKind::Private {
             return None;
         }
+        // Only someone who may run the command is asked for a secret; anyone else gets
+        // the command's ordinary refusal instead of a form.
+        let asker = Asker {
+            command: &invocation.command,
+            request_id: &invocation.request_id,
+            user: &invocation.user,
+            chat: &invocation.chat,
+            chat_admin: invocation.chat_admin,
+        };
+        let (_, role) = self.resolve(&asker).await;
+        if access::check(role, spec, invocation.chat_admin, invocation.chat.kind).is_err() {
+            return None;
+        }
         let args = options::decode(
             spec.options,
             spec.subs,

@@ -265,6 +265,29 @@ async fn discord_modal_reaches_the_handler_and_the_secret_goes_nowhere() {
         "add exchange=binance-testnet api_key=*** secret=*** label=main"
     );
 
+    // Someone who may not add keys (a viewer) is refused at once, never asked for a
+    // secret in a modal.
+    let account = bot
+        .app
+        .store
+        .account_of("discord", &USER_ID.to_string())
+        .await
+        .unwrap()
+        .expect("the account exists");
+    bot.app
+        .store
+        .set_role(account, chainsignal_core::store::StoredRole::Viewer, None)
+        .await
+        .unwrap();
+    let ix = Interaction::command("keys").subcommand("add", &[("exchange", json!("binance-testnet"))]);
+    fake.send_interaction(&ix);
+    let msgs = fake
+        .wait_for_messages(ix.token(), |m| m.iter().any(shown), WAIT)
+        .await;
+    assert!(fake.modal(ix.token()).is_none(), "no modal for a viewer");
+    let refused = text_of(msgs.iter().find(|m| shown(m)).unwrap());
+    assert!(refused.contains("read-only"), "{refused}");
+
     bot.trigger.trigger();
     tokio::time::timeout(WAIT, bot.started.task)
         .await

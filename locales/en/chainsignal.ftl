@@ -182,6 +182,7 @@ schedule-renamed = Schedule { $name } is now { $new }.
 # A private answer (an error, anything meant for one person) asked for in a group, when
 # the bot cannot write to the asker privately. Never carries the private content.
 telegram-open-private = { $name }, I can only answer you privately: open a private chat with @{ $bot }, press Start, then ask again.
+telegram-anonymous = Commands are for people writing as themselves: anonymous administrators and channels cannot use them. Turn off "Remain anonymous" or write from your own account.
 option-start-payload = A start parameter (from a link)
 option-help-command = A command to explain
 

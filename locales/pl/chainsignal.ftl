@@ -182,6 +182,7 @@ schedule-renamed = Harmonogram { $name } nazywa się teraz { $new }.
 # Prywatna odpowiedź (błąd, coś tylko dla jednej osoby) na pytanie w grupie, gdy bot nie
 # może napisać do pytającego prywatnie. Nigdy nie zawiera prywatnej treści.
 telegram-open-private = { $name }, mogę odpowiedzieć Ci tylko prywatnie: otwórz prywatny czat z @{ $bot }, naciśnij Start i zapytaj ponownie.
+telegram-anonymous = Polecenia są dla osób piszących we własnym imieniu: anonimowi administratorzy i kanały nie mogą ich używać. Wyłącz „Pozostań anonimowy” albo napisz ze swojego konta.
 option-start-payload = Parametr startowy (z linku)
 option-help-command = Komenda do objaśnienia
 

@@ -1024,8 +1024,14 @@ fn incoming_chat(m: &IncomingMessage) -> Value {
     }
 }
 
+/// Telegram's own senders that write for someone else: an anonymous group administrator
+/// (GroupAnonymousBot) and a channel (Channel_Bot). Both are bots, as on Telegram.
+pub const GROUP_ANONYMOUS_BOT: i64 = 1_087_968_824;
+pub const CHANNEL_BOT: i64 = 136_817_688;
+
 fn incoming_message(m: &IncomingMessage, message_id: i64, chat: Value) -> Value {
-    let mut from = json!({ "id": m.user_id, "is_bot": false, "first_name": m.first_name });
+    let is_bot = matches!(m.user_id, GROUP_ANONYMOUS_BOT | CHANNEL_BOT);
+    let mut from = json!({ "id": m.user_id, "is_bot": is_bot, "first_name": m.first_name });
     if let Some(username) = &m.username {
         from["username"] = json!(username);
     }

@@ -568,3 +568,35 @@ async fn polling_asks_for_callback_queries() {
     );
     bot.stop().await;
 }
+
+/// An anonymous group administrator and a channel write as Telegram's shared bots: they
+/// are not people, get one line saying how to ask instead, and never become an account
+/// (one account for every anonymous admin of every group).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_admins_and_channels_are_not_people() {
+    use chainsignal_tests::fake_telegram::{CHANNEL_BOT, GROUP_ANONYMOUS_BOT};
+    let fake = FakeTelegram::start().await;
+    let bot = start(&fake, None, |_| {}).await;
+    let group = -100_700;
+    for sender in [GROUP_ANONYMOUS_BOT, CHANNEL_BOT] {
+        for text in ["/link", "/report btc", "/subscribe reports"] {
+            let line = ask(&fake, sender, group, text, group).await;
+            assert!(
+                line.text()
+                    .unwrap()
+                    .contains("anonymous administrators and channels"),
+                "{text}: {line:?}"
+            );
+        }
+        let account = bot
+            .app
+            .store
+            .account_of("telegram", &sender.to_string())
+            .await
+            .unwrap();
+        assert_eq!(account, None, "no account for {sender}");
+    }
+    // A person in the same group is answered as usual.
+    let answer = ask(&fake, 8, group, "/report btc", group).await;
+    assert!(answer.text().unwrap().contains("BTCUSDT"), "{answer:?}");
+}

@@ -431,9 +431,17 @@ async fn on_message(ctx: &Ctx, update_id: u32, msg: &Message) {
             if !private && !addressed && registry::find(&name).is_none() {
                 return;
             }
-            let user_id = from
-                .map(|u| u.id.0.to_string())
-                .unwrap_or_else(|| chat.id.clone());
+            // Anonymous group administrators and channels write as Telegram's shared
+            // bots (GroupAnonymousBot, Channel_Bot); a message may have no sender at all.
+            // None of them is a person: one account for all of them, in every group,
+            // would let one anonymous admin act for all. Told once how to ask instead.
+            let Some(person) = from.filter(|u| !u.is_bot && u.id.0 != TELEGRAM_SERVICE_ID) else {
+                let locale = ctx.commands.chat_locale(&chat, locale).await;
+                let text = ctx.commands.services().i18n.t(locale, "telegram-anonymous");
+                deliver(ctx, target, &Reply::error(text)).await;
+                return;
+            };
+            let user_id = person.id.0.to_string();
             let invocation = Invocation {
                 // Update ids count per bot: the bot's name keeps two bots on one
                 // database apart.
@@ -522,6 +530,9 @@ fn chat_ref(chat: &Chat) -> ChatRef {
 /// person) asked for in a group goes to the asker's private chat; when Telegram refuses
 /// that (the user never started the bot, or blocked it), the group gets one short line
 /// saying to open a private chat with the bot, never the private content.
+/// Telegram's service notifications account (777000): never a person asking.
+const TELEGRAM_SERVICE_ID: u64 = 777_000;
+
 async fn respond(
     ctx: &Ctx,
     target: Target,

@@ -1154,11 +1154,16 @@ async fn accounts_suite(store: &Store) {
 
     // Unlink: the identity gets a fresh account of the same role; never the last one.
     assert_eq!(
-        store.unlink_identity("telegram", "502", now).await.unwrap(),
+        store
+            .unlink_identity("telegram", "502", StoredRole::Trader, now)
+            .await
+            .unwrap(),
         UnlinkOutcome::LastIdentity
     );
-    let UnlinkOutcome::Unlinked { account: fresh } =
-        store.unlink_identity("discord", "9001", now).await.unwrap()
+    let UnlinkOutcome::Unlinked { account: fresh } = store
+        .unlink_identity("discord", "9001", StoredRole::Trader, now)
+        .await
+        .unwrap()
     else {
         panic!("unlinked");
     };
@@ -1204,6 +1209,73 @@ async fn accounts_suite(store: &Store) {
             ("discord".into(), "555".into(), "12".into()),
             ("telegram".into(), "77".into(), "11".into())
         ]
+    );
+
+    // An admin's second identity unlinked in approval mode: a pending account, not a
+    // second admin nobody approved.
+    let (boss, _) = store
+        .ensure_account(&ident("telegram", "700", None), StoredRole::Trader)
+        .await
+        .unwrap();
+    store.set_role(boss.id, StoredRole::Admin, None).await.unwrap();
+    store
+        .ensure_account(&ident("discord", "701", None), StoredRole::Pending)
+        .await
+        .unwrap();
+    let t = now + Duration::minutes(20);
+    store
+        .create_link_code(boss.id, "hash-boss", t, t + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_link_code("discord", "701", "hash-boss", t, policy)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked { account: boss.id }
+    );
+    let UnlinkOutcome::Unlinked { account: split } = store
+        .unlink_identity("discord", "701", StoredRole::Pending, t)
+        .await
+        .unwrap()
+    else {
+        panic!("unlinked");
+    };
+    assert_eq!(
+        store.account(split).await.unwrap().unwrap().role,
+        StoredRole::Pending
+    );
+
+    // One code redeemed by two identities at the same moment: one link, one "used".
+    for id in ["702", "703"] {
+        store
+            .ensure_account(&ident("discord", id, None), StoredRole::Trader)
+            .await
+            .unwrap();
+    }
+    store
+        .create_link_code(boss.id, "hash-race", t, t + Duration::minutes(10))
+        .await
+        .unwrap();
+    let (x, y) = tokio::join!(
+        store.redeem_link_code("discord", "702", "hash-race", t, policy),
+        store.redeem_link_code("discord", "703", "hash-race", t, policy),
+    );
+    let outcomes = [x.unwrap(), y.unwrap()];
+    let linked = outcomes
+        .iter()
+        .filter(|o| matches!(o, LinkOutcome::Linked { .. }))
+        .count();
+    assert_eq!(linked, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().any(|o| matches!(
+            o,
+            LinkOutcome::Wrong {
+                why: WrongCode::Used,
+                ..
+            }
+        )),
+        "{outcomes:?}"
     );
 }
 

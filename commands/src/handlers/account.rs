@@ -121,7 +121,11 @@ pub(crate) async fn unlink(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         reply.buttons = ctx.confirm_buttons(&ctx.args, CONFIRM_TTL).await?;
         return Ok(reply.into());
     }
-    match store.unlink_identity(platform, &ctx.user.id, Utc::now()).await? {
+    let new_role = ctx.services.access.new_role();
+    match store
+        .unlink_identity(platform, &ctx.user.id, new_role, Utc::now())
+        .await?
+    {
         UnlinkOutcome::Unlinked { account } => Ok(Reply::text(ctx.tr(
             "unlink-done",
             &[("platform", platform), ("account", &format!("#{account}"))],

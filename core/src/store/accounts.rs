@@ -252,11 +252,14 @@ pub trait AccountStore: Send + Sync {
         now: DateTime<Utc>,
         policy: LinkPolicy,
     ) -> Result<LinkOutcome, StoreError>;
-    /// Give the identity a fresh account of its own (same role: no way out of a block).
+    /// Give the identity a fresh account of its own. Its role is the lower of the
+    /// account's and `new_role` (what a new person gets now), never above trader: no way
+    /// out of a block, no approval skipped, no admin made without the owner.
     async fn unlink_identity(
         &self,
         platform: &str,
         platform_user_id: &str,
+        new_role: StoredRole,
         now: DateTime<Utc>,
     ) -> Result<UnlinkOutcome, StoreError>;
     /// Remember the Approve / Deny message an admin got about `account`.
@@ -531,19 +534,32 @@ impl<E: Engine> AccountStore for E {
         if let Some(until) = lock.and_then(|(t,)| t).filter(|t| *t > now) {
             return Ok(LinkOutcome::Locked { until });
         }
-        let code: Option<(i64, DateTime<Utc>, Option<DateTime<Utc>>)> =
-            sql("SELECT user_id, expires_at, used_at FROM link_codes WHERE code_hash = $1")
-                .bind(code_hash)
-                .fetch_optional(&mut tx)
-                .await?;
-        let wrong = match &code {
-            None => Some(WrongCode::Unknown),
-            Some((_, _, Some(_))) => Some(WrongCode::Used),
-            Some((_, expires, None)) if *expires <= now => Some(WrongCode::Expired),
+        // Claimed first, in one statement: two redemptions at once (PostgreSQL, READ
+        // COMMITTED) cannot both see it unused. A code that is refused afterwards (same
+        // account, both own data) stays used: it may have been read where it was typed.
+        let claimed: Option<(i64,)> = sql("UPDATE link_codes SET used_at = $1 \
+             WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id")
+        .bind(now)
+        .bind(code_hash)
+        .fetch_optional(&mut tx)
+        .await?;
+        let wrong = match claimed {
             Some(_) => None,
+            None => {
+                let code: Option<(DateTime<Utc>, Option<DateTime<Utc>>)> =
+                    sql("SELECT expires_at, used_at FROM link_codes WHERE code_hash = $1")
+                        .bind(code_hash)
+                        .fetch_optional(&mut tx)
+                        .await?;
+                Some(match code {
+                    None => WrongCode::Unknown,
+                    Some((_, Some(_))) => WrongCode::Used,
+                    Some(_) => WrongCode::Expired,
+                })
+            }
         };
-        let (target, source) = match (wrong, code) {
-            (None, Some((target, _, _))) => {
+        let (target, source) = match (wrong, claimed) {
+            (None, Some((target,))) => {
                 let (source,): (i64,) =
                     sql("SELECT user_id FROM user_identities WHERE platform = $1 AND platform_user_id = $2")
                         .bind(platform)
@@ -583,11 +599,13 @@ impl<E: Engine> AccountStore for E {
             }
         };
         if target == source {
+            tx.commit().await?;
             return Ok(LinkOutcome::SameAccount);
         }
         let (source_data,): (i64,) = sql(OWNS_DATA).bind(source).fetch_one(&mut tx).await?;
         let (target_data,): (i64,) = sql(OWNS_DATA).bind(target).fetch_one(&mut tx).await?;
         if source_data > 0 && target_data > 0 {
+            tx.commit().await?;
             return Ok(LinkOutcome::BothOwnData);
         }
         let (target_role,): (String,) = sql("SELECT role FROM users WHERE id = $1")
@@ -614,11 +632,6 @@ impl<E: Engine> AccountStore for E {
             .bind(source)
             .execute(&mut tx)
             .await?;
-        sql("UPDATE link_codes SET used_at = $1 WHERE code_hash = $2")
-            .bind(now)
-            .bind(code_hash)
-            .execute(&mut tx)
-            .await?;
         for stmt in [
             "DELETE FROM link_codes WHERE user_id = $1",
             "DELETE FROM approval_messages WHERE user_id = $1",
@@ -639,6 +652,7 @@ impl<E: Engine> AccountStore for E {
         &self,
         platform: &str,
         platform_user_id: &str,
+        new_role: StoredRole,
         now: DateTime<Utc>,
     ) -> Result<UnlinkOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -658,6 +672,10 @@ impl<E: Engine> AccountStore for E {
         if count <= 1 {
             return Ok(UnlinkOutcome::LastIdentity);
         }
+        let role = [role_of(&role), new_role, StoredRole::Trader]
+            .into_iter()
+            .min_by_key(|r| r.rank())
+            .unwrap_or(StoredRole::Pending);
         let (new_id,): (i64,) = sql("INSERT INTO users (created_at, role) VALUES ($1, $2) RETURNING id")
             .bind(now)
             .bind(role.as_str())

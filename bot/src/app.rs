@@ -3,8 +3,9 @@
 use anyhow::Context;
 use chainsignal_commands::summary::AiLimits;
 use chainsignal_commands::{
-    AcceptAllKeys, Access, AccessMode, Commands, I18n, Locale, Messengers, RateLimits, Services,
+    Access, AccessMode, Commands, I18n, Locale, Messengers, RateLimits, Services, SpotKeyCheck,
 };
+use chainsignal_core::exchange::Venue;
 use chainsignal_core::ai::AiClient;
 use chainsignal_core::config::{Config, describe_database_url};
 use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
@@ -88,7 +89,16 @@ impl App {
         let vault = config.vault().context("the vault key")?.map(Arc::new);
         let services = Services {
             vault,
-            key_check: Arc::new(AcceptAllKeys),
+            // Keys are checked on the exchange they belong to: `market.binance_testnet_url`
+            // or `market.binance_url` (live keys also for withdrawals off and an IP list).
+            key_check: Arc::new(
+                SpotKeyCheck::new(
+                    config.market.spot_settings(Venue::Testnet),
+                    config.market.spot_settings(Venue::Live),
+                )
+                .context("building the exchange key check")?,
+            ),
+            key_max_age_days: config.vault.max_age_days,
             access,
             messengers: Messengers::default(),
             store: store.clone(),

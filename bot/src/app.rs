@@ -5,9 +5,9 @@ use chainsignal_commands::summary::AiLimits;
 use chainsignal_commands::{
     Access, AccessMode, Commands, I18n, Locale, Messengers, RateLimits, Services, SpotKeyCheck,
 };
-use chainsignal_core::exchange::Venue;
 use chainsignal_core::ai::AiClient;
 use chainsignal_core::config::{Config, describe_database_url};
+use chainsignal_core::exchange::Venue;
 use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
 use chainsignal_core::report::ReportBuilder;
 use chainsignal_core::schedule::ScheduleDef;

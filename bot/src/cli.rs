@@ -606,7 +606,9 @@ async fn vault_app(config: Config) -> anyhow::Result<(App, Arc<chainsignal_core:
     let app = App::build(config, None, None).await?;
     let Some(vault) = app.commands.services().vault.clone() else {
         app.store.close().await;
-        bail!("no vault key is configured (CHAINSIGNAL_VAULT_KEY, CHAINSIGNAL_VAULT_KEY_2, … or vault.key_file)");
+        bail!(
+            "no vault key is configured (CHAINSIGNAL_VAULT_KEY, CHAINSIGNAL_VAULT_KEY_2, … or vault.key_file)"
+        );
     };
     Ok((app, vault))
 }
@@ -651,11 +653,7 @@ async fn vault_rotate<W: AsyncWrite + Unpin>(
                 Err(e) => {
                     failed += 1;
                     out.write_all(
-                        format!(
-                            "key #{} (account #{}) does not open: {e}\n",
-                            row.id, row.user_id
-                        )
-                        .as_bytes(),
+                        format!("key #{} (account #{}) does not open: {e}\n", row.id, row.user_id).as_bytes(),
                     )
                     .await?;
                 }

@@ -136,9 +136,11 @@ async fn tell_owner(services: &Services, user_id: i64, labels: &[(String, i64)],
         let list = labels
             .iter()
             .map(|(label, age)| {
-                services
-                    .i18n
-                    .tr(locale, "keys-reminder-line", &[("label", label), ("age", &age.to_string())])
+                services.i18n.tr(
+                    locale,
+                    "keys-reminder-line",
+                    &[("label", label), ("age", &age.to_string())],
+                )
             })
             .collect::<Vec<_>>()
             .join(", ");

@@ -24,8 +24,8 @@ pub mod symbols;
 
 pub use access::{Access, AccessMode, Denial, RateLimits};
 pub use i18n::{I18n, Locale};
-pub use key_check::SpotKeyCheck;
 pub use invocation::{ActionPress, ChatKind, ChatRef, Invocation, Platform, Role, UserRef};
+pub use key_check::SpotKeyCheck;
 pub use messenger::{Messengers, PrivateMessenger};
 pub use options::{Args, RawInput, RawValue};
 pub use private::{FormField, PrivateForm};

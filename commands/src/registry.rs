@@ -267,7 +267,8 @@ pub const COMMANDS: &[CommandSpec] = &[
                 // The secrets are not `required`: when missing they are asked privately
                 // (a modal, a prompt without echo) rather than refused.
                 options: &[
-                    OptionSpec::new("exchange", OptionKind::Choice(EXCHANGES), "option-keys-exchange").required(),
+                    OptionSpec::new("exchange", OptionKind::Choice(EXCHANGES), "option-keys-exchange")
+                        .required(),
                     OptionSpec::new("api_key", OptionKind::Word, "option-keys-api-key")
                         .secret()
                         .lengths(8, 256),
@@ -292,7 +293,9 @@ pub const COMMANDS: &[CommandSpec] = &[
             SubSpec {
                 name: "test",
                 description_key: "sub-keys-test",
-                options: &[OptionSpec::new("label", OptionKind::Word, "option-keys-label-test").lengths(1, 32)],
+                options: &[
+                    OptionSpec::new("label", OptionKind::Word, "option-keys-label-test").lengths(1, 32),
+                ],
             },
         ],
         default_sub: Some("list"),

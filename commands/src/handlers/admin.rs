@@ -61,10 +61,7 @@ async fn keys(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     let max = max.to_string();
     let count = |n: usize| n.to_string();
     let fields = vec![
-        (
-            ctx.tr("admin-keys-fresh", &[("half", &half)]),
-            count(p.fresh),
-        ),
+        (ctx.tr("admin-keys-fresh", &[("half", &half)]), count(p.fresh)),
         (
             ctx.tr("admin-keys-aging", &[("half", &half), ("max", &max)]),
             count(p.aging),
@@ -76,10 +73,9 @@ async fn keys(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         (ctx.t("admin-keys-accounts-old"), count(p.accounts_with_old)),
     ];
     Ok(Reply::default()
-        .block(Block::Title(ctx.tr(
-            "admin-keys-title",
-            &[("total", &count(ages.len()))],
-        )))
+        .block(Block::Title(
+            ctx.tr("admin-keys-title", &[("total", &count(ages.len()))]),
+        ))
         .block(Block::Fields(fields))
         .into())
 }

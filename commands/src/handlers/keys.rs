@@ -39,7 +39,8 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
 }
 
 fn account(ctx: &Ctx<'_>) -> Result<i64, CommandError> {
-    ctx.user_id.ok_or(CommandError::Internal("no account for the asker"))
+    ctx.user_id
+        .ok_or(CommandError::Internal("no account for the asker"))
 }
 
 /// `live` or `testnet`, in the asker's language.
@@ -110,7 +111,12 @@ async fn remove(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         reply.buttons = ctx.confirm_buttons(&ctx.args, CONFIRM_TTL).await?;
         return Ok(reply.into());
     }
-    if !ctx.services.store.remove_exchange_key(user_id, &key.label).await? {
+    if !ctx
+        .services
+        .store
+        .remove_exchange_key(user_id, &key.label)
+        .await?
+    {
         return Err(CommandError::user_with("keys-unknown", vec![("label", label)]));
     }
     Ok(Reply::text(ctx.tr("keys-removed", &[("label", &key.label)])).into())

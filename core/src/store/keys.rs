@@ -88,7 +88,12 @@ pub trait KeyStore: Send + Sync {
     async fn exchange_key_ages(&self) -> Result<Vec<KeyAge>, StoreError>;
     /// Claim the weekly key reminder of `user_id` for `week` (`2026-W48`): true for the
     /// one caller that may send it, false when it was claimed already.
-    async fn claim_key_reminder(&self, user_id: i64, week: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn claim_key_reminder(
+        &self,
+        user_id: i64,
+        week: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -203,14 +208,19 @@ impl<E: Engine> KeyStore for E {
     }
 
     async fn exchange_key_ages(&self) -> Result<Vec<KeyAge>, StoreError> {
-        Ok(sql(
-            "SELECT user_id, exchange, label, created_at FROM exchange_keys ORDER BY created_at, id",
+        Ok(
+            sql("SELECT user_id, exchange, label, created_at FROM exchange_keys ORDER BY created_at, id")
+                .read_all(self)
+                .await?,
         )
-        .read_all(self)
-        .await?)
     }
 
-    async fn claim_key_reminder(&self, user_id: i64, week: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn claim_key_reminder(
+        &self,
+        user_id: i64,
+        week: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let n = sql(
             "INSERT INTO key_reminders (user_id, week, sent_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, week) DO NOTHING",

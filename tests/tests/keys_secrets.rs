@@ -166,7 +166,8 @@ async fn key_life(env: &mut Env, fake: &FakeBinance, seen: &mut Seen) {
     );
     assert!(out.contains(&format!("Key main ({MASK}) works.")), "{out}");
     assert!(
-        err.lines().any(|l| l.contains(" DEBUG ") || l.contains(" TRACE ")),
+        err.lines()
+            .any(|l| l.contains(" DEBUG ") || l.contains(" TRACE ")),
         "RUST_LOG=trace lets the verbose lines through:\n{err}"
     );
     seen.push("the first run's replies", out);

@@ -91,13 +91,10 @@ impl App {
             vault,
             // Keys are checked on the exchange they belong to: `market.binance_testnet_url`
             // or `market.binance_url` (live keys also for withdrawals off and an IP list).
-            key_check: Arc::new(
-                SpotKeyCheck::new(
-                    config.market.spot_settings(Venue::Testnet),
-                    config.market.spot_settings(Venue::Live),
-                )
-                .context("building the exchange key check")?,
-            ),
+            key_check: Arc::new(SpotKeyCheck::new(
+                config.market.spot_settings(Venue::Testnet),
+                config.market.spot_settings(Venue::Live),
+            )),
             key_max_age_days: config.vault.max_age_days,
             access,
             messengers: Messengers::default(),

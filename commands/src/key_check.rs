@@ -17,25 +17,50 @@ use std::time::Duration;
 /// (NTP is off): keys are refused until it is fixed, with a sentence saying so.
 pub const MAX_CLOCK_OFFSET: Duration = Duration::from_secs(60);
 
-/// The real check: one spot client per venue (sharing its clock offset across keys).
-#[derive(Debug, Clone)]
+/// The real check: one spot client per venue (sharing its clock offset across keys),
+/// built on first use: a bot nobody gives a key to holds no HTTP client for it.
+#[derive(Debug)]
 pub struct SpotKeyCheck {
-    testnet: SpotClient,
-    live: SpotClient,
+    testnet: Venued,
+    live: Venued,
+}
+
+#[derive(Debug)]
+struct Venued {
+    settings: SpotSettings,
+    client: std::sync::OnceLock<SpotClient>,
+}
+
+impl Venued {
+    fn new(settings: SpotSettings) -> Self {
+        Self {
+            settings,
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> Result<SpotClient, ExchangeError> {
+        if let Some(c) = self.client.get() {
+            return Ok(c.clone());
+        }
+        let built = SpotClient::new(self.settings.clone())?;
+        // Two first uses at once: both get the one that was kept.
+        Ok(self.client.get_or_init(|| built).clone())
+    }
 }
 
 impl SpotKeyCheck {
-    pub fn new(testnet: SpotSettings, live: SpotSettings) -> Result<Self, ExchangeError> {
-        Ok(Self {
-            testnet: SpotClient::new(testnet)?,
-            live: SpotClient::new(live)?,
-        })
+    pub fn new(testnet: SpotSettings, live: SpotSettings) -> Self {
+        Self {
+            testnet: Venued::new(testnet),
+            live: Venued::new(live),
+        }
     }
 
-    fn client(&self, exchange: &str) -> Option<&SpotClient> {
+    fn client(&self, exchange: &str) -> Option<Result<SpotClient, ExchangeError>> {
         match Venue::parse(exchange)? {
-            Venue::Testnet => Some(&self.testnet),
-            Venue::Live => Some(&self.live),
+            Venue::Testnet => Some(self.testnet.client()),
+            Venue::Live => Some(self.live.client()),
         }
     }
 }
@@ -48,8 +73,13 @@ impl KeyCheck for SpotKeyCheck {
         api_key: &SecretString,
         secret: &SecretString,
     ) -> Result<(), &'static str> {
-        let Some(client) = self.client(exchange) else {
-            return Err("keys-usage");
+        let client = match self.client(exchange) {
+            None => return Err("keys-usage"),
+            Some(Ok(client)) => client,
+            Some(Err(e)) => {
+                tracing::error!(exchange, error = %e, "no HTTP client for the exchange");
+                return Err("keys-exchange-down");
+            }
         };
         let key = ApiKey::new(api_key.clone(), secret.clone());
         match client.validate_key(&key).await {

@@ -193,7 +193,7 @@ option-keys-api-key = API key
 option-keys-secret = API secret
 option-keys-label = Label (default: the exchange's name)
 form-keys = Add an exchange API key
-keys-usage = Usage: /keys add binance|binance-testnet [label=NAME]. The API key and secret are asked privately; in a private Telegram chat: /keys add binance-testnet API_KEY SECRET.
+keys-usage = Usage: /keys add binance|binance-testnet [label=NAME], /keys list, /keys test [LABEL], /keys remove LABEL. The API key and secret are asked privately; in a private Telegram chat: /keys add binance-testnet API_KEY SECRET.
 keys-vault-disabled = Exchange keys are not enabled here: the operator has not configured a vault key.
 keys-private-only = Exchange keys are only taken in a private chat with the bot. Open one and send /keys there.
 keys-missing-secrets = Both the API key and the secret are needed. On Telegram: /keys add binance-testnet API_KEY SECRET in a private chat with the bot.

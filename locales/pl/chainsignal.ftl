@@ -193,7 +193,7 @@ option-keys-api-key = Klucz API
 option-keys-secret = Sekret API
 option-keys-label = Etykieta (domyślnie nazwa giełdy)
 form-keys = Dodaj klucz API giełdy
-keys-usage = Użycie: /keys add binance|binance-testnet [label=NAZWA]. O klucz API i sekret bot pyta prywatnie; na prywatnym czacie Telegrama: /keys add binance-testnet KLUCZ_API SEKRET.
+keys-usage = Użycie: /keys add binance|binance-testnet [label=NAZWA], /keys list, /keys test [ETYKIETA], /keys remove ETYKIETA. O klucz API i sekret bot pyta prywatnie; na prywatnym czacie Telegrama: /keys add binance-testnet KLUCZ_API SEKRET.
 keys-vault-disabled = Klucze giełd nie są tu włączone: operator nie skonfigurował klucza sejfu.
 keys-private-only = Klucze giełd przyjmuję tylko na prywatnym czacie z botem. Otwórz go i wyślij tam /keys.
 keys-missing-secrets = Potrzebne są i klucz API, i sekret. Na Telegramie: /keys add binance-testnet KLUCZ_API SEKRET na prywatnym czacie z botem.

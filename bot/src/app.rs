@@ -3,10 +3,11 @@
 use anyhow::Context;
 use chainsignal_commands::summary::AiLimits;
 use chainsignal_commands::{
-    AcceptAllKeys, Access, AccessMode, Commands, I18n, Locale, Messengers, RateLimits, Services,
+    Access, AccessMode, Commands, I18n, Locale, Messengers, RateLimits, Services, SpotKeyCheck,
 };
 use chainsignal_core::ai::AiClient;
 use chainsignal_core::config::{Config, describe_database_url};
+use chainsignal_core::exchange::Venue;
 use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
 use chainsignal_core::report::ReportBuilder;
 use chainsignal_core::schedule::ScheduleDef;
@@ -88,7 +89,13 @@ impl App {
         let vault = config.vault().context("the vault key")?.map(Arc::new);
         let services = Services {
             vault,
-            key_check: Arc::new(AcceptAllKeys),
+            // Keys are checked on the exchange they belong to: `market.binance_testnet_url`
+            // or `market.binance_url` (live keys also for withdrawals off and an IP list).
+            key_check: Arc::new(SpotKeyCheck::new(
+                config.market.spot_settings(Venue::Testnet),
+                config.market.spot_settings(Venue::Live),
+            )),
+            key_max_age_days: config.vault.max_age_days,
             access,
             messengers: Messengers::default(),
             status: Arc::new(chainsignal_commands::status::Status::new()),

@@ -132,7 +132,41 @@ pub enum Command {
         #[command(subcommand)]
         what: Admin,
     },
+    /// The vault sealing exchange API keys: new keys, rotation, a check of every row.
+    Vault {
+        #[command(subcommand)]
+        what: VaultCommand,
+    },
 }
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Print a new random vault key (base64 of 32 bytes) on stdout. Configure it as the
+    /// next version (CHAINSIGNAL_VAULT_KEY_N or a new line of vault.key_file), then run
+    /// `vault rotate`.
+    GenerateKey,
+    /// Re-seal every stored exchange key with the newest vault key version (or --to),
+    /// row by row, each in its own transaction. Resumable: after a crash or a stop, run
+    /// it again; rows already on the version are left alone. The bot may keep running.
+    Rotate {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The version to seal with (default: the newest configured).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<u32>,
+    },
+    /// Open every stored exchange key and report those that do not open (never a value).
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+/// Test hook of `vault rotate`: abort the process (as a crash would) right after this
+/// many rows were re-sealed. Only the resumability test sets it.
+const ROTATE_ABORT_AFTER_ENV: &str = "CHAINSIGNAL_TEST_ROTATE_ABORT_AFTER";
+/// Rows read at a time by `vault rotate` and `vault check`.
+const VAULT_BATCH: i64 = 100;
 
 #[derive(Debug, Subcommand)]
 pub enum Admin {
@@ -589,7 +623,175 @@ where
             let work = export_audit(config, since, output, io.stdout);
             interruptible(shutdown, grace, work).await
         }
+        Command::Vault {
+            what: VaultCommand::GenerateKey,
+        } => {
+            let key = chainsignal_core::vault::generate_key().context("generating a vault key")?;
+            let mut out = io.stdout;
+            let line = zeroize::Zeroizing::new(format!("{}\n", key.expose_secret()));
+            out.write_all(line.as_bytes()).await?;
+            out.flush().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Vault {
+            what: VaultCommand::Rotate { config, to },
+        } => {
+            let config = load_config(&config, true)?;
+            let grace = Duration::from_secs(config.shutdown.timeout_secs);
+            interruptible(shutdown, grace, vault_rotate(config, to, io.stdout)).await
+        }
+        Command::Vault {
+            what: VaultCommand::Check { config },
+        } => {
+            let config = load_config(&config, true)?;
+            let grace = Duration::from_secs(config.shutdown.timeout_secs);
+            interruptible(shutdown, grace, vault_check(config, io.stdout)).await
+        }
     }
+}
+
+/// The app and its vault; an error when no vault key is configured.
+async fn vault_app(config: Config) -> anyhow::Result<(App, Arc<chainsignal_core::vault::Vault>)> {
+    let app = App::build(config, None, None).await?;
+    let Some(vault) = app.commands.services().vault.clone() else {
+        app.store.close().await;
+        bail!(
+            "no vault key is configured (CHAINSIGNAL_VAULT_KEY, CHAINSIGNAL_VAULT_KEY_2, … or vault.key_file)"
+        );
+    };
+    Ok((app, vault))
+}
+
+/// `chainsignal vault rotate`: every row not on `to` is opened and sealed again with
+/// `to`, one UPDATE (one transaction) per row that applies only if the row is still as
+/// read. A progress line per row; counts at the end. Exit 1 when a row did not open.
+async fn vault_rotate<W: AsyncWrite + Unpin>(
+    config: Config,
+    to: Option<u32>,
+    mut out: W,
+) -> anyhow::Result<ExitCode> {
+    let (app, vault) = vault_app(config).await?;
+    let to = to.unwrap_or_else(|| vault.current_version());
+    if !vault.versions().contains(&to) {
+        app.store.close().await;
+        bail!(
+            "vault key version {to} is not configured (configured: {:?})",
+            vault.versions()
+        );
+    }
+    let to_i32 = i32::try_from(to).context("a vault key version")?;
+    let abort_after: Option<usize> = std::env::var(ROTATE_ABORT_AFTER_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let store = &app.store;
+    let already: i64 = store
+        .exchange_key_versions()
+        .await?
+        .iter()
+        .filter(|(v, _)| *v == to_i32)
+        .map(|(_, n)| n)
+        .sum();
+    let (mut resealed, mut changed, mut failed) = (0usize, 0usize, 0usize);
+    let mut after_id = 0;
+    loop {
+        let batch = store.exchange_keys_not_on(to_i32, after_id, VAULT_BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after_id = last.id;
+        for row in &batch {
+            match vault.reseal_row(row, to) {
+                Err(e) => {
+                    failed += 1;
+                    out.write_all(
+                        format!("key #{} (account #{}) does not open: {e}\n", row.id, row.user_id).as_bytes(),
+                    )
+                    .await?;
+                }
+                Ok(new) => {
+                    if store.reseal_exchange_key(row, &new).await? {
+                        resealed += 1;
+                        out.write_all(
+                            format!("resealed key #{} v{} -> v{to}\n", row.id, row.key_version).as_bytes(),
+                        )
+                        .await?;
+                        out.flush().await?;
+                        if abort_after == Some(resealed) {
+                            std::process::abort();
+                        }
+                    } else {
+                        // Changed or removed since it was read: the next run sees it again.
+                        changed += 1;
+                    }
+                }
+            }
+        }
+    }
+    out.write_all(
+        format!(
+            "vault rotate to version {to}: {resealed} resealed, {already} already on it, \
+             {changed} changed meanwhile (run again), {failed} do not open\n"
+        )
+        .as_bytes(),
+    )
+    .await?;
+    out.flush().await?;
+    app.store.close().await;
+    Ok(if failed > 0 || changed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `chainsignal vault check`: open every row; list those that do not open (id, account,
+/// why), never a value. Exit 1 when one does not.
+async fn vault_check<W: AsyncWrite + Unpin>(config: Config, mut out: W) -> anyhow::Result<ExitCode> {
+    let (app, vault) = vault_app(config).await?;
+    let (mut opened, mut failed) = (0usize, 0usize);
+    let mut after_id = 0;
+    loop {
+        // Versions start at 1: "not on version 0" is every row.
+        let batch = app.store.exchange_keys_not_on(0, after_id, VAULT_BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after_id = last.id;
+        for row in &batch {
+            match vault.open_row(row) {
+                Ok(_) => opened += 1,
+                Err(e) => {
+                    failed += 1;
+                    out.write_all(
+                        format!(
+                            "key #{} (account #{}, v{}) does not open: {e}\n",
+                            row.id, row.user_id, row.key_version
+                        )
+                        .as_bytes(),
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+    let versions: Vec<String> = app
+        .store
+        .exchange_key_versions()
+        .await?
+        .iter()
+        .map(|(v, n)| format!("v{v}: {n}"))
+        .collect();
+    out.write_all(
+        format!(
+            "vault check: {opened} open, {failed} do not open ({})\n",
+            versions.join(", ")
+        )
+        .as_bytes(),
+    )
+    .await?;
+    out.flush().await?;
+    app.store.close().await;
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// A one-shot command, until it ends or a stop is asked for; then it gets `grace` to

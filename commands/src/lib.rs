@@ -9,6 +9,8 @@ pub mod format;
 mod handlers;
 pub mod i18n;
 pub mod invocation;
+pub mod key_check;
+pub mod key_posture;
 pub mod messenger;
 pub mod options;
 pub mod parser;
@@ -24,6 +26,7 @@ pub mod symbols;
 pub use access::{Access, AccessMode, Denial, RateLimits};
 pub use i18n::{I18n, Locale};
 pub use invocation::{ActionPress, ChatKind, ChatRef, Invocation, Platform, Role, UserRef};
+pub use key_check::SpotKeyCheck;
 pub use messenger::{Messengers, PrivateMessenger};
 pub use options::{Args, RawInput, RawValue};
 pub use private::{FormField, PrivateForm};
@@ -64,12 +67,15 @@ pub struct Services {
     /// Seals exchange API keys; `None` when the operator configured no vault key
     /// (`/keys` then says it is not enabled).
     pub vault: Option<Arc<chainsignal_core::vault::Vault>>,
-    /// Checks a key with its exchange before it is stored (`/keys add`).
+    /// Checks a key with its exchange before it is stored (`/keys add`) and again on
+    /// `/keys test`.
     pub key_check: Arc<dyn KeyCheck>,
     /// The process's state for `/admin status` (adapters, last errors).
     pub status: Arc<status::Status>,
     /// The running version (`/admin status`).
     pub version: &'static str,
+    /// `vault.max_age_days`: older keys are flagged and their owners reminded weekly.
+    pub key_max_age_days: u32,
 }
 
 /// Checks an exchange API key before `/keys add` stores it. `Err` carries the Fluent key

@@ -263,25 +263,47 @@ pub const COMMANDS: &[CommandSpec] = &[
         kind: CommandKind::Keys,
         description_key: "cmd-keys",
         options: &[],
-        subs: &[SubSpec {
-            name: "add",
-            description_key: "sub-keys-add",
-            // The secrets are not `required`: when missing they are asked privately
-            // (a modal, a prompt without echo) rather than refused.
-            options: &[
-                OptionSpec::new("exchange", OptionKind::Choice(EXCHANGES), "option-keys-exchange").required(),
-                OptionSpec::new("api_key", OptionKind::Word, "option-keys-api-key")
-                    .secret()
-                    .lengths(8, 256),
-                OptionSpec::new("secret", OptionKind::Word, "option-keys-secret")
-                    .secret()
-                    .lengths(8, 256),
-                OptionSpec::new("label", OptionKind::Word, "option-keys-label")
-                    .lengths(1, 32)
-                    .named(),
-            ],
-        }],
-        default_sub: None,
+        subs: &[
+            SubSpec {
+                name: "add",
+                description_key: "sub-keys-add",
+                // The secrets are not `required`: when missing they are asked privately
+                // (a modal, a prompt without echo) rather than refused.
+                options: &[
+                    OptionSpec::new("exchange", OptionKind::Choice(EXCHANGES), "option-keys-exchange")
+                        .required(),
+                    OptionSpec::new("api_key", OptionKind::Word, "option-keys-api-key")
+                        .secret()
+                        .lengths(8, 256),
+                    OptionSpec::new("secret", OptionKind::Word, "option-keys-secret")
+                        .secret()
+                        .lengths(8, 256),
+                    OptionSpec::new("label", OptionKind::Word, "option-keys-label")
+                        .lengths(1, 32)
+                        .named(),
+                ],
+            },
+            SubSpec {
+                name: "list",
+                description_key: "sub-keys-list",
+                options: &[],
+            },
+            SubSpec {
+                name: "remove",
+                description_key: "sub-keys-remove",
+                options: &[OptionSpec::new("label", OptionKind::Word, "option-keys-label-of")
+                    .required()
+                    .lengths(1, 32)],
+            },
+            SubSpec {
+                name: "test",
+                description_key: "sub-keys-test",
+                options: &[
+                    OptionSpec::new("label", OptionKind::Word, "option-keys-label-test").lengths(1, 32),
+                ],
+            },
+        ],
+        default_sub: Some("list"),
         menu: true,
         permission: Role::Trader,
         chat_admin: false,
@@ -353,6 +375,11 @@ pub const ADMIN_SUBS: &[SubSpec] = &[
             USER,
             OptionSpec::new("role", OptionKind::Choice(ROLES), "option-admin-role").required(),
         ],
+    },
+    SubSpec {
+        name: "keys",
+        description_key: "sub-admin-keys",
+        options: &[],
     },
 ];
 

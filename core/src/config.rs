@@ -439,10 +439,22 @@ impl Default for DiscordConfig {
 /// The vault sealing exchange API keys. Its keys come from `CHAINSIGNAL_VAULT_KEY`,
 /// `CHAINSIGNAL_VAULT_KEY_2`, … or from `key_file` (one base64 key per line, line N
 /// is version N); without any, `/keys` is off.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VaultConfig {
     pub key_file: Option<PathBuf>,
+    /// A key older than this many days is flagged in `/keys list`, counted as old in
+    /// `/admin keys`, and its owner reminded once a week to rotate it.
+    pub max_age_days: u32,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        Self {
+            key_file: None,
+            max_age_days: 90,
+        }
+    }
 }
 
 impl Config {
@@ -530,6 +542,9 @@ impl Config {
         }
         check_url("market.binance_url", &m.binance_url, true)?;
         check_url("market.binance_testnet_url", &m.binance_testnet_url, true)?;
+        if self.vault.max_age_days == 0 || self.vault.max_age_days > 3650 {
+            return bad("vault.max_age_days must be between 1 and 3650".into());
+        }
         if m.concurrency == 0 || m.concurrency > 64 {
             return bad("market.concurrency must be between 1 and 64".into());
         }

@@ -281,6 +281,57 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// Open the API key and the secret of a stored key row, for the row's account.
+    /// A row changed in the database, or moved to another account, does not open.
+    pub fn open_row(
+        &self,
+        row: &crate::store::ExchangeKeyRecord,
+    ) -> Result<(SecretString, SecretString), VaultError> {
+        let version = u32::try_from(row.key_version).map_err(|_| VaultError::Malformed)?;
+        let open = |field: &str, nonce: &str, sealed: &str| {
+            let binding = Binding {
+                account_id: row.user_id,
+                exchange: &row.exchange,
+                label: &row.label,
+                field,
+            };
+            self.open(&binding, &Sealed::from_text(version, nonce, sealed)?)
+        };
+        Ok((
+            open("api_key", &row.api_key_nonce, &row.api_key_sealed)?,
+            open("secret", &row.secret_nonce, &row.secret_sealed)?,
+        ))
+    }
+
+    /// Both values of a row opened and sealed again with version `to` (fresh nonces).
+    pub fn reseal_row(
+        &self,
+        row: &crate::store::ExchangeKeyRecord,
+        to: u32,
+    ) -> Result<crate::store::Resealed, VaultError> {
+        let (api_key, secret) = self.open_row(row)?;
+        let seal = |field: &str, value: &SecretString| {
+            let binding = Binding {
+                account_id: row.user_id,
+                exchange: &row.exchange,
+                label: &row.label,
+                field,
+            };
+            self.seal_with(to, &binding, value).map(|s| s.to_text())
+        };
+        let (api_key_nonce, api_key_sealed) = seal("api_key", &api_key)?;
+        let (secret_nonce, secret_sealed) = seal("secret", &secret)?;
+        Ok(crate::store::Resealed {
+            api_key_sealed,
+            api_key_nonce,
+            secret_sealed,
+            secret_nonce,
+            key_version: i32::try_from(to).map_err(|_| VaultError::UnknownVersion(to))?,
+        })
+    }
+}
+
 /// `CHAINSIGNAL_VAULT_KEY` as version 1, then `_2`, `_3`, … (gaps allowed), blank ones
 /// ignored.
 pub fn env_keys(get: impl Fn(&str) -> Option<String>) -> Vec<(u32, SecretString)> {

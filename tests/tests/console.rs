@@ -184,8 +184,11 @@ async fn keys_add_reads_the_secrets_privately_and_stores_them_sealed() {
     );
     off.store.close().await;
 
+    let testnet = FakeBinance::start_testnet().await;
+    testnet.add_key(API_KEY, SECRET);
     let mut config = Config::default();
     config.market.binance_url = fake.url();
+    config.market.binance_testnet_url = testnet.url();
     config.secrets.vault_keys = vec![(1, SecretString::from(chainsignal_tests::TEST_VAULT_KEY))];
     let db = dir.path().join("console.sqlite");
     let url = SecretString::from(format!("sqlite://{}", db.display()));

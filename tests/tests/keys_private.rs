@@ -10,6 +10,7 @@ use chainsignal::{discord, logging, telegram};
 use chainsignal_core::config::{Config, LogFormat};
 use chainsignal_core::market::Source;
 use chainsignal_core::store::{Identity, Store};
+use chainsignal_tests::fake_binance::FakeBinance;
 use chainsignal_tests::fake_discord::{FakeDiscord, Interaction, TOKEN, USER_ID};
 use chainsignal_tests::fake_telegram::{Failure, FakeTelegram, IncomingMessage};
 use chainsignal_tests::{TEST_VAULT_KEY, sqlite_files_contain};
@@ -80,9 +81,27 @@ fn assert_not_logged(needles: &[&str]) {
 
 // ============================ helpers ============================
 
-fn config_with_vault(dir: &std::path::Path) -> (Config, PathBuf) {
+/// The fake spot testnet and live exchange the keys are checked on.
+struct Exchanges {
+    testnet: FakeBinance,
+    live: FakeBinance,
+}
+
+impl Exchanges {
+    async fn start() -> Self {
+        Self {
+            testnet: FakeBinance::start_testnet().await,
+            live: FakeBinance::start().await,
+        }
+    }
+}
+
+fn config_with_vault(dir: &std::path::Path, exchanges: &Exchanges) -> (Config, PathBuf) {
     let mut config = Config::default();
     config.secrets.vault_keys = vec![(1, SecretString::from(TEST_VAULT_KEY))];
+    config.market.binance_testnet_url = exchanges.testnet.url();
+    config.market.binance_url = exchanges.live.url();
+    config.market.backoff_ms = 1;
     (config, dir.join("keys.sqlite"))
 }
 
@@ -113,10 +132,10 @@ struct DiscordBot {
     _dir: tempfile::TempDir,
 }
 
-async fn discord_bot(fake: &FakeDiscord) -> DiscordBot {
+async fn discord_bot(fake: &FakeDiscord, exchanges: &Exchanges) -> DiscordBot {
     log();
     let dir = tempfile::tempdir().unwrap();
-    let (mut config, db) = config_with_vault(dir.path());
+    let (mut config, db) = config_with_vault(dir.path(), exchanges);
     config.discord.api_url = fake.url();
     config.secrets.discord_token = Some(SecretString::from(TOKEN.to_string()));
     let app = build(config, &db).await;
@@ -155,7 +174,9 @@ async fn discord_modal_reaches_the_handler_and_the_secret_goes_nowhere() {
     const API_KEY: &str = "APIKEYdiscord00000000001234wxyz";
     const SECRET: &str = "SECRETdiscordRecognisable0000000042";
     let fake = FakeDiscord::start().await;
-    let bot = discord_bot(&fake).await;
+    let exchanges = Exchanges::start().await;
+    exchanges.testnet.add_key(API_KEY, SECRET);
+    let bot = discord_bot(&fake, &exchanges).await;
     fake.wait_ready(WAIT).await;
 
     // Secrets are never slash options.
@@ -316,10 +337,10 @@ struct TelegramBot {
     _dir: tempfile::TempDir,
 }
 
-async fn telegram_bot(fake: &FakeTelegram) -> TelegramBot {
+async fn telegram_bot(fake: &FakeTelegram, exchanges: &Exchanges) -> TelegramBot {
     log();
     let dir = tempfile::tempdir().unwrap();
-    let (mut config, db) = config_with_vault(dir.path());
+    let (mut config, db) = config_with_vault(dir.path(), exchanges);
     config.telegram.api_url = fake.url();
     config.telegram.poll_timeout_secs = 1;
     config.secrets.telegram_token = Some(SecretString::from("123:TEST".to_string()));
@@ -371,7 +392,10 @@ async fn telegram_deletes_the_secret_message_and_stores_the_key_sealed() {
     const API_KEY_3: &str = "APIKEYmisplaced00000000000000009876";
     const SECRET_3: &str = "SECRETmisplacedRecognisable00000000077";
     let fake = FakeTelegram::start().await;
-    let bot = telegram_bot(&fake).await;
+    let exchanges = Exchanges::start().await;
+    exchanges.testnet.add_key(API_KEY, SECRET);
+    exchanges.testnet.add_key(API_KEY_2, SECRET_2);
+    let bot = telegram_bot(&fake, &exchanges).await;
 
     fake.push_message(&IncomingMessage::private(
         USER,
@@ -523,4 +547,167 @@ async fn without_a_vault_keys_are_not_enabled() {
     );
     trigger.trigger();
     tokio::time::timeout(WAIT, started.task).await.unwrap().unwrap();
+}
+
+// ============================ validation on the exchange ============================
+
+const GOOD_KEY: &str = "APIKEYvalidTestnet0000000000001111";
+const GOOD_SECRET: &str = "SECRETvalidTestnetRecognisable0001";
+const LIVE_KEY: &str = "APIKEYliveWithdraw0000000000002222";
+const LIVE_SECRET: &str = "SECRETliveWithdrawRecognisable0002";
+const SKEW_KEY: &str = "APIKEYskewedClock00000000000003333";
+const SKEW_SECRET: &str = "SECRETskewedClockRecognisable00003";
+const WRONG_SECRET: &str = "SECRETwrongForTheKeyRecognisable004";
+
+fn refusal_exchanges(ex: &Exchanges) {
+    ex.testnet.add_key(GOOD_KEY, GOOD_SECRET);
+    ex.testnet.add_key(SKEW_KEY, SKEW_SECRET);
+    ex.live.add_key(LIVE_KEY, LIVE_SECRET);
+    // A live key that may withdraw (IP-restricted, this server on its list).
+    ex.live.set_key_restrictions(LIVE_KEY, true, true, true);
+}
+
+const WRONG_SECRET_SAYS: &str =
+    "The exchange refused the signature: the secret does not belong to this API key. Nothing was stored.";
+const WITHDRAWALS_SAYS: &str = "a live key must have withdrawals disabled";
+const SKEW_SAYS: &str = "This server's clock is too far from the exchange's";
+
+/// Telegram, private chat, the fallback form of `/keys add`: a valid testnet key is
+/// stored; a wrong secret, a live key that can withdraw, and a 5-minute clock skew are
+/// each refused with their sentence, and nothing of them is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_keys_are_validated_on_the_exchange() {
+    const USER: i64 = 5151;
+    let fake = FakeTelegram::start().await;
+    let exchanges = Exchanges::start().await;
+    refusal_exchanges(&exchanges);
+    let bot = telegram_bot(&fake, &exchanges).await;
+    let say = |text: String| fake.push_message(&IncomingMessage::private(USER, text));
+
+    say(format!(
+        "/keys add binance-testnet {GOOD_KEY} {GOOD_SECRET} label=good"
+    ));
+    let texts = wait_texts(&fake, USER, 1).await;
+    assert!(
+        texts[0].contains("Key good for binance-testnet stored, sealed: APIK…1111."),
+        "{texts:?}"
+    );
+    say(format!(
+        "/keys add binance-testnet {GOOD_KEY} {WRONG_SECRET} label=wrong"
+    ));
+    let texts = wait_texts(&fake, USER, 2).await;
+    assert!(texts[1].contains(WRONG_SECRET_SAYS), "{texts:?}");
+    say(format!("/keys add binance {LIVE_KEY} {LIVE_SECRET} label=live"));
+    let texts = wait_texts(&fake, USER, 3).await;
+    assert!(texts[2].contains(WITHDRAWALS_SAYS), "{texts:?}");
+    exchanges.testnet.set_clock_skew_ms(5 * 60_000);
+    say(format!(
+        "/keys add binance-testnet {SKEW_KEY} {SKEW_SECRET} label=skew"
+    ));
+    let texts = wait_texts(&fake, USER, 4).await;
+    assert!(texts[3].contains(SKEW_SAYS), "{texts:?}");
+    for t in &texts[1..] {
+        assert!(t.contains("I deleted your message"), "{t}");
+    }
+
+    let stored = keys_of(&bot.app.store, "telegram", &USER.to_string()).await;
+    let labels: Vec<&str> = stored.iter().map(|k| k.label.as_str()).collect();
+    assert_eq!(labels, ["good"], "only the valid key is stored");
+    bot.trigger.trigger();
+    tokio::time::timeout(WAIT, bot.started.task)
+        .await
+        .unwrap()
+        .unwrap();
+    bot.app.store.close().await;
+    for secret in [GOOD_SECRET, LIVE_SECRET, SKEW_SECRET, WRONG_SECRET] {
+        assert!(!sqlite_files_contain(&bot.db, secret), "{secret} in the database");
+    }
+    assert_not_logged(&[
+        GOOD_SECRET,
+        LIVE_SECRET,
+        SKEW_SECRET,
+        WRONG_SECRET,
+        GOOD_KEY,
+        LIVE_KEY,
+        SKEW_KEY,
+    ]);
+}
+
+/// Discord, the modal: the same four cases, answered ephemerally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_keys_are_validated_on_the_exchange() {
+    let fake = FakeDiscord::start().await;
+    let exchanges = Exchanges::start().await;
+    refusal_exchanges(&exchanges);
+    let bot = discord_bot(&fake, &exchanges).await;
+    fake.wait_ready(WAIT).await;
+    let submit = |exchange: &str, key: &str, secret: &str, label: &str| {
+        let ix = Interaction::modal_submit(
+            &format!("f:keys:add:exchange={exchange}"),
+            &[("api_key", key), ("secret", secret), ("label", label)],
+        );
+        fake.send_interaction(&ix);
+        ix
+    };
+    let answer = |ix: Interaction| {
+        let fake = &fake;
+        async move {
+            let msgs = fake
+                .wait_for_messages(ix.token(), |m| m.iter().any(shown), WAIT)
+                .await;
+            let m = msgs.into_iter().find(shown).unwrap();
+            assert!(
+                m["flags"].as_u64().unwrap_or(0) & FLAG_EPHEMERAL != 0,
+                "ephemeral: {m:#}"
+            );
+            text_of(&m)
+        }
+    };
+    let text = answer(submit("binance-testnet", GOOD_KEY, GOOD_SECRET, "good")).await;
+    assert!(
+        text.contains("Key good for binance-testnet stored, sealed: APIK…1111."),
+        "{text}"
+    );
+    let text = answer(submit("binance-testnet", GOOD_KEY, WRONG_SECRET, "wrong")).await;
+    assert!(text.contains(WRONG_SECRET_SAYS), "{text}");
+    let text = answer(submit("binance", LIVE_KEY, LIVE_SECRET, "live")).await;
+    assert!(text.contains(WITHDRAWALS_SAYS), "{text}");
+    exchanges.testnet.set_clock_skew_ms(5 * 60_000);
+    let text = answer(submit("binance-testnet", SKEW_KEY, SKEW_SECRET, "skew")).await;
+    assert!(text.contains(SKEW_SAYS), "{text}");
+
+    let stored = keys_of(&bot.app.store, "discord", &USER_ID.to_string()).await;
+    let labels: Vec<&str> = stored.iter().map(|k| k.label.as_str()).collect();
+    assert_eq!(labels, ["good"], "only the valid key is stored");
+    bot.trigger.trigger();
+    tokio::time::timeout(WAIT, bot.started.task)
+        .await
+        .unwrap()
+        .unwrap();
+    bot.app.store.close().await;
+    let sent: String = fake
+        .calls()
+        .iter()
+        .map(|c| format!("{} {}\n", c.path, c.body))
+        .collect();
+    for secret in [
+        GOOD_SECRET,
+        LIVE_SECRET,
+        SKEW_SECRET,
+        WRONG_SECRET,
+        GOOD_KEY,
+        LIVE_KEY,
+    ] {
+        assert!(!sent.contains(secret), "{secret} in a request of the bot");
+        assert!(!sqlite_files_contain(&bot.db, secret), "{secret} in the database");
+    }
+    assert_not_logged(&[
+        GOOD_SECRET,
+        LIVE_SECRET,
+        SKEW_SECRET,
+        WRONG_SECRET,
+        GOOD_KEY,
+        LIVE_KEY,
+        SKEW_KEY,
+    ]);
 }

@@ -233,9 +233,8 @@ async fn keys_suite(store: &Store, t0: chrono::DateTime<Utc>) {
     use chainsignal_core::store::NewExchangeKey;
     use chainsignal_core::vault::{Binding, Sealed, Vault};
     use secrecy::ExposeSecret;
-    let vault = Vault::from_keys(&[(1, chainsignal_core::vault::generate_key().unwrap())])
-        .unwrap()
-        .unwrap();
+    let k1 = chainsignal_core::vault::generate_key().unwrap();
+    let vault = Vault::from_keys(&[(1, k1.clone())]).unwrap().unwrap();
     let identity = |id: &str| Identity {
         platform: "telegram".into(),
         platform_user_id: id.into(),
@@ -331,6 +330,71 @@ async fn keys_suite(store: &Store, t0: chrono::DateTime<Utc>) {
     assert!(!store.remove_exchange_key(alice, "main").await.unwrap());
     assert!(store.exchange_keys(alice).await.unwrap().is_empty());
     assert_eq!(store.exchange_keys(bob).await.unwrap().len(), 1);
+
+    // Rotation: the rows not on a version, by id; a row re-sealed only when still as read.
+    let both = Vault::from_keys(&[(1, k1), (2, chainsignal_core::vault::generate_key().unwrap())])
+        .unwrap()
+        .unwrap();
+    let carol = store.ensure_user(&identity("key-carol")).await.unwrap();
+    store
+        .add_exchange_key(&row(carol))
+        .await
+        .unwrap()
+        .expect("stored");
+    let carol_row = store.exchange_key(carol, "main").await.unwrap().unwrap();
+    let pending = store.exchange_keys_not_on(2, 0, 1000).await.unwrap();
+    assert!(pending.iter().any(|r| r.id == carol_row.id));
+    assert!(pending.windows(2).all(|w| w[0].id < w[1].id), "by id");
+    assert!(
+        store
+            .exchange_keys_not_on(2, carol_row.id, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.id > carol_row.id)
+    );
+    assert_eq!(
+        store.exchange_keys_not_on(2, 0, 1).await.unwrap().len(),
+        1,
+        "a batch"
+    );
+    assert_eq!(
+        both.reseal_row(&moved, 2).unwrap_err(),
+        chainsignal_core::vault::VaultError::DoesNotOpen,
+        "the moved row does not open, so it is not re-sealed"
+    );
+    let new = both.reseal_row(&carol_row, 2).unwrap();
+    assert!(store.reseal_exchange_key(&carol_row, &new).await.unwrap());
+    assert!(
+        !store.reseal_exchange_key(&carol_row, &new).await.unwrap(),
+        "no longer as read"
+    );
+    let after = store.exchange_key(carol, "main").await.unwrap().unwrap();
+    assert_eq!(after.key_version, 2);
+    let (_, secret) = both.open_row(&after).unwrap();
+    assert_eq!(secret.expose_secret(), "SECRET-recognisable-42");
+    assert!(
+        !store
+            .exchange_keys_not_on(2, 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id == after.id)
+    );
+    let versions = store.exchange_key_versions().await.unwrap();
+    assert!(versions.iter().any(|(v, n)| *v == 2 && *n >= 1), "{versions:?}");
+    assert!(versions.iter().any(|(v, n)| *v == 1 && *n >= 1), "{versions:?}");
+
+    // Posture: ages without values; the weekly reminder claimed once.
+    let ages = store.exchange_key_ages().await.unwrap();
+    assert!(ages.iter().any(|a| a.user_id == carol
+        && a.label == "main"
+        && a.exchange == "binance-testnet"
+        && a.created_at == t0));
+    assert!(store.claim_key_reminder(carol, "2026-W48", t0).await.unwrap());
+    assert!(!store.claim_key_reminder(carol, "2026-W48", t0).await.unwrap());
+    assert!(store.claim_key_reminder(carol, "2026-W49", t0).await.unwrap());
+    assert!(store.claim_key_reminder(bob, "2026-W48", t0).await.unwrap());
 }
 
 /// Code that needs one aggregate takes only its trait.

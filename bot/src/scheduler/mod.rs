@@ -37,6 +37,8 @@ pub struct TickReport {
     pub alerts: usize,
     /// Broadcasts this instance fanned out (or finished fanning out).
     pub broadcasts: Vec<i64>,
+    /// Owners reminded of exchange keys older than `vault.max_age_days`.
+    pub key_reminders: usize,
 }
 
 /// The runs of broadcasts are named `broadcast:<id>`.
@@ -57,6 +59,7 @@ struct State {
     last_tick: Option<DateTime<Utc>>,
     last_alert_check: Option<DateTime<Utc>>,
     last_prune: Option<DateTime<Utc>>,
+    last_key_reminders: Option<DateTime<Utc>>,
 }
 
 impl Scheduler {
@@ -171,6 +174,7 @@ impl Scheduler {
         self.run_broadcasts(now, &mut report).await;
         self.state.lock().await.last_tick = Some(now);
         self.prune(now).await;
+        report.key_reminders = self.remind_old_keys(now).await;
         if self.alerts.enabled {
             let due = {
                 let mut state = self.state.lock().await;
@@ -204,6 +208,28 @@ impl Scheduler {
             Ok(n) => tracing::debug!(rows = n, "pruned expired buttons and old request ids"),
             Err(e) => tracing::warn!(error = %e, "could not prune expired buttons"),
         }
+    }
+
+    /// Once an hour: the weekly reminder to owners of old exchange keys (claimed per
+    /// account and ISO week in the database: one a week whatever the instances).
+    async fn remind_old_keys(&self, now: DateTime<Utc>) -> usize {
+        {
+            let mut state = self.state.lock().await;
+            if state
+                .last_key_reminders
+                .is_some_and(|t| now - t < Duration::hours(1))
+            {
+                return 0;
+            }
+            state.last_key_reminders = Some(now);
+        }
+        let services = self.app.commands.services();
+        guarded(
+            "key reminders",
+            chainsignal_commands::key_posture::remind_old_keys(services, now, services.key_max_age_days),
+        )
+        .await
+        .unwrap_or(0)
     }
 
     async fn run_slot(
@@ -492,7 +518,7 @@ impl Scheduler {
                 }
             };
             panics = 0;
-            if !report.runs.is_empty() || report.alerts > 0 {
+            if !report.runs.is_empty() || report.alerts > 0 || report.key_reminders > 0 {
                 tracing::info!(?report, "scheduler tick");
             }
             let now = self.clock.now();

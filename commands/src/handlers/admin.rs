@@ -46,8 +46,38 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
                 .ok_or(CommandError::Internal("a role option without a role"))?;
             change_role(ctx, &account, role, None, "admin-role-set").await
         }
+        Some("keys") => keys(ctx).await,
         _ => users(ctx).await,
     }
+}
+
+/// `/admin keys`: the stored exchange keys across accounts, counted by age band and
+/// venue; never a key, a mask or a label.
+async fn keys(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
+    let ages = ctx.services.store.exchange_key_ages().await?;
+    let max = ctx.services.key_max_age_days;
+    let p = crate::key_posture::posture(&ages, chrono::Utc::now(), max);
+    let half = (max / 2).to_string();
+    let max = max.to_string();
+    let count = |n: usize| n.to_string();
+    let fields = vec![
+        (ctx.tr("admin-keys-fresh", &[("half", &half)]), count(p.fresh)),
+        (
+            ctx.tr("admin-keys-aging", &[("half", &half), ("max", &max)]),
+            count(p.aging),
+        ),
+        (ctx.tr("admin-keys-old", &[("max", &max)]), count(p.old)),
+        (ctx.t("admin-keys-live"), count(p.live)),
+        (ctx.t("admin-keys-testnet"), count(p.testnet)),
+        (ctx.t("admin-keys-accounts"), count(p.accounts)),
+        (ctx.t("admin-keys-accounts-old"), count(p.accounts_with_old)),
+    ];
+    Ok(Reply::default()
+        .block(Block::Title(
+            ctx.tr("admin-keys-title", &[("total", &count(ages.len()))]),
+        ))
+        .block(Block::Fields(fields))
+        .into())
 }
 
 /// The account named by the `user` option: an account number (`#42`), a platform id

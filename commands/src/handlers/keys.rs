@@ -1,11 +1,14 @@
 //! `/keys add EXCHANGE [LABEL]` with the API key and secret asked privately: validated
 //! (the [`crate::KeyCheck`] seam), sealed by the vault, stored. The secrets travel as
 //! `SecretString` and are never logged, echoed, audited or stored in clear.
+//! `/keys list` shows the keys (masked, with their age; old ones flagged), `/keys remove
+//! LABEL` forgets one after a Confirm, `/keys test [LABEL]` opens and re-validates one
+//! (or each). Every answer is private.
 
 use crate::invocation::{ChatKind, Platform};
 use crate::reply::Visibility;
-use crate::{CommandError, Ctx, Handled, Reply};
-use chainsignal_core::store::NewExchangeKey;
+use crate::{Block, CONFIRM_TTL, CommandError, Ctx, Handled, Phase, Reply};
+use chainsignal_core::store::{ExchangeKeyRecord, NewExchangeKey};
 use chainsignal_core::vault::{Binding, Vault};
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
@@ -22,10 +25,162 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     if ctx.chat_ref.platform == Platform::Telegram && ctx.chat_ref.kind != ChatKind::Private {
         return Err(CommandError::user("keys-private-only"));
     }
-    match ctx.args.sub {
+    let result = match ctx.args.sub {
         Some("add") => add(ctx, vault).await,
+        Some("list") | None => list(ctx).await,
+        Some("remove") => remove(ctx).await,
+        Some("test") => test(ctx, vault).await,
         _ => Err(CommandError::user("keys-usage")),
+    };
+    result.map(|mut handled| {
+        handled.reply.visibility = Visibility::Private;
+        handled
+    })
+}
+
+fn account(ctx: &Ctx<'_>) -> Result<i64, CommandError> {
+    ctx.user_id
+        .ok_or(CommandError::Internal("no account for the asker"))
+}
+
+/// `live` or `testnet`, in the asker's language.
+fn venue(ctx: &Ctx<'_>, exchange: &str) -> String {
+    ctx.t(if exchange == "binance" {
+        "keys-venue-live"
+    } else {
+        "keys-venue-testnet"
+    })
+}
+
+async fn list(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
+    let keys = ctx.services.store.exchange_keys(account(ctx)?).await?;
+    if keys.is_empty() {
+        return Ok(Reply::text(ctx.t("keys-none")).into());
     }
+    let now = Utc::now();
+    let max = i64::from(ctx.services.key_max_age_days);
+    let never = ctx.t("keys-never-used");
+    let lines = keys
+        .iter()
+        .map(|k| {
+            let age = (now - k.created_at).num_days().max(0);
+            let used = k
+                .last_used_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| never.clone());
+            let mut line = ctx.tr(
+                "keys-list-line",
+                &[
+                    ("label", &k.label),
+                    ("exchange", &k.exchange),
+                    ("venue", &venue(ctx, &k.exchange)),
+                    ("mask", &k.api_key_mask),
+                    ("added", &k.created_at.format("%Y-%m-%d").to_string()),
+                    ("used", &used),
+                    ("age", &age.to_string()),
+                ],
+            );
+            if age >= max {
+                line.push(' ');
+                line.push_str(&ctx.tr("keys-list-old", &[("max", &max.to_string())]));
+            }
+            line
+        })
+        .collect();
+    Ok(Reply::default()
+        .block(Block::Title(ctx.t("keys-list-title")))
+        .block(Block::List(lines))
+        .into())
+}
+
+async fn remove(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
+    let user_id = account(ctx)?;
+    let label = ctx.args.text("label").unwrap_or_default().to_string();
+    let Some(key) = ctx.services.store.exchange_key(user_id, &label).await? else {
+        return Err(CommandError::user_with("keys-unknown", vec![("label", label)]));
+    };
+    if ctx.phase == Phase::Run {
+        let mut reply = Reply::text(ctx.tr(
+            "keys-remove-confirm",
+            &[
+                ("label", &key.label),
+                ("exchange", &key.exchange),
+                ("mask", &key.api_key_mask),
+            ],
+        ));
+        reply.buttons = ctx.confirm_buttons(&ctx.args, CONFIRM_TTL).await?;
+        return Ok(reply.into());
+    }
+    if !ctx
+        .services
+        .store
+        .remove_exchange_key(user_id, &key.label)
+        .await?
+    {
+        return Err(CommandError::user_with("keys-unknown", vec![("label", label)]));
+    }
+    Ok(Reply::text(ctx.tr("keys-removed", &[("label", &key.label)])).into())
+}
+
+/// Open the key (or each) and check it with its exchange again; a key that opens and
+/// passes is marked used. A key that does not open (changed in the database, moved to
+/// another account, sealed by a vault key no longer configured) gets its own sentence;
+/// the others are tested all the same.
+async fn test(ctx: &Ctx<'_>, vault: &Vault) -> Result<Handled, CommandError> {
+    let user_id = account(ctx)?;
+    let keys: Vec<ExchangeKeyRecord> = match ctx.args.text("label") {
+        Some(label) => match ctx.services.store.exchange_key(user_id, label).await? {
+            Some(k) => vec![k],
+            None => {
+                return Err(CommandError::user_with(
+                    "keys-unknown",
+                    vec![("label", label.to_string())],
+                ));
+            }
+        },
+        None => ctx.services.store.exchange_keys(user_id).await?,
+    };
+    if keys.is_empty() {
+        return Ok(Reply::text(ctx.t("keys-none")).into());
+    }
+    let mut lines = Vec::with_capacity(keys.len());
+    let mut failed = 0;
+    for key in &keys {
+        let args = [("label", key.label.as_str()), ("mask", key.api_key_mask.as_str())];
+        let line = match vault.open_row(key) {
+            Err(e) => {
+                tracing::warn!(key_id = key.id, error = %e, "a stored exchange key does not open");
+                failed += 1;
+                ctx.tr("keys-test-unopenable", &args)
+            }
+            Ok((api_key, secret)) => match ctx
+                .services
+                .key_check
+                .validate(&key.exchange, &api_key, &secret)
+                .await
+            {
+                Ok(()) => {
+                    ctx.services.store.touch_exchange_key(key.id, Utc::now()).await?;
+                    ctx.tr("keys-test-ok", &args)
+                }
+                Err(reason) => {
+                    failed += 1;
+                    format!("{} {}", ctx.tr("keys-test-failed", &args), ctx.t(reason))
+                }
+            },
+        };
+        lines.push(line);
+    }
+    let mut handled: Handled = if lines.len() == 1 {
+        Reply::text(lines.remove(0)).into()
+    } else {
+        Reply::default().block(Block::List(lines)).into()
+    };
+    if failed > 0 {
+        handled.outcome = chainsignal_core::store::Outcome::UserError;
+        handled.detail = Some(format!("{failed} key(s) failed"));
+    }
+    Ok(handled)
 }
 
 async fn add(ctx: &Ctx<'_>, vault: &Vault) -> Result<Handled, CommandError> {

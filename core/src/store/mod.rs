@@ -40,7 +40,7 @@ pub use ai::AiStore;
 pub use audit::AuditStore;
 pub use chats::ChatStore;
 pub use commands::CommandStore;
-pub use keys::{ExchangeKeyRecord, KeyStore, NewExchangeKey};
+pub use keys::{ExchangeKeyRecord, KeyAge, KeyStore, NewExchangeKey, Resealed};
 pub use postgres::PgStore;
 pub use reports::ReportStore;
 pub use scheduler::ScheduleStore;

@@ -89,6 +89,7 @@ impl App {
         let services = Services {
             vault,
             key_check: Arc::new(AcceptAllKeys),
+            form_url: config.http.form_base_url(),
             access,
             messengers: Messengers::default(),
             store: store.clone(),

@@ -19,6 +19,7 @@ pub mod report_view;
 pub mod sanitize;
 pub mod summary;
 pub mod symbols;
+pub mod web_form;
 
 pub use access::{Access, AccessMode, Denial, RateLimits};
 pub use i18n::{I18n, Locale};
@@ -65,6 +66,9 @@ pub struct Services {
     pub vault: Option<Arc<chainsignal_core::vault::Vault>>,
     /// Checks a key with its exchange before it is stored (`/keys add`).
     pub key_check: Arc<dyn KeyCheck>,
+    /// `http.public_url` without a trailing `/`: `/keys add` on Telegram answers with a
+    /// one-time link to `{form_url}/keys/form/TOKEN` (see [`web_form`]). `None`: no form.
+    pub form_url: Option<String>,
 }
 
 /// Checks an exchange API key before `/keys add` stores it. `Err` carries the Fluent key

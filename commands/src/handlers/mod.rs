@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod help;
 pub(crate) mod keys;
+pub(crate) mod keys_form;
 mod lang;
 mod report;
 mod schedule;

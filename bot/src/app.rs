@@ -96,6 +96,7 @@ impl App {
                 config.market.spot_settings(Venue::Live),
             )),
             key_max_age_days: config.vault.max_age_days,
+            form_url: config.http.form_base_url(),
             access,
             messengers: Messengers::default(),
             status: Arc::new(chainsignal_commands::status::Status::new()),

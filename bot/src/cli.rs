@@ -854,7 +854,10 @@ where
             .with_context(|| format!("binding the HTTP server to {}", app.config.http.bind))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "http server listening");
-        let routes = http::router(app.store.clone(), webhook);
+        let mut routes = http::router(app.store.clone(), webhook);
+        if app.commands.services().form_url.is_some() {
+            routes = routes.merge(crate::keys_form::router(app.commands.clone()));
+        }
         Some(tokio::spawn(http::serve(listener, routes, shutdown.clone())))
     } else {
         None

@@ -7,6 +7,7 @@ pub mod console;
 pub mod delivery;
 pub mod discord;
 pub mod http;
+pub mod keys_form;
 pub mod logging;
 pub mod metrics;
 pub mod scheduler;

@@ -22,6 +22,7 @@ pub mod sanitize;
 pub mod status;
 pub mod summary;
 pub mod symbols;
+pub mod web_form;
 
 pub use access::{Access, AccessMode, Denial, RateLimits};
 pub use i18n::{I18n, Locale};
@@ -76,6 +77,9 @@ pub struct Services {
     pub version: &'static str,
     /// `vault.max_age_days`: older keys are flagged and their owners reminded weekly.
     pub key_max_age_days: u32,
+    /// `http.public_url` without a trailing `/`: `/keys add` on Telegram answers with a
+    /// one-time link to `{form_url}/keys/form/TOKEN` (see [`web_form`]). `None`: no form.
+    pub form_url: Option<String>,
 }
 
 /// Checks an exchange API key before `/keys add` stores it. `Err` carries the Fluent key

@@ -147,6 +147,10 @@ impl Default for DatabaseConfig {
 pub struct HttpConfig {
     pub enabled: bool,
     pub bind: String,
+    /// The public `https://` base URL of this HTTP server behind its reverse proxy, e.g.
+    /// `https://bot.example.com`: `/keys add` on Telegram then answers with a one-time
+    /// link to `{public_url}/keys/form/TOKEN`. Unset: no form, the private-chat fallback.
+    pub public_url: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -154,7 +158,16 @@ impl Default for HttpConfig {
         Self {
             enabled: true,
             bind: "127.0.0.1:8080".into(),
+            public_url: None,
         }
+    }
+}
+
+impl HttpConfig {
+    /// `public_url` without a trailing `/`, when set and the server is on.
+    pub fn form_base_url(&self) -> Option<String> {
+        let url = self.public_url.as_deref()?.trim();
+        (self.enabled && !url.is_empty()).then(|| url.trim_end_matches('/').to_string())
     }
 }
 
@@ -557,6 +570,21 @@ impl Config {
                 self.http.bind
             ));
         }
+        if let Some(url) = &self.http.public_url {
+            check_url("http.public_url", url, true)?;
+            if !url.starts_with("https://") {
+                return bad(format!(
+                    "http.public_url must be an https:// URL (the reverse proxy's), not {:?}",
+                    url.chars().take(200).collect::<String>()
+                ));
+            }
+            if url.contains(['?', '#']) {
+                return bad("http.public_url is a base URL: no ?query or #fragment".into());
+            }
+            if !self.http.enabled {
+                return bad("http.public_url needs the HTTP server (http.enabled = true)".into());
+            }
+        }
         if !["en", "pl"].contains(&self.chat.default_locale.as_str()) {
             return bad("chat.default_locale must be \"en\" or \"pl\"".into());
         }
@@ -781,6 +809,31 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().unwrap_err().to_string().contains("same name"));
+    }
+
+    #[test]
+    fn the_public_url_is_an_https_base_url() {
+        let mut c = Config::default();
+        assert_eq!(c.http.form_base_url(), None);
+        c.http.public_url = Some("https://bot.example.com/".into());
+        c.validate().unwrap();
+        assert_eq!(c.http.form_base_url().as_deref(), Some("https://bot.example.com"));
+        for bad in [
+            "http://bot.example.com",
+            "https://",
+            "bot.example.com",
+            "https://bot.example.com/?x=1",
+        ] {
+            let mut c = Config::default();
+            c.http.public_url = Some(bad.into());
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("http.public_url"), "{bad}: {e}");
+        }
+        let mut c = Config::default();
+        c.http.public_url = Some("https://bot.example.com".into());
+        c.http.enabled = false;
+        assert!(c.validate().unwrap_err().to_string().contains("http.enabled"));
+        assert_eq!(c.http.form_base_url(), None);
     }
 
     #[test]

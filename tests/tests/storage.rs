@@ -224,6 +224,7 @@ async fn suite(store: Store) {
     );
     commands_suite(store.clone(), t0).await;
     keys_suite(&store, t0).await;
+    key_forms_suite(&store, t0).await;
     store.close().await;
 }
 
@@ -1360,4 +1361,99 @@ async fn accounts_on_postgres() {
     accounts_suite(&store).await;
     store.close().await;
     db.drop_db().await;
+}
+
+/// `/keys add` form links: stored by the token's hash, taken once (of racing claims one
+/// wins), never after expiry, pruned once expired.
+async fn key_forms_suite(store: &Store, t0: chrono::DateTime<Utc>) {
+    use chainsignal_core::store::{NewKeyForm, key_form_hash};
+    let user = store
+        .ensure_user(&Identity {
+            platform: "telegram".into(),
+            platform_user_id: "form-user".into(),
+            display_name: None,
+        })
+        .await
+        .unwrap();
+    let form = |token: &str, expires_at| NewKeyForm {
+        token_hash: key_form_hash(token),
+        csrf: "c".repeat(32),
+        user_id: user,
+        platform: "telegram".into(),
+        platform_user_id: "form-user".into(),
+        platform_chat_id: "form-user".into(),
+        exchange: "binance-testnet".into(),
+        label: Some("main".into()),
+        locale: "pl".into(),
+        created_at: t0,
+        expires_at,
+    };
+    let live = "1".repeat(64);
+    let old = "2".repeat(64);
+    store
+        .create_key_form(&form(&live, t0 + Duration::minutes(10)))
+        .await
+        .unwrap();
+    store
+        .create_key_form(&form(&old, t0 - Duration::minutes(1)))
+        .await
+        .unwrap();
+    assert_eq!(key_form_hash(&live).len(), 64);
+    assert_ne!(key_form_hash(&live), live);
+
+    let row = store.key_form(&key_form_hash(&live)).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            row.user_id,
+            row.exchange.as_str(),
+            row.label.as_deref(),
+            row.locale.as_str()
+        ),
+        (user, "binance-testnet", Some("main"), "pl")
+    );
+    assert!(row.used_at.is_none());
+    assert!(
+        !format!("{row:?}").contains(&row.csrf),
+        "Debug leaves the CSRF value out"
+    );
+    assert!(store.key_form(&key_form_hash("nope")).await.unwrap().is_none());
+
+    // Expired: never taken.
+    assert!(
+        store
+            .claim_key_form(&key_form_hash(&old), t0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Racing claims: exactly one wins, and the row says when it was used.
+    let claims: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let hash = key_form_hash(&live);
+            tokio::spawn(async move { store.claim_key_form(&hash, t0).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for claim in claims {
+        won += usize::from(claim.await.unwrap().is_some());
+    }
+    assert_eq!(won, 1);
+    let used = store.key_form(&key_form_hash(&live)).await.unwrap().unwrap();
+    assert_eq!(used.used_at, Some(t0));
+    assert!(
+        store
+            .claim_key_form(&key_form_hash(&live), t0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert_eq!(
+        store.prune_key_forms(t0).await.unwrap(),
+        1,
+        "the expired one goes"
+    );
+    assert!(store.key_form(&key_form_hash(&old)).await.unwrap().is_none());
+    assert!(store.key_form(&key_form_hash(&live)).await.unwrap().is_some());
 }

@@ -193,7 +193,8 @@ impl Scheduler {
     }
 
     /// Once an hour: forget buttons that expired a day ago, platform events older than a
-    /// day (a retry comes within minutes), and rate-limit entries back to full.
+    /// day (a retry comes within minutes), `/keys add` form links expired a day ago, and
+    /// rate-limit entries back to full.
     async fn prune(&self, now: DateTime<Utc>) {
         {
             let mut state = self.state.lock().await;
@@ -207,6 +208,11 @@ impl Scheduler {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "pruned expired buttons and old request ids"),
             Err(e) => tracing::warn!(error = %e, "could not prune expired buttons"),
+        }
+        match self.store().prune_key_forms(now - Duration::days(1)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "pruned expired key form links"),
+            Err(e) => tracing::warn!(error = %e, "could not prune expired key form links"),
         }
     }
 

@@ -189,6 +189,10 @@ async fn add(ctx: &Ctx<'_>, vault: &Vault) -> Result<Handled, CommandError> {
         .choice("exchange")
         .ok_or(CommandError::user("keys-usage"))?;
     let (Some(api_key), Some(secret)) = (ctx.args.secret("api_key"), ctx.args.secret("secret")) else {
+        // Telegram with a public URL: a one-time link to the web form instead.
+        if let Some(link) = super::keys_form::offer(ctx, exchange).await? {
+            return Ok(link);
+        }
         return Err(CommandError::user("keys-missing-secrets"));
     };
     for (value, option) in [(api_key, "api_key"), (secret, "secret")] {

@@ -8,6 +8,7 @@ mod admin_status;
 mod audit;
 mod help;
 pub(crate) mod keys;
+pub(crate) mod keys_form;
 mod lang;
 mod report;
 mod schedule;

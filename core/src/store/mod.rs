@@ -13,6 +13,7 @@
 //! | [`CommandStore`] | `commands.rs` | pending actions (buttons), handled request ids |
 //! | [`AuditStore`] | `audit.rs` | the audit log |
 //! | [`KeyStore`] | `keys.rs` | exchange API keys, sealed by the vault |
+//! | [`KeyFormStore`] | `key_forms.rs` | one-time links to the `/keys add` web form |
 //!
 //! [`Storage`] is all of them plus the engine's own operations (migrate, ping, backup);
 //! [`Store`] = `Arc<dyn Storage>` is what the rest of the program holds, and every
@@ -26,6 +27,7 @@ mod audit;
 mod chats;
 mod commands;
 mod engine;
+mod key_forms;
 mod keys;
 mod postgres;
 mod reports;
@@ -40,6 +42,7 @@ pub use ai::AiStore;
 pub use audit::AuditStore;
 pub use chats::ChatStore;
 pub use commands::CommandStore;
+pub use key_forms::{KeyFormRecord, KeyFormStore, NewKeyForm, key_form_hash};
 pub use keys::{ExchangeKeyRecord, KeyAge, KeyStore, NewExchangeKey, Resealed};
 pub use postgres::PgStore;
 pub use reports::ReportStore;
@@ -463,6 +466,7 @@ pub trait Storage:
     + CommandStore
     + AuditStore
     + KeyStore
+    + KeyFormStore
     + Send
     + Sync
     + std::fmt::Debug

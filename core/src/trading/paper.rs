@@ -732,6 +732,20 @@ mod props {
             prop_assert_eq!(acct.margin_in_use().unwrap(), Decimal::ZERO);
         }
 
+        /// A quote notional never buys more than it pays for: rounding is down.
+        #[test]
+        fn quote_sizes_round_down(notional in (500i64..100_000_000).prop_map(|m| Decimal::new(m, 2)), price in (1i64..10_000_000_000).prop_map(|m| Decimal::new(m, 4))) {
+            let f = tests::btc_filters();
+            if let Ok(q) = quantity_for(SizeSpec::Quote(notional), price, Some(&f)) {
+                prop_assert!(q * price <= notional);
+                prop_assert!(notional - q * price <= f.step_size * price + f.min_qty * price);
+            }
+            if let Ok(q) = quantity_for(SizeSpec::Quote(notional), price, None) {
+                prop_assert!(q * price <= notional);
+                prop_assert!(q.scale() <= DEFAULT_QTY_DP);
+            }
+        }
+
         /// Arbitrary decimals never panic the fill path.
         #[test]
         fn fills_never_panic(

@@ -224,3 +224,28 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text, any quote asset: an answer, never a panic; an accepted size is
+        /// positive and at most MAX_SIZE.
+        #[test]
+        fn parse_never_panics(input in "\\PC{0,60}", quote in "[A-Za-z]{0,6}") {
+            if let Ok(SizeSpec::Base(v) | SizeSpec::Quote(v)) = parse_size(&input, &quote) {
+                prop_assert!(v > Decimal::ZERO && v <= MAX_SIZE);
+            }
+        }
+
+        /// Plain decimals round-trip.
+        #[test]
+        fn plain_decimals_parse(m in 1i64..1_000_000_000_000, scale in 0u32..8) {
+            let v = Decimal::new(m, scale);
+            prop_assert_eq!(parse_size(&v.to_string(), "USDT"), Ok(SizeSpec::Base(v.normalize())));
+            prop_assert_eq!(parse_size(&format!("{v}usdt"), "USDT"), Ok(SizeSpec::Quote(v.normalize())));
+        }
+    }
+}

@@ -197,7 +197,9 @@ pub enum Violation {
         pct: Decimal,
         limit_pct: Decimal,
     },
-    /// The kill switch is tripped: no new opens until the next trading day.
+    /// The kill switch is tripped: no new opens until the next trading day. `pct` is
+    /// of the day-start equity; when that was not positive (no percentage exists) it
+    /// is reported as 100.
     DailyLossLimitReached {
         loss: Decimal,
         pct: Decimal,

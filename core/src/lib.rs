@@ -13,6 +13,7 @@ pub mod report;
 pub mod schedule;
 pub mod store;
 pub mod symbol;
+pub mod trading;
 pub mod vault;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -130,7 +130,8 @@ async fn admin_and_audit_on_discord() {
             "deny",
             "block",
             "unblock",
-            "role"
+            "role",
+            "keys"
         ],
         "{admin:#}"
     );

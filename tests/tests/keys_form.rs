@@ -11,6 +11,7 @@ use chainsignal::{http, keys_form, logging, telegram};
 use chainsignal_core::config::{Config, LogFormat};
 use chainsignal_core::market::Source;
 use chainsignal_core::store::{Identity, NewKeyForm, Store, key_form_hash};
+use chainsignal_tests::fake_binance::FakeBinance;
 use chainsignal_tests::fake_telegram::{FakeTelegram, IncomingMessage};
 use chainsignal_tests::{TEST_VAULT_KEY, sqlite_files_contain};
 use chrono::Utc;
@@ -85,6 +86,7 @@ struct FormBot {
     trigger: ShutdownTrigger,
     db: PathBuf,
     _dir: tempfile::TempDir,
+    _testnet: FakeBinance,
 }
 
 impl FormBot {
@@ -98,6 +100,19 @@ impl FormBot {
         config.telegram.poll_timeout_secs = 1;
         config.secrets.telegram_token = Some(SecretString::from("123:TEST".to_string()));
         config.http.public_url = public_url.map(str::to_string);
+        // Keys are checked on the exchange before they are stored: the fake testnet
+        // knows the pairs these tests send.
+        let testnet = FakeBinance::start_testnet().await;
+        testnet.add_key(
+            "APIKEYform000000000000001234wxyz",
+            "SECRETformRecognisable000000000077",
+        );
+        testnet.add_key(
+            "APIKEYalice00000000000000009999",
+            "SECRETaliceRecognisable000000000055",
+        );
+        config.market.binance_testnet_url = testnet.url();
+        config.market.backoff_ms = 1;
         config.validate().unwrap();
         let url = SecretString::from(format!("sqlite://{}", db.display()));
         let app = App::build(config, Some(Source::Demo), Some(url)).await.unwrap();
@@ -109,6 +124,7 @@ impl FormBot {
         let routes = http::router(app.store.clone(), None).merge(keys_form::router(app.commands.clone()));
         let http = tokio::spawn(http::serve(listener, routes, shutdown));
         FormBot {
+            _testnet: testnet,
             app,
             started,
             http,

@@ -450,8 +450,8 @@ impl Default for DiscordConfig {
 }
 
 /// The vault sealing exchange API keys. Its keys come from `CHAINSIGNAL_VAULT_KEY`,
-/// `CHAINSIGNAL_VAULT_KEY_2`, … or from `key_file` (one base64 key per line, line N
-/// is version N); without any, `/keys` is off.
+/// `CHAINSIGNAL_VAULT_KEY_2`, … or from `key_file` (one key per line: `N:base64` is
+/// version N; bare lines are numbered in order); without any, `/keys` is off.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VaultConfig {

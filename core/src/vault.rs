@@ -43,6 +43,11 @@ pub enum VaultError {
     File { path: String, reason: String },
     #[error("the vault key file {0} holds no key")]
     EmptyFile(String),
+    /// Key file lines are all `N:base64` or all bare; a version appears once.
+    #[error(
+        "the vault key file {0} mixes numbered (N:key) and bare lines, or repeats a version; number every line, e.g. 1:… and 2:…"
+    )]
+    FileVersions(String),
     #[error(
         "vault keys come from CHAINSIGNAL_VAULT_KEY* and from vault.key_file at once; configure one of them"
     )]
@@ -185,7 +190,10 @@ impl Vault {
         }
     }
 
-    /// Version N is line N of the file (blank lines and `#` comments are skipped).
+    /// Each line is `N:base64` (version N), or, for files without numbers, version N is
+    /// the Nth bare line (blank lines and `#` comments are skipped). Numbered lines are the
+    /// safe form: removing a retired key does not renumber the others (which would make
+    /// every row sealed under them fail to open).
     fn from_file(path: &Path) -> Result<Self, VaultError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| VaultError::File {
@@ -194,15 +202,33 @@ impl Vault {
         })?;
         let text = Zeroizing::new(text);
         let mut keys = BTreeMap::new();
+        let (mut numbered, mut lines) = (0usize, 0usize);
         for (i, line) in text
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .enumerate()
         {
-            let version = i as u32 + 1;
-            let name = format!("line {version} of {shown}");
-            keys.insert(version, decode_key(line, &name)?);
+            let (version, key) = match line.split_once(':') {
+                Some((n, key)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                    let version = n
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|v| *v > 0)
+                        .ok_or_else(|| VaultError::FileVersions(shown.clone()))?;
+                    numbered += 1;
+                    (version, key.trim())
+                }
+                _ => (i as u32 + 1, line),
+            };
+            let name = format!("key version {version} of {shown}");
+            if keys.insert(version, decode_key(key, &name)?).is_some() {
+                return Err(VaultError::FileVersions(shown));
+            }
+            lines += 1;
+        }
+        if numbered != 0 && numbered != lines {
+            return Err(VaultError::FileVersions(shown));
         }
         if keys.is_empty() {
             return Err(VaultError::EmptyFile(shown));
@@ -504,8 +530,20 @@ mod tests {
         assert_eq!(Vault::load(env, Some(&path)).unwrap_err(), VaultError::TwoSources);
         std::fs::write(&path, "garbage\n").unwrap();
         let e = Vault::load(|_| None, Some(&path)).unwrap_err();
-        assert!(e.to_string().contains("line 1 of"), "{e}");
+        assert!(e.to_string().contains("key version 1 of"), "{e}");
         assert!(!e.to_string().contains("garbage"), "{e}");
+
+        // Numbered lines: a retired key removed does not renumber the others.
+        std::fs::write(&path, format!("# 1 retired\n2:{K1}\n3: {K2}\n")).unwrap();
+        let v = Vault::load(|_| None, Some(&path)).unwrap().unwrap();
+        assert_eq!(v.versions(), vec![2, 3]);
+        assert_eq!(v.current_version(), 3);
+        for bad in [format!("1:{K1}\n{K2}\n"), format!("2:{K1}\n2:{K2}\n"), format!("0:{K1}\n")] {
+            std::fs::write(&path, &bad).unwrap();
+            let e = Vault::load(|_| None, Some(&path)).unwrap_err();
+            assert!(matches!(e, VaultError::FileVersions(_)), "{bad}: {e}");
+            assert!(!e.to_string().contains(K1) && !e.to_string().contains(K2), "{e}");
+        }
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub struct AccountIdentity {
     pub platform: String,
     pub platform_user_id: String,
     pub display_name: Option<String>,
+    /// The platform username (Telegram `@username`), when the platform has one.
+    pub username: Option<String>,
     pub last_seen_at: DateTime<Utc>,
 }
 
@@ -116,6 +118,8 @@ pub struct AccountIdentity {
 pub struct AccountSummary {
     pub account: Account,
     pub identities: Vec<AccountIdentity>,
+    /// Exchange keys stored for the account.
+    pub keys: i64,
 }
 
 /// What deciding on a pending account did.
@@ -197,8 +201,8 @@ pub trait AccountStore: Send + Sync {
         platform: &str,
         platform_user_id: &str,
     ) -> Result<Option<Account>, StoreError>;
-    /// Accounts with an identity on `platform` whose display name is `name` (no `@`,
-    /// without case).
+    /// Accounts with an identity on `platform` whose username is `name` (no `@`,
+    /// without case); when none, those whose display name is.
     async fn accounts_named(&self, platform: &str, name: &str) -> Result<Vec<i64>, StoreError>;
     async fn identities(&self, account: i64) -> Result<Vec<AccountIdentity>, StoreError>;
     /// Set the role (and the block reason: kept only for `blocked`); false when unknown.
@@ -267,7 +271,16 @@ pub trait AccountStore: Send + Sync {
         platform_chat_id: &str,
         message_id: &str,
     ) -> Result<(), StoreError>;
-    /// The Approve / Deny messages about `account`: (platform, chat id, message id).
+    /// Claim the right to send the one Approve / Deny message about `account` to this
+    /// admin chat: `true` once (across retried events and instances), `false` after.
+    async fn claim_approval_message(
+        &self,
+        account: i64,
+        platform: &str,
+        platform_chat_id: &str,
+    ) -> Result<bool, StoreError>;
+    /// The Approve / Deny messages about `account`: (platform, chat id, message id);
+    /// claimed but never sent ones are left out.
     async fn approval_messages(&self, account: i64) -> Result<Vec<(String, String, String)>, StoreError>;
 }
 
@@ -291,12 +304,13 @@ impl<E: Engine> AccountStore for E {
         .await?;
         if let Some(row) = found {
             sql("UPDATE user_identities SET last_seen_at = $1, \
-                 display_name = COALESCE($2, display_name) \
+                 display_name = COALESCE($2, display_name), username = COALESCE($5, username) \
                  WHERE platform = $3 AND platform_user_id = $4")
             .bind(now)
             .bind(&identity.display_name)
             .bind(&identity.platform)
             .bind(&identity.platform_user_id)
+            .bind(&identity.username)
             .execute(&mut tx)
             .await?;
             tx.commit().await?;
@@ -309,7 +323,7 @@ impl<E: Engine> AccountStore for E {
             .await?;
         let inserted = sql(
             "INSERT INTO user_identities (user_id, platform, platform_user_id, \
-             display_name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             display_name, created_at, last_seen_at, username) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (platform, platform_user_id) DO NOTHING",
         )
         .bind(new_id)
@@ -318,6 +332,7 @@ impl<E: Engine> AccountStore for E {
         .bind(&identity.display_name)
         .bind(now)
         .bind(now)
+        .bind(&identity.username)
         .execute(&mut tx)
         .await?;
         if inserted == 0 {
@@ -367,6 +382,17 @@ impl<E: Engine> AccountStore for E {
 
     async fn accounts_named(&self, platform: &str, name: &str) -> Result<Vec<i64>, StoreError> {
         let name = name.trim_start_matches('@').to_lowercase();
+        // The username first (case-insensitive); the display name only when no username
+        // matches.
+        let by_username: Vec<(i64,)> = sql("SELECT DISTINCT user_id FROM user_identities \
+             WHERE platform = $1 AND LOWER(username) = $2 ORDER BY user_id")
+        .bind(platform)
+        .bind(name.as_str())
+        .read_all(self)
+        .await?;
+        if !by_username.is_empty() {
+            return Ok(by_username.into_iter().map(|(id,)| id).collect());
+        }
         let rows: Vec<(i64,)> = sql("SELECT DISTINCT user_id FROM user_identities \
              WHERE platform = $1 AND (LOWER(display_name) = $2 OR LOWER(display_name) = $3) \
              ORDER BY user_id")
@@ -379,13 +405,13 @@ impl<E: Engine> AccountStore for E {
     }
 
     async fn identities(&self, account: i64) -> Result<Vec<AccountIdentity>, StoreError> {
-        Ok(
-            sql("SELECT platform, platform_user_id, display_name, last_seen_at \
-             FROM user_identities WHERE user_id = $1 ORDER BY platform, platform_user_id")
-            .bind(account)
-            .read_all(self)
-            .await?,
+        Ok(sql(
+            "SELECT platform, platform_user_id, display_name, username, last_seen_at \
+             FROM user_identities WHERE user_id = $1 ORDER BY platform, platform_user_id",
         )
+        .bind(account)
+        .read_all(self)
+        .await?)
     }
 
     async fn set_role(
@@ -454,7 +480,16 @@ impl<E: Engine> AccountStore for E {
         for row in rows {
             let account = account(row);
             let identities = self.identities(account.id).await?;
-            out.push(AccountSummary { account, identities });
+            let (keys,): (i64,) =
+                sql("SELECT CAST(COUNT(*) AS BIGINT) FROM exchange_keys WHERE user_id = $1")
+                    .bind(account.id)
+                    .read_one(self)
+                    .await?;
+            out.push(AccountSummary {
+                account,
+                identities,
+                keys,
+            });
         }
         Ok((out, total))
     }
@@ -609,11 +644,13 @@ impl<E: Engine> AccountStore for E {
             .bind(source)
             .execute(&mut tx)
             .await?;
-        sql("UPDATE reports SET user_id = $1 WHERE user_id = $2")
-            .bind(target)
-            .bind(source)
-            .execute(&mut tx)
-            .await?;
+        // What one side owns moves with it (at most one side owns any).
+        for stmt in [
+            "UPDATE reports SET user_id = $1 WHERE user_id = $2",
+            "UPDATE exchange_keys SET user_id = $1 WHERE user_id = $2",
+        ] {
+            sql(stmt).bind(target).bind(source).execute(&mut tx).await?;
+        }
         sql("UPDATE link_codes SET used_at = $1 WHERE code_hash = $2")
             .bind(now)
             .bind(code_hash)
@@ -695,10 +732,30 @@ impl<E: Engine> AccountStore for E {
         Ok(())
     }
 
+    async fn claim_approval_message(
+        &self,
+        account: i64,
+        platform: &str,
+        platform_chat_id: &str,
+    ) -> Result<bool, StoreError> {
+        // An empty message id marks the claim until the message is sent.
+        let n = sql(
+            "INSERT INTO approval_messages (user_id, platform, platform_chat_id, message_id, created_at) \
+             VALUES ($1, $2, $3, '', $4) ON CONFLICT (user_id, platform, platform_chat_id) DO NOTHING",
+        )
+        .bind(account)
+        .bind(platform)
+        .bind(platform_chat_id)
+        .bind(Utc::now())
+        .write(self)
+        .await?;
+        Ok(n == 1)
+    }
+
     async fn approval_messages(&self, account: i64) -> Result<Vec<(String, String, String)>, StoreError> {
         Ok(sql(
             "SELECT platform, platform_chat_id, message_id FROM approval_messages \
-             WHERE user_id = $1 ORDER BY platform, platform_chat_id",
+             WHERE user_id = $1 AND message_id <> '' ORDER BY platform, platform_chat_id",
         )
         .bind(account)
         .read_all(self)
@@ -706,6 +763,8 @@ impl<E: Engine> AccountStore for E {
     }
 }
 
-/// Rows an account owns that linking would merge (extend with keys, positions…).
-const OWNS_DATA: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM ai_calls a JOIN user_identities i \
-     ON i.platform = a.platform AND i.platform_user_id = a.platform_user_id WHERE i.user_id = $1";
+/// Rows an account owns that linking would merge: AI usage and exchange keys (extend
+/// with positions…). An account with none is "empty".
+const OWNS_DATA: &str = "SELECT CAST((SELECT COUNT(*) FROM ai_calls a JOIN user_identities i \
+     ON i.platform = a.platform AND i.platform_user_id = a.platform_user_id WHERE i.user_id = $1) \
+     + (SELECT COUNT(*) FROM exchange_keys k WHERE k.user_id = $1) AS BIGINT)";

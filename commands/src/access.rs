@@ -219,9 +219,7 @@ mod tests {
             platform,
             id: id.into(),
             display_name: None,
-            us,
             username: None,
-            ername: None,
         }
     }
 

@@ -867,7 +867,7 @@ impl Commands {
     ) -> Reply {
         let started = Instant::now();
         let (user_id, resolved) = self.resolve(asker).await;
-        let (role, unavailable) = match admitted.ok_or(()).or_else(|()| resolved) {
+        let (role, unavailable) = match admitted.map_or(resolved, Ok) {
             Ok(role) => (role, false),
             // Never used: nothing runs when the role is unknown.
             Err(_) => (Role::Blocked, true),

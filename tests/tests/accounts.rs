@@ -834,3 +834,37 @@ async fn telegram_usernames_name_people_for_admin_commands() {
     assert_eq!(stored[0].username.as_deref(), Some("Trader_Joe"));
     bot.stop().await;
 }
+
+/// The pending person's reply never waits on the approval requests: with every Telegram
+/// send hanging (the Telegram owner's request never answered), a new person on Discord
+/// is answered well before teloxide's 17 s client timeout would free a reply that
+/// waited on it, and the Discord owner's request still arrives, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_requests_do_not_hold_up_the_pending_persons_reply() {
+    let tg = FakeTelegram::start().await;
+    let dc = FakeDiscord::start().await;
+    let bot = start(&tg, &dc, None, |c| c.access.mode = AccessMode::Approval).await;
+    dc.wait_ready(WAIT).await;
+    tg.hang_after("sendMessage", 0);
+
+    let ix = Interaction::command("report").user(BOB, "bob");
+    dc.send_interaction(&ix);
+    // Shorter than the 17 s a reply held by the hanging request would take.
+    let msgs = dc
+        .wait_for_messages(ix.token(), |m| m.iter().any(shown), Duration::from_secs(8))
+        .await;
+    let answer = visible_text(msgs.iter().find(|m| shown(m)).unwrap());
+    assert!(answer.contains(PENDING), "{answer}");
+    // The Telegram owner's request was attempted (and hangs); the Discord owner's came.
+    tg.wait_until(WAIT, |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "sendmessage" && c.chat_id() == Some(TG_OWNER))
+    })
+    .await;
+    let dm = dm_messages(&dc, USER_ID, |m| !m.is_empty()).await;
+    assert_eq!(dm.len(), 1, "{dm:#?}");
+    assert!(visible_text(&dm[0]).contains("awaiting approval"));
+    tg.clear_failures("sendMessage");
+    bot.stop().await;
+}

@@ -1288,6 +1288,7 @@ async fn admin_account(store: &chainsignal_core::store::Store, who: &Who) -> any
                 platform: platform.clone(),
                 platform_user_id: id.clone(),
                 display_name: None,
+                username: None,
             };
             Ok(store.ensure_account(&identity, StoredRole::Trader).await?.0.id)
         }

@@ -30,6 +30,7 @@ fn console_user() -> UserRef {
         platform: Platform::Console,
         id: "local".into(),
         display_name: name,
+        username: None,
     }
 }
 

@@ -53,6 +53,8 @@ pub enum Denial {
     NeedsOwner,
     /// The command needs the chat's administrator (or an admin).
     ChatAdmin,
+    /// The asker's role could not be read (storage outage): refused, fail closed.
+    Unavailable,
 }
 
 impl Denial {
@@ -65,6 +67,7 @@ impl Denial {
             Denial::NeedsAdmin => "permission-bot-admin",
             Denial::NeedsOwner => "permission-owner",
             Denial::ChatAdmin => "permission-chat-admin",
+            Denial::Unavailable => "access-unavailable",
         }
     }
 
@@ -77,6 +80,7 @@ impl Denial {
             Denial::NeedsAdmin => "needs_admin",
             Denial::NeedsOwner => "needs_owner",
             Denial::ChatAdmin => "needs_chat_admin",
+            Denial::Unavailable => "role_unavailable",
         }
     }
 }
@@ -215,6 +219,7 @@ mod tests {
             platform,
             id: id.into(),
             display_name: None,
+            username: None,
         }
     }
 

@@ -47,8 +47,27 @@ async fn chat_locale(services: &Services, chat: &ChatKey) -> Locale {
     }
 }
 
-/// Ask every admin and owner, once each, to approve or deny `account`. Failures are
-/// logged: the person can still be approved with `/admin approve`.
+/// How long the approval requests about one person may take before they are given up.
+const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// [`request`] in a task of its own, bounded by [`REQUEST_BUDGET`]: the caller (the
+/// pending person's reply) does not wait for it.
+pub(crate) fn spawn_request(services: &Services, account: i64, who: &UserRef) {
+    let services = services.clone();
+    let who = who.clone();
+    tokio::spawn(async move {
+        if tokio::time::timeout(REQUEST_BUDGET, request(&services, account, &who))
+            .await
+            .is_err()
+        {
+            tracing::warn!(account, "approval requests timed out; /admin approve still works");
+        }
+    });
+}
+
+/// Ask every admin and owner, once each, to approve or deny `account` (a claim in the
+/// database makes it once across retried events and instances). Failures are logged:
+/// the person can still be approved with `/admin approve`.
 pub(crate) async fn request(services: &Services, account: i64, who: &UserRef) {
     let mut targets: Vec<(String, String)> = services
         .access
@@ -90,6 +109,14 @@ async fn request_one(
         platform: platform.to_string(),
         platform_chat_id: chat_id.clone(),
     };
+    if !services
+        .store
+        .claim_approval_message(account, platform, &chat_id)
+        .await?
+    {
+        // Already sent (or being sent) by another event or instance.
+        return Ok(());
+    }
     let locale = chat_locale(services, &chat).await;
     let i18n = &services.i18n;
     let mut buttons = Vec::new();

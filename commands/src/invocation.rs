@@ -36,6 +36,8 @@ pub struct UserRef {
     /// The platform's id for the user, as text (Discord snowflakes, Telegram ids).
     pub id: String,
     pub display_name: Option<String>,
+    /// The platform username without `@` (Telegram), when the person has one.
+    pub username: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -463,6 +463,9 @@ impl Commands {
             chat_admin: invocation.chat_admin,
         };
         let (_, role) = self.resolve(&asker).await;
+        let Ok(role) = role else {
+            return None;
+        };
         if access::check(role, spec, invocation.chat_admin, invocation.chat.kind).is_err() {
             return None;
         }
@@ -775,12 +778,17 @@ impl Commands {
         locale: Locale,
     ) -> Result<Role, (String, Reply)> {
         let (_, role) = self.resolve(asker).await;
-        if let Err(denial) = access::check(role, spec, asker.chat_admin, asker.chat.kind) {
-            return Err((
-                denial.code().into(),
-                Reply::error(self.services.i18n.t(locale, denial.key())),
-            ));
-        }
+        let checked =
+            role.and_then(|role| access::check(role, spec, asker.chat_admin, asker.chat.kind).map(|()| role));
+        let role = match checked {
+            Ok(role) => role,
+            Err(denial) => {
+                return Err((
+                    denial.code().into(),
+                    Reply::error(self.services.i18n.t(locale, denial.key())),
+                ));
+            }
+        };
         if let Err(wait) = self.services.access.check_rate(asker.user, spec.name) {
             let seconds = wait.as_secs().max(1).to_string();
             let text = self
@@ -795,9 +803,10 @@ impl Commands {
     /// The asker's account (created on first sight, as the access mode says) and role:
     /// owner when any identity of the account is an owner in the config (or at the
     /// console), else the stored role. A person seen for the first time in approval mode
-    /// makes every admin and owner get an Approve / Deny request. Storage trouble: no
-    /// account, and the role of a new person (owners stay owners).
-    async fn resolve(&self, asker: &Asker<'_>) -> (Option<i64>, Role) {
+    /// makes every admin and owner get an Approve / Deny request. Storage trouble fails
+    /// closed: owners from the config stay owners, everyone else is refused with
+    /// [`Denial::Unavailable`] (a blocked person must not pass as a new one).
+    async fn resolve(&self, asker: &Asker<'_>) -> (Option<i64>, Result<Role, Denial>) {
         let access = &self.services.access;
         let platform = asker.user.platform.as_str();
         let owner_here = access.is_owner(platform, &asker.user.id);
@@ -805,6 +814,7 @@ impl Commands {
             platform: platform.into(),
             platform_user_id: asker.user.id.clone(),
             display_name: asker.user.display_name.clone(),
+            username: asker.user.username.clone(),
         };
         let new_role = if owner_here {
             StoredRole::Trader
@@ -815,11 +825,11 @@ impl Commands {
         let (account, created) = match store.ensure_account(&identity, new_role).await {
             Ok(found) => found,
             Err(e) => {
-                tracing::warn!(error = %e, "account unavailable");
+                tracing::warn!(error = %e, "account unavailable; refusing all but the owners");
                 let role = if owner_here {
-                    Role::Owner
+                    Ok(Role::Owner)
                 } else {
-                    access::role_of(new_role)
+                    Err(Denial::Unavailable)
                 };
                 return (None, role);
             }
@@ -835,14 +845,16 @@ impl Commands {
                 }
             };
         if created && account.role == StoredRole::Pending && !owner {
-            approval::request(&self.services, account.id, asker.user).await;
+            // Off the reply path: the pending person's answer never waits on the admins'
+            // messages (bounded, failures logged).
+            approval::spawn_request(&self.services, account.id, asker.user);
         }
         let role = if owner {
             Role::Owner
         } else {
             access::role_of(account.role)
         };
-        (Some(account.id), role)
+        (Some(account.id), Ok(role))
     }
 
     /// Why a Confirm could not be claimed, as a Fluent key.
@@ -881,7 +893,11 @@ impl Commands {
     ) -> Reply {
         let started = Instant::now();
         let (user_id, resolved) = self.resolve(asker).await;
-        let role = admitted.unwrap_or(resolved);
+        let (role, unavailable) = match admitted.map_or(resolved, Ok) {
+            Ok(role) => (role, false),
+            // Never used: nothing runs when the role is unknown.
+            Err(_) => (Role::Blocked, true),
+        };
         let denied =
             |spec: &'static CommandSpec| access::check(role, spec, asker.chat_admin, asker.chat.kind).err();
         let rate = |spec: &'static CommandSpec| match admitted {
@@ -890,6 +906,8 @@ impl Commands {
         };
         let mut audit_args = String::new();
         let result = match spec {
+            // The role is unknown (storage outage): fail closed, without detail.
+            _ if unavailable => Err(CommandError::Denied(Denial::Unavailable)),
             // One line for anything a blocked person asks, even what does not exist.
             _ if role == Role::Blocked => Err(CommandError::Denied(Denial::Blocked)),
             None => Err(CommandError::user_with(

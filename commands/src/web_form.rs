@@ -246,6 +246,7 @@ impl Commands {
                 platform,
                 id: claimed.platform_user_id.clone(),
                 display_name: None,
+                username: None,
             },
             chat: ChatRef {
                 platform,

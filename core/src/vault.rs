@@ -538,7 +538,11 @@ mod tests {
         let v = Vault::load(|_| None, Some(&path)).unwrap().unwrap();
         assert_eq!(v.versions(), vec![2, 3]);
         assert_eq!(v.current_version(), 3);
-        for bad in [format!("1:{K1}\n{K2}\n"), format!("2:{K1}\n2:{K2}\n"), format!("0:{K1}\n")] {
+        for bad in [
+            format!("1:{K1}\n{K2}\n"),
+            format!("2:{K1}\n2:{K2}\n"),
+            format!("0:{K1}\n"),
+        ] {
             std::fs::write(&path, &bad).unwrap();
             let e = Vault::load(|_| None, Some(&path)).unwrap_err();
             assert!(matches!(e, VaultError::FileVersions(_)), "{bad}: {e}");

@@ -245,6 +245,7 @@ console-secret-prompt = { $label } (not shown as you type):
 ## Accounts, roles, approval (issue 13)
 access-blocked = Your access to this bot is blocked.
 access-pending = Your access is awaiting an admin's approval. Meanwhile you can use /start, /help and /link.
+access-unavailable = The bot is temporarily unavailable. Please try again shortly.
 access-approved = Your access was approved: welcome! Send /help to see the commands.
 access-denied = Your request for access was denied.
 permission-read-only = Your account is read-only (viewer): you cannot change anything.
@@ -278,7 +279,7 @@ link-code = Your link code: { $code }
     Within { $minutes } minutes, send /link { $code } on your other platform (Discord or Telegram). It works once.
 link-done = Linked: this identity now belongs to account { $account } ({ $platforms }).
 link-same-account = This code belongs to your own account: nothing to link.
-link-both-own-data = Both accounts already have data of their own (such as AI usage), and nothing is merged silently. Link from a new, empty identity, or ask an admin.
+link-both-own-data = Both accounts already have data of their own (exchange keys or AI usage), and nothing is merged silently. Link from a new, empty identity, or ask an admin.
 link-code-wrong = That code is not valid. { $left } more wrong codes will lock /link for 15 minutes.
 link-code-expired = That code has expired: run /link on your other platform for a new one. { $left } more wrong codes will lock /link for 15 minutes.
 link-code-used = That code was already used: run /link on your other platform for a new one. { $left } more wrong codes will lock /link for 15 minutes.

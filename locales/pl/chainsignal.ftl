@@ -245,6 +245,7 @@ console-secret-prompt = { $label } (nie widać, co wpisujesz):
 ## Konta, role, zatwierdzanie (zgłoszenie 13)
 access-blocked = Twój dostęp do tego bota jest zablokowany.
 access-pending = Twój dostęp czeka na zatwierdzenie przez administratora. W tym czasie możesz używać /start, /help i /link.
+access-unavailable = Bot jest chwilowo niedostępny. Spróbuj ponownie za chwilę.
 access-approved = Twój dostęp został zatwierdzony: witaj! Wyślij /help, aby zobaczyć polecenia.
 access-denied = Twoja prośba o dostęp została odrzucona.
 permission-read-only = Twoje konto jest tylko do odczytu (obserwator): nie możesz niczego zmieniać.
@@ -278,7 +279,7 @@ link-code = Twój kod łączenia: { $code }
     W ciągu { $minutes } minut wyślij /link { $code } na swojej drugiej platformie (Discord lub Telegram). Działa jeden raz.
 link-done = Połączono: ta tożsamość należy teraz do konta { $account } ({ $platforms }).
 link-same-account = Ten kod należy do Twojego własnego konta: nie ma czego łączyć.
-link-both-own-data = Oba konta mają już własne dane (np. użycie AI), a niczego nie łączymy po cichu. Połącz z nowej, pustej tożsamości albo poproś administratora.
+link-both-own-data = Oba konta mają już własne dane (klucze giełdowe lub użycie AI), a niczego nie łączymy po cichu. Połącz z nowej, pustej tożsamości albo poproś administratora.
 link-code-wrong = Ten kod jest nieprawidłowy. Jeszcze { $left } błędnych kodów zablokuje /link na 15 minut.
 link-code-expired = Ten kod wygasł: uruchom /link na drugiej platformie, aby dostać nowy. Jeszcze { $left } błędnych kodów zablokuje /link na 15 minut.
 link-code-used = Ten kod został już użyty: uruchom /link na drugiej platformie, aby dostać nowy. Jeszcze { $left } błędnych kodów zablokuje /link na 15 minut.

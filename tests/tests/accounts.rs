@@ -241,6 +241,19 @@ async fn link_across_platforms(db: Option<&str>) {
         "{whoami}"
     );
 
+    // One account: `/audit` on either platform shows the actions from both.
+    let tg_audit = tg_text(&tg, 501, "/audit").await;
+    let dc_audit = dc_ask(&dc, &Interaction::command("audit").user(BOB, "bob")).await;
+    for answer in [&tg_audit, &dc_audit] {
+        assert!(
+            answer.contains("telegram") && answer.contains("discord"),
+            "{answer}"
+        );
+        assert!(answer.contains("/link") && answer.contains("/whoami"), "{answer}");
+    }
+    // The Discord /audit lists the Telegram /audit just run.
+    assert!(dc_audit.contains("/audit"), "{dc_audit}");
+
     // Single use: the same code from someone else.
     let again = tg_text(&tg, 502, &format!("/link {code}")).await;
     assert!(again.contains("already used"), "{again}");
@@ -344,6 +357,7 @@ async fn approval_with_two_admins_first_press_decides() {
         platform: "telegram".into(),
         platform_user_id: ADMIN.to_string(),
         display_name: Some("Adam".into()),
+        username: None,
     };
     bot.app
         .store
@@ -623,5 +637,238 @@ async fn traders_are_denied_admin_and_owners_cannot_be_demoted() {
     assert!(!answer.contains("read-only"), "{answer}");
     let unknown = tg_text(&tg, 701, "/admin approve 123456").await;
     assert!(unknown.contains("I don't know anyone called 123456"), "{unknown}");
+    bot.stop().await;
+}
+
+const UNAVAILABLE: &str = "The bot is temporarily unavailable. Please try again shortly.";
+
+/// Fail closed: with the database gone (PostgreSQL dropped under the running bot), a
+/// blocked person and a new one on both platforms get the "temporarily unavailable"
+/// line (not the role of a new person), while the owners from the config keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_outage_fails_closed_for_all_but_owners() {
+    let Some(db) = TempPostgres::create("accounts_outage").await else {
+        return;
+    };
+    let tg = FakeTelegram::start().await;
+    let dc = FakeDiscord::start().await;
+    let bot = start(&tg, &dc, Some(&db.url), |_| {}).await;
+    dc.wait_ready(WAIT).await;
+    // 601 (Telegram) and BOB (Discord) are seen, then blocked.
+    tg_text(&tg, 601, "/help").await;
+    dc_ask(&dc, &Interaction::command("help").user(BOB, "bob")).await;
+    for (platform, id) in [("telegram", "601".to_string()), ("discord", BOB.to_string())] {
+        let account = bot.account_of(platform, &id).await.id;
+        bot.app
+            .store
+            .set_role(account, StoredRole::Blocked, Some("spam"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(tg_text(&tg, 601, "/help").await, BLOCKED);
+
+    // The database goes away.
+    db.drop_db().await;
+
+    for (user, text) in [(601, "/help"), (601, "/report btc"), (602, "/help")] {
+        let answer = tg_text(&tg, user, text).await;
+        assert_eq!(answer, UNAVAILABLE, "{user} {text}");
+    }
+    for name in ["help", "whoami"] {
+        let answer = dc_ask(&dc, &Interaction::command(name).user(BOB, "bob")).await;
+        assert_eq!(answer.trim(), UNAVAILABLE, "{name}");
+    }
+    // Owners (config) keep working: /help answers with the commands.
+    let help = tg_text(&tg, TG_OWNER, "/help").await;
+    assert!(!help.contains(UNAVAILABLE) && help.contains("/report"), "{help}");
+    let help = dc_ask(&dc, &Interaction::command("help")).await;
+    assert!(!help.contains(UNAVAILABLE) && help.contains("report"), "{help}");
+    bot.stop().await;
+}
+
+/// A stored exchange key for `account` (sealed values are placeholders: only owning one
+/// matters here).
+async fn give_key(bot: &Bot, account: i64, label: &str) {
+    use chainsignal_core::store::NewExchangeKey;
+    let added = bot
+        .app
+        .store
+        .add_exchange_key(&NewExchangeKey {
+            user_id: account,
+            exchange: "binance".into(),
+            label: label.into(),
+            api_key_mask: "abcd…wxyz".into(),
+            api_key_sealed: "c2VhbGVk".into(),
+            api_key_nonce: "bm9uY2U=".into(),
+            secret_sealed: "c2VhbGVk".into(),
+            secret_nonce: "bm9uY2U=".into(),
+            key_version: 1,
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert!(added.is_some());
+}
+
+const BOTH_OWN: &str = "Both accounts already have data of their own";
+
+/// Linking two accounts that both own data (exchange keys) is refused with the
+/// explanation, from Discord and from Telegram; once one side is empty it links, the
+/// keys move with it, and `/admin users` counts them.
+async fn linking_accounts_that_own_data(db: Option<&str>) {
+    let tg = FakeTelegram::start().await;
+    let dc = FakeDiscord::start().await;
+    let bot = start(&tg, &dc, db, |_| {}).await;
+    dc.wait_ready(WAIT).await;
+    let bob = || Interaction::command("link").user(BOB, "bob");
+    // Both seen, both own a key.
+    tg_text(&tg, 801, "/help").await;
+    dc_ask(&dc, &Interaction::command("help").user(BOB, "bob")).await;
+    let tg_account = bot.account_of("telegram", "801").await.id;
+    let dc_account = bot.account_of("discord", &BOB.to_string()).await.id;
+    give_key(&bot, tg_account, "main").await;
+    give_key(&bot, dc_account, "other").await;
+
+    // A Telegram code used on Discord: refused, explained.
+    let code = code_in(&tg_text(&tg, 801, "/link").await);
+    let answer = dc_ask(&dc, &bob().option("code", json!(code.clone()))).await;
+    assert!(answer.contains(BOTH_OWN), "{answer}");
+    // A Discord code used on Telegram: the same.
+    let dc_code = code_in(&dc_ask(&dc, &bob()).await);
+    let answer = tg_text(&tg, 801, &format!("/link {dc_code}")).await;
+    assert!(answer.contains(BOTH_OWN), "{answer}");
+    assert_ne!(bot.account_of("discord", &BOB.to_string()).await.id, tg_account);
+
+    // The Discord side gives its key up: now it links, and the Telegram key stays.
+    assert!(
+        bot.app
+            .store
+            .remove_exchange_key(dc_account, "other")
+            .await
+            .unwrap()
+    );
+    // A refused code is used up (it may have been read where it was typed): a new one.
+    let answer = dc_ask(&dc, &bob().option("code", json!(code))).await;
+    assert!(answer.contains("already used"), "{answer}");
+    let code = code_in(&tg_text(&tg, 801, "/link").await);
+    let answer = dc_ask(&dc, &bob().option("code", json!(code))).await;
+    assert!(answer.contains("Linked"), "{answer}");
+    assert_eq!(bot.account_of("discord", &BOB.to_string()).await.id, tg_account);
+    assert_eq!(bot.app.store.exchange_keys(tg_account).await.unwrap().len(), 1);
+    let list = tg_text(&tg, TG_OWNER, "/admin users").await;
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!("#{tg_account} ")))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        line.contains("discord+telegram") || line.contains("telegram+discord"),
+        "{line}"
+    );
+    assert!(line.contains("keys 1") && line.contains("positions —"), "{line}");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linking_accounts_that_own_data_on_sqlite() {
+    linking_accounts_that_own_data(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linking_accounts_that_own_data_on_postgres() {
+    let Some(db) = TempPostgres::create("accounts_owns_data").await else {
+        return;
+    };
+    linking_accounts_that_own_data(Some(&db.url)).await;
+    db.drop_db().await;
+}
+
+/// `msg` from its sender's private chat; the text of the next message the bot sends there.
+async fn tg_send(fake: &FakeTelegram, msg: IncomingMessage) -> String {
+    let user = msg.user_id;
+    let before = sends_to(&fake.calls(), user).len();
+    fake.push_message(&msg);
+    let calls = fake
+        .wait_until(WAIT, |calls| sends_to(calls, user).len() > before)
+        .await;
+    sends_to(&calls, user)[before]
+        .text()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Telegram `@username`: stored from `User.username`, matched without case before the
+/// display name (the first name, the fallback), and shown in `/admin users`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_usernames_name_people_for_admin_commands() {
+    let tg = FakeTelegram::start().await;
+    let dc = FakeDiscord::start().await;
+    let bot = start(&tg, &dc, None, |_| {}).await;
+    dc.wait_ready(WAIT).await;
+    // Two "Alice"s (the first name), told apart by their usernames; "Zedekiah" has none.
+    tg_send(&tg, IncomingMessage::private(901, "/help").username("Trader_Joe")).await;
+    tg_send(&tg, IncomingMessage::private(902, "/help").username("other_one")).await;
+    tg_send(
+        &tg,
+        IncomingMessage::private(903, "/help").from_user(903, "Zedekiah"),
+    )
+    .await;
+
+    let done = tg_text(&tg, TG_OWNER, "/admin block @trader_joe spam").await;
+    assert!(done.contains("is now blocked"), "{done}");
+    assert_eq!(bot.account_of("telegram", "901").await.role, StoredRole::Blocked);
+    assert_eq!(bot.account_of("telegram", "902").await.role, StoredRole::Trader);
+    // The display name is the fallback: one Zedekiah, two Alices.
+    let done = tg_text(&tg, TG_OWNER, "/admin role @ZEDEKIAH viewer").await;
+    assert!(done.contains("now has the role viewer"), "{done}");
+    assert_eq!(bot.account_of("telegram", "903").await.role, StoredRole::Viewer);
+    let ambiguous = tg_text(&tg, TG_OWNER, "/admin block @alice").await;
+    assert!(ambiguous.contains("More than one person"), "{ambiguous}");
+
+    let list = tg_text(&tg, TG_OWNER, "/admin users").await;
+    assert!(
+        list.contains("@Trader_Joe") && list.contains("@other_one"),
+        "{list}"
+    );
+    let stored = bot
+        .app
+        .store
+        .identities(bot.account_of("telegram", "901").await.id)
+        .await
+        .unwrap();
+    assert_eq!(stored[0].username.as_deref(), Some("Trader_Joe"));
+    bot.stop().await;
+}
+
+/// The pending person's reply never waits on the approval requests: with every Telegram
+/// send hanging (the Telegram owner's request never answered), a new person on Discord
+/// is answered well before teloxide's 17 s client timeout would free a reply that
+/// waited on it, and the Discord owner's request still arrives, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_requests_do_not_hold_up_the_pending_persons_reply() {
+    let tg = FakeTelegram::start().await;
+    let dc = FakeDiscord::start().await;
+    let bot = start(&tg, &dc, None, |c| c.access.mode = AccessMode::Approval).await;
+    dc.wait_ready(WAIT).await;
+    tg.hang_after("sendMessage", 0);
+
+    let ix = Interaction::command("report").user(BOB, "bob");
+    dc.send_interaction(&ix);
+    // Shorter than the 17 s a reply held by the hanging request would take.
+    let msgs = dc
+        .wait_for_messages(ix.token(), |m| m.iter().any(shown), Duration::from_secs(8))
+        .await;
+    let answer = visible_text(msgs.iter().find(|m| shown(m)).unwrap());
+    assert!(answer.contains(PENDING), "{answer}");
+    // The Telegram owner's request was attempted (and hangs); the Discord owner's came.
+    tg.wait_until(WAIT, |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "sendmessage" && c.chat_id() == Some(TG_OWNER))
+    })
+    .await;
+    let dm = dm_messages(&dc, USER_ID, |m| !m.is_empty()).await;
+    assert_eq!(dm.len(), 1, "{dm:#?}");
+    assert!(visible_text(&dm[0]).contains("awaiting approval"));
+    tg.clear_failures("sendMessage");
     bot.stop().await;
 }

@@ -49,12 +49,14 @@ async fn operators_list_accounts_give_roles_and_block_without_a_chat() {
         platform: "telegram".into(),
         platform_user_id: "501".into(),
         display_name: Some("Mallory".into()),
+        username: None,
     };
     let (mallory, _) = store.ensure_account(&seen, StoredRole::Trader).await.unwrap();
     let owner = Identity {
         platform: "telegram".into(),
         platform_user_id: "77".into(),
         display_name: Some("Olga".into()),
+        username: None,
     };
     store.ensure_account(&owner, StoredRole::Trader).await.unwrap();
     store.close().await;

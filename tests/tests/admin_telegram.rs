@@ -113,6 +113,7 @@ fn discord_invocation(user: &str, command: &str) -> Invocation {
             platform: Platform::Discord,
             id: user.into(),
             display_name: None,
+            username: None,
         },
         chat: ChatRef {
             platform: Platform::Discord,

@@ -35,6 +35,7 @@ fn identity(platform: &str, id: &str) -> Identity {
         platform: platform.into(),
         platform_user_id: id.into(),
         display_name: None,
+        username: None,
     }
 }
 

@@ -40,6 +40,7 @@ fn telegram(user: &str, chat: &str, command: &str, raw: &str, request_id: &str) 
             platform: Platform::Telegram,
             id: user.into(),
             display_name: None,
+            username: None,
         },
         chat: ChatRef {
             platform: Platform::Telegram,
@@ -153,6 +154,7 @@ async fn confirm_is_for_the_asker_only_and_expires() {
             platform: Platform::Telegram,
             id: user.into(),
             display_name: None,
+            username: None,
         },
         chat: ChatRef {
             platform: Platform::Telegram,
@@ -331,6 +333,7 @@ async fn a_failed_confirmation_gives_its_button_back_and_other_chats_cannot_use_
             platform: Platform::Telegram,
             id: "1".into(),
             display_name: None,
+            username: None,
         },
         chat: ChatRef {
             platform: Platform::Telegram,

@@ -224,6 +224,7 @@ async fn keys_add_reads_the_secrets_privately_and_stores_them_sealed() {
             platform: "console".into(),
             platform_user_id: "local".into(),
             display_name: None,
+            username: None,
         })
         .await
         .unwrap();

@@ -161,6 +161,7 @@ async fn account_of(store: &Store, user: i64) -> i64 {
             platform: "telegram".into(),
             platform_user_id: user.to_string(),
             display_name: None,
+            username: None,
         })
         .await
         .unwrap()

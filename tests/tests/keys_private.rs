@@ -116,6 +116,7 @@ async fn keys_of(store: &Store, platform: &str, id: &str) -> Vec<chainsignal_cor
             platform: platform.into(),
             platform_user_id: id.into(),
             display_name: None,
+            username: None,
         })
         .await
         .unwrap();

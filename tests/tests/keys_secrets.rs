@@ -265,6 +265,7 @@ async fn seed(store: &Store, vault: &Vault, n: usize) -> Vec<i64> {
                 platform: "telegram".into(),
                 platform_user_id: format!("{}", 1000 + i % 7),
                 display_name: None,
+                username: None,
             })
             .await
             .unwrap();
@@ -459,6 +460,7 @@ async fn keys_list_test_remove_and_rows_that_do_not_open() {
             platform: "console".into(),
             platform_user_id: "local".into(),
             display_name: None,
+            username: None,
         })
         .await
         .unwrap();
@@ -502,6 +504,7 @@ async fn keys_list_test_remove_and_rows_that_do_not_open() {
             platform: "telegram".into(),
             platform_user_id: "999".into(),
             display_name: None,
+            username: None,
         })
         .await
         .unwrap();
@@ -618,6 +621,7 @@ async fn old_keys_remind_their_owner_once_a_week_and_admins_see_counts() {
                 platform: "telegram".into(),
                 platform_user_id: who.into(),
                 display_name: None,
+                username: None,
             })
             .await
             .unwrap();

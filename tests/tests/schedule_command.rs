@@ -62,6 +62,7 @@ fn invocation(raw: &str, lang: Option<chainsignal_commands::Locale>) -> Invocati
             platform: Platform::Telegram,
             id: "7".into(),
             display_name: None,
+            username: None,
         },
         chat: ChatRef {
             platform: Platform::Telegram,

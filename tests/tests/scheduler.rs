@@ -429,6 +429,7 @@ async fn subscribe_and_schedule_commands_check_permissions_and_arguments() {
                 platform: Platform::Telegram,
                 id: if role == Who::Owner { "99" } else { "7" }.into(),
                 display_name: None,
+                username: None,
             },
             chat: ChatRef {
                 platform: Platform::Telegram,

@@ -89,6 +89,7 @@ async fn suite(store: Store) {
         platform: "telegram".into(),
         platform_user_id: "42".into(),
         display_name: Some("Alice".into()),
+        username: None,
     };
     let u1 = store.ensure_user(&alice).await.unwrap();
     assert_eq!(store.ensure_user(&alice).await.unwrap(), u1);
@@ -240,6 +241,7 @@ async fn keys_suite(store: &Store, t0: chrono::DateTime<Utc>) {
         platform: "telegram".into(),
         platform_user_id: id.into(),
         display_name: None,
+        username: None,
     };
     let alice = store.ensure_user(&identity("key-alice")).await.unwrap();
     let bob = store.ensure_user(&identity("key-bob")).await.unwrap();
@@ -740,6 +742,7 @@ async fn same_new_user_round(store: &Store, round: usize) {
         platform: "discord".into(),
         platform_user_id: format!("same-at-once-{round}"),
         display_name: None,
+        username: None,
     };
     let mut tasks = Vec::new();
     for _ in 0..24 {
@@ -830,6 +833,7 @@ async fn concurrent_writes_on_sqlite_all_succeed() {
                     platform: "telegram".into(),
                     platform_user_id: id.clone(),
                     display_name: Some(format!("User {id}")),
+                    username: None,
                 };
                 let chat = ChatKey {
                     platform: "telegram".into(),
@@ -972,6 +976,7 @@ fn ident(platform: &str, id: &str, name: Option<&str>) -> Identity {
         platform: platform.into(),
         platform_user_id: id.into(),
         display_name: name.map(str::to_owned),
+        username: None,
     }
 }
 
@@ -1276,6 +1281,114 @@ async fn accounts_suite(store: &Store) {
         ]
     );
 
+    // One approval message per admin chat, claimed once (a retried event, another
+    // instance); a claim not yet sent is not listed.
+    assert!(
+        store
+            .claim_approval_message(c_id, "telegram", "88")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_approval_message(c_id, "telegram", "88")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_approval_message(c_id, "telegram", "77")
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.approval_messages(c_id).await.unwrap().len(), 2);
+    store
+        .save_approval_message(c_id, "telegram", "88", "13")
+        .await
+        .unwrap();
+    assert_eq!(store.approval_messages(c_id).await.unwrap().len(), 3);
+
+    // Usernames: stored, refreshed, matched without case before display names.
+    let joe = Identity {
+        username: Some("Trader_Joe".into()),
+        ..ident("telegram", "601", Some("Alice"))
+    };
+    let (joe_account, _) = store.ensure_account(&joe, StoredRole::Trader).await.unwrap();
+    let (other, _) = store
+        .ensure_account(&ident("telegram", "602", Some("trader_joe")), StoredRole::Trader)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.accounts_named("telegram", "@TRADER_joe").await.unwrap(),
+        vec![joe_account.id]
+    );
+    assert_eq!(
+        store.accounts_named("telegram", "alice").await.unwrap().len(),
+        1,
+        "the display name is the fallback"
+    );
+    // Seen again without a username (not sent this time): the stored one is kept.
+    store
+        .ensure_account(&ident("telegram", "601", Some("Alice")), StoredRole::Trader)
+        .await
+        .unwrap();
+    let ids = store.identities(joe_account.id).await.unwrap();
+    assert_eq!(ids[0].username.as_deref(), Some("Trader_Joe"));
+
+    // Exchange keys make an account "not empty": two such accounts are not linked; the
+    // keys are counted in listings and move with a link into an empty account.
+    use chainsignal_core::store::NewExchangeKey;
+    let key = |user_id: i64, label: &str| NewExchangeKey {
+        user_id,
+        exchange: "binance".into(),
+        label: label.into(),
+        api_key_mask: "abcd…wxyz".into(),
+        api_key_sealed: "c2VhbGVk".into(),
+        api_key_nonce: "bm9uY2U=".into(),
+        secret_sealed: "c2VhbGVk".into(),
+        secret_nonce: "bm9uY2U=".into(),
+        key_version: 1,
+        created_at: now,
+    };
+    assert!(!store.account_owns_data(other.id).await.unwrap());
+    store.add_exchange_key(&key(joe_account.id, "a")).await.unwrap();
+    store.add_exchange_key(&key(other.id, "b")).await.unwrap();
+    assert!(store.account_owns_data(joe_account.id).await.unwrap());
+    let t = now + Duration::minutes(40);
+    store
+        .create_link_code(joe_account.id, "hash-keys", t, t + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_link_code("telegram", "602", "hash-keys", t, policy)
+            .await
+            .unwrap(),
+        LinkOutcome::BothOwnData
+    );
+    let (all, _) = store.list_accounts(None, 100, 0).await.unwrap();
+    let keys_of = |id: i64| all.iter().find(|a| a.account.id == id).map(|a| a.keys);
+    assert_eq!(keys_of(joe_account.id), Some(1));
+    assert_eq!(keys_of(other.id), Some(1));
+    assert!(store.remove_exchange_key(joe_account.id, "a").await.unwrap());
+    // The refused code is used up; a new one. The account that owns the keys is the one
+    // kept (sealed keys are bound to their account and would not open elsewhere), here
+    // the redeemer's: joe's identity joins it.
+    store
+        .create_link_code(joe_account.id, "hash-keys-2", t, t + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_link_code("telegram", "602", "hash-keys-2", t, policy)
+            .await
+            .unwrap(),
+        LinkOutcome::Linked { account: other.id }
+    );
+    assert_eq!(store.exchange_keys(other.id).await.unwrap().len(), 1);
+    assert_eq!(store.identities(other.id).await.unwrap().len(), 2);
+    assert!(store.account(joe_account.id).await.unwrap().is_none());
+
     // An admin's second identity unlinked in approval mode: a pending account, not a
     // second admin nobody approved.
     let (boss, _) = store
@@ -1372,6 +1485,7 @@ async fn key_forms_suite(store: &Store, t0: chrono::DateTime<Utc>) {
             platform: "telegram".into(),
             platform_user_id: "form-user".into(),
             display_name: None,
+            username: None,
         })
         .await
         .unwrap();

@@ -812,6 +812,8 @@ fn discord_user(user: &serenity::all::User) -> UserRef {
         platform: Platform::Discord,
         id: user.id.get().to_string(),
         display_name: Some(user.global_name.clone().unwrap_or_else(|| user.name.clone())),
+        // `/admin` takes a Discord user option (an id): no username needed.
+        username: None,
     }
 }
 

@@ -167,12 +167,17 @@ async fn users(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
                 .identities
                 .iter()
                 .any(|i| access.is_owner(&i.platform, &i.platform_user_id));
-            let name = a
+            let mut name = a
                 .identities
                 .iter()
                 .find_map(|i| i.display_name.clone())
                 .or_else(|| a.identities.first().map(|i| i.platform_user_id.clone()))
                 .unwrap_or_else(|| "—".into());
+            // Telegram usernames, as `@name` (what `/admin … @name` takes).
+            for username in a.identities.iter().filter_map(|i| i.username.as_deref()) {
+                name.push_str(" @");
+                name.push_str(username);
+            }
             let mut platforms: Vec<&str> = a.identities.iter().map(|i| i.platform.as_str()).collect();
             platforms.dedup();
             let seen = a
@@ -191,9 +196,9 @@ async fn users(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
                     ("platforms", &platforms.join("+")),
                     ("role", role),
                     ("seen", &seen),
-                    // Positions and keys do not exist yet (issues 14+).
-                    ("positions", "0"),
-                    ("keys", "—"),
+                    // Positions do not exist yet (issue 15).
+                    ("positions", "—"),
+                    ("keys", &a.keys.to_string()),
                 ],
             )
         })

@@ -108,6 +108,8 @@ pub struct AccountIdentity {
     pub platform: String,
     pub platform_user_id: String,
     pub display_name: Option<String>,
+    /// The platform username (Telegram `@username`), when the platform has one.
+    pub username: Option<String>,
     pub last_seen_at: DateTime<Utc>,
 }
 
@@ -116,6 +118,8 @@ pub struct AccountIdentity {
 pub struct AccountSummary {
     pub account: Account,
     pub identities: Vec<AccountIdentity>,
+    /// Exchange keys stored for the account.
+    pub keys: i64,
 }
 
 /// What deciding on a pending account did.
@@ -197,8 +201,8 @@ pub trait AccountStore: Send + Sync {
         platform: &str,
         platform_user_id: &str,
     ) -> Result<Option<Account>, StoreError>;
-    /// Accounts with an identity on `platform` whose display name is `name` (no `@`,
-    /// without case).
+    /// Accounts with an identity on `platform` whose username is `name` (no `@`,
+    /// without case); when none, those whose display name is.
     async fn accounts_named(&self, platform: &str, name: &str) -> Result<Vec<i64>, StoreError>;
     async fn identities(&self, account: i64) -> Result<Vec<AccountIdentity>, StoreError>;
     /// Set the role (and the block reason: kept only for `blocked`); false when unknown.
@@ -270,7 +274,16 @@ pub trait AccountStore: Send + Sync {
         platform_chat_id: &str,
         message_id: &str,
     ) -> Result<(), StoreError>;
-    /// The Approve / Deny messages about `account`: (platform, chat id, message id).
+    /// Claim the right to send the one Approve / Deny message about `account` to this
+    /// admin chat: `true` once (across retried events and instances), `false` after.
+    async fn claim_approval_message(
+        &self,
+        account: i64,
+        platform: &str,
+        platform_chat_id: &str,
+    ) -> Result<bool, StoreError>;
+    /// The Approve / Deny messages about `account`: (platform, chat id, message id);
+    /// claimed but never sent ones are left out.
     async fn approval_messages(&self, account: i64) -> Result<Vec<(String, String, String)>, StoreError>;
 }
 
@@ -294,12 +307,13 @@ impl<E: Engine> AccountStore for E {
         .await?;
         if let Some(row) = found {
             sql("UPDATE user_identities SET last_seen_at = $1, \
-                 display_name = COALESCE($2, display_name) \
+                 display_name = COALESCE($2, display_name), username = COALESCE($5, username) \
                  WHERE platform = $3 AND platform_user_id = $4")
             .bind(now)
             .bind(&identity.display_name)
             .bind(&identity.platform)
             .bind(&identity.platform_user_id)
+            .bind(&identity.username)
             .execute(&mut tx)
             .await?;
             tx.commit().await?;
@@ -312,7 +326,7 @@ impl<E: Engine> AccountStore for E {
             .await?;
         let inserted = sql(
             "INSERT INTO user_identities (user_id, platform, platform_user_id, \
-             display_name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             display_name, created_at, last_seen_at, username) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (platform, platform_user_id) DO NOTHING",
         )
         .bind(new_id)
@@ -321,6 +335,7 @@ impl<E: Engine> AccountStore for E {
         .bind(&identity.display_name)
         .bind(now)
         .bind(now)
+        .bind(&identity.username)
         .execute(&mut tx)
         .await?;
         if inserted == 0 {
@@ -370,6 +385,17 @@ impl<E: Engine> AccountStore for E {
 
     async fn accounts_named(&self, platform: &str, name: &str) -> Result<Vec<i64>, StoreError> {
         let name = name.trim_start_matches('@').to_lowercase();
+        // The username first (case-insensitive); the display name only when no username
+        // matches.
+        let by_username: Vec<(i64,)> = sql("SELECT DISTINCT user_id FROM user_identities \
+             WHERE platform = $1 AND LOWER(username) = $2 ORDER BY user_id")
+        .bind(platform)
+        .bind(name.as_str())
+        .read_all(self)
+        .await?;
+        if !by_username.is_empty() {
+            return Ok(by_username.into_iter().map(|(id,)| id).collect());
+        }
         let rows: Vec<(i64,)> = sql("SELECT DISTINCT user_id FROM user_identities \
              WHERE platform = $1 AND (LOWER(display_name) = $2 OR LOWER(display_name) = $3) \
              ORDER BY user_id")
@@ -382,13 +408,13 @@ impl<E: Engine> AccountStore for E {
     }
 
     async fn identities(&self, account: i64) -> Result<Vec<AccountIdentity>, StoreError> {
-        Ok(
-            sql("SELECT platform, platform_user_id, display_name, last_seen_at \
-             FROM user_identities WHERE user_id = $1 ORDER BY platform, platform_user_id")
-            .bind(account)
-            .read_all(self)
-            .await?,
+        Ok(sql(
+            "SELECT platform, platform_user_id, display_name, username, last_seen_at \
+             FROM user_identities WHERE user_id = $1 ORDER BY platform, platform_user_id",
         )
+        .bind(account)
+        .read_all(self)
+        .await?)
     }
 
     async fn set_role(
@@ -457,7 +483,16 @@ impl<E: Engine> AccountStore for E {
         for row in rows {
             let account = account(row);
             let identities = self.identities(account.id).await?;
-            out.push(AccountSummary { account, identities });
+            let (keys,): (i64,) =
+                sql("SELECT CAST(COUNT(*) AS BIGINT) FROM exchange_keys WHERE user_id = $1")
+                    .bind(account.id)
+                    .read_one(self)
+                    .await?;
+            out.push(AccountSummary {
+                account,
+                identities,
+                keys,
+            });
         }
         Ok((out, total))
     }
@@ -608,28 +643,36 @@ impl<E: Engine> AccountStore for E {
             tx.commit().await?;
             return Ok(LinkOutcome::BothOwnData);
         }
-        let (target_role,): (String,) = sql("SELECT role FROM users WHERE id = $1")
-            .bind(target)
+        // The account that owns something is the one kept: its sealed exchange keys are
+        // bound to its id and would not open under another. (Both own something: refused
+        // above.) The other account's identities join it, and it is deleted.
+        let (keep, gone) = if source_data > 0 {
+            (source, target)
+        } else {
+            (target, source)
+        };
+        let (keep_role,): (String,) = sql("SELECT role FROM users WHERE id = $1")
+            .bind(keep)
             .fetch_one(&mut tx)
             .await?;
-        let (source_role,): (String,) = sql("SELECT role FROM users WHERE id = $1")
-            .bind(source)
+        let (gone_role,): (String,) = sql("SELECT role FROM users WHERE id = $1")
+            .bind(gone)
             .fetch_one(&mut tx)
             .await?;
-        let role = merged_role(role_of(&target_role), role_of(&source_role));
+        let role = merged_role(role_of(&keep_role), role_of(&gone_role));
         sql("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())
-            .bind(target)
+            .bind(keep)
             .execute(&mut tx)
             .await?;
         sql("UPDATE user_identities SET user_id = $1 WHERE user_id = $2")
-            .bind(target)
-            .bind(source)
+            .bind(keep)
+            .bind(gone)
             .execute(&mut tx)
             .await?;
         sql("UPDATE reports SET user_id = $1 WHERE user_id = $2")
-            .bind(target)
-            .bind(source)
+            .bind(keep)
+            .bind(gone)
             .execute(&mut tx)
             .await?;
         for stmt in [
@@ -637,7 +680,7 @@ impl<E: Engine> AccountStore for E {
             "DELETE FROM approval_messages WHERE user_id = $1",
             "DELETE FROM users WHERE id = $1",
         ] {
-            sql(stmt).bind(source).execute(&mut tx).await?;
+            sql(stmt).bind(gone).execute(&mut tx).await?;
         }
         sql("DELETE FROM link_attempts WHERE platform = $1 AND platform_user_id = $2")
             .bind(platform)
@@ -645,7 +688,7 @@ impl<E: Engine> AccountStore for E {
             .execute(&mut tx)
             .await?;
         tx.commit().await?;
-        Ok(LinkOutcome::Linked { account: target })
+        Ok(LinkOutcome::Linked { account: keep })
     }
 
     async fn unlink_identity(
@@ -713,10 +756,30 @@ impl<E: Engine> AccountStore for E {
         Ok(())
     }
 
+    async fn claim_approval_message(
+        &self,
+        account: i64,
+        platform: &str,
+        platform_chat_id: &str,
+    ) -> Result<bool, StoreError> {
+        // An empty message id marks the claim until the message is sent.
+        let n = sql(
+            "INSERT INTO approval_messages (user_id, platform, platform_chat_id, message_id, created_at) \
+             VALUES ($1, $2, $3, '', $4) ON CONFLICT (user_id, platform, platform_chat_id) DO NOTHING",
+        )
+        .bind(account)
+        .bind(platform)
+        .bind(platform_chat_id)
+        .bind(Utc::now())
+        .write(self)
+        .await?;
+        Ok(n == 1)
+    }
+
     async fn approval_messages(&self, account: i64) -> Result<Vec<(String, String, String)>, StoreError> {
         Ok(sql(
             "SELECT platform, platform_chat_id, message_id FROM approval_messages \
-             WHERE user_id = $1 ORDER BY platform, platform_chat_id",
+             WHERE user_id = $1 AND message_id <> '' ORDER BY platform, platform_chat_id",
         )
         .bind(account)
         .read_all(self)
@@ -724,6 +787,8 @@ impl<E: Engine> AccountStore for E {
     }
 }
 
-/// Rows an account owns that linking would merge (extend with keys, positions…).
-const OWNS_DATA: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM ai_calls a JOIN user_identities i \
-     ON i.platform = a.platform AND i.platform_user_id = a.platform_user_id WHERE i.user_id = $1";
+/// Rows an account owns that linking would merge: AI usage and exchange keys (extend
+/// with positions…). An account with none is "empty".
+const OWNS_DATA: &str = "SELECT CAST((SELECT COUNT(*) FROM ai_calls a JOIN user_identities i \
+     ON i.platform = a.platform AND i.platform_user_id = a.platform_user_id WHERE i.user_id = $1) \
+     + (SELECT COUNT(*) FROM exchange_keys k WHERE k.user_id = $1) AS BIGINT)";

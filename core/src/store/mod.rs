@@ -241,11 +241,13 @@ pub enum Backend {
 }
 
 /// Who someone is on one platform.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Identity {
     pub platform: String,
     pub platform_user_id: String,
     pub display_name: Option<String>,
+    /// The platform username without `@` (Telegram), when it has one.
+    pub username: Option<String>,
 }
 
 /// A chat (or channel) on one platform.

@@ -1136,6 +1136,29 @@ async fn finish<W: AsyncWrite + Unpin>(
     })
 }
 
+/// An export's CSV to `out_file` (saying how many `what` went there) or to stdout.
+async fn write_export<W: AsyncWrite + Unpin>(
+    csv: &str,
+    rows: usize,
+    what: &str,
+    out_file: Option<PathBuf>,
+    out: &mut W,
+) -> anyhow::Result<()> {
+    match out_file {
+        Some(path) => {
+            tokio::fs::write(&path, csv)
+                .await
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("{rows} {what} written to {}", path.display());
+        }
+        None => {
+            out.write_all(csv.as_bytes()).await?;
+            out.flush().await?;
+        }
+    }
+    Ok(())
+}
+
 async fn export_reports<W: AsyncWrite + Unpin>(
     config: Config,
     since: Option<DateTime<Utc>>,
@@ -1145,18 +1168,7 @@ async fn export_reports<W: AsyncWrite + Unpin>(
     let app = App::build(config, None, None).await?;
     let rows = app.store.report_history(since).await?;
     let csv = chainsignal_core::export::history_csv(&rows);
-    match out_file {
-        Some(path) => {
-            tokio::fs::write(&path, csv)
-                .await
-                .with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("{} rows written to {}", rows.len(), path.display());
-        }
-        None => {
-            out.write_all(csv.as_bytes()).await?;
-            out.flush().await?;
-        }
-    }
+    write_export(&csv, rows.len(), "rows", out_file, &mut out).await?;
     app.store.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -1259,18 +1271,7 @@ async fn export_audit<W: AsyncWrite + Unpin>(
     let app = App::build(config, None, None).await?;
     let rows = app.store.audit_since(since).await?;
     let csv = chainsignal_core::export::audit_csv(&rows);
-    match out_file {
-        Some(path) => {
-            tokio::fs::write(&path, csv)
-                .await
-                .with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("{} audit rows written to {}", rows.len(), path.display());
-        }
-        None => {
-            out.write_all(csv.as_bytes()).await?;
-            out.flush().await?;
-        }
-    }
+    write_export(&csv, rows.len(), "audit rows", out_file, &mut out).await?;
     app.store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -184,6 +184,11 @@ impl Ctx<'_> {
         self.services.i18n.t(self.locale, key)
     }
 
+    /// A role's name (`owner`, `admin`, `trader`, …) in the chat's language.
+    pub fn role_word(&self, role: &str) -> String {
+        self.t(&format!("role-{role}"))
+    }
+
     pub fn tr(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.services.i18n.tr(self.locale, key, args)
     }

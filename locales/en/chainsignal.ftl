@@ -349,3 +349,11 @@ admin-broadcast-too-long = The message is too long: at most { $max } characters.
 admin-broadcast-preview = Send this to { $count } subscribed chats?
 admin-broadcast-queued = Broadcast #{ $id } is on its way to { $count } chats.
 broadcast-title = Announcement
+
+## Role names (shown in /whoami, /admin users, role changes)
+role-owner = owner
+role-admin = admin
+role-trader = trader
+role-viewer = viewer
+role-pending = pending
+role-blocked = blocked

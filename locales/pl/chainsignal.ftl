@@ -349,3 +349,11 @@ admin-broadcast-too-long = Wiadomość jest za długa: najwyżej { $max } znakó
 admin-broadcast-preview = Wysłać to do { $count } subskrybujących czatów?
 admin-broadcast-queued = Ogłoszenie nr { $id } jest w drodze do { $count } czatów.
 broadcast-title = Ogłoszenie
+
+## Role names (shown in /whoami, /admin users, role changes)
+role-owner = właściciel
+role-admin = administrator
+role-trader = trader
+role-viewer = obserwator
+role-pending = oczekujący
+role-blocked = zablokowany

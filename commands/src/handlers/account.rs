@@ -147,7 +147,10 @@ pub(crate) async fn whoami(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         .collect();
     let mut reply = Reply::text(ctx.tr(
         "whoami",
-        &[("account", &format!("#{account}")), ("role", ctx.role.as_str())],
+        &[
+            ("account", &format!("#{account}")),
+            ("role", &ctx.role_word(ctx.role.as_str())),
+        ],
     ))
     .block(Block::List(lines));
     reply.visibility = Visibility::Private;

@@ -144,7 +144,11 @@ async fn change_role(
     if role == StoredRole::Blocked && account.role == StoredRole::Pending {
         tell(ctx.services, account.id, "access-denied").await;
     }
-    Ok(Reply::text(ctx.tr(done_key, &[("name", &name), ("role", role.as_str())])).into())
+    Ok(Reply::text(ctx.tr(
+        done_key,
+        &[("name", &name), ("role", &ctx.role_word(role.as_str()))],
+    ))
+    .into())
 }
 
 async fn users(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
@@ -187,14 +191,14 @@ async fn users(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
                 .max()
                 .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_else(|| "—".into());
-            let role = if owner { "owner" } else { a.account.role.as_str() };
+            let role = ctx.role_word(if owner { "owner" } else { a.account.role.as_str() });
             ctx.tr(
                 "admin-users-line",
                 &[
                     ("account", &format!("#{}", a.account.id)),
                     ("name", &name),
                     ("platforms", &platforms.join("+")),
-                    ("role", role),
+                    ("role", &role),
                     ("seen", &seen),
                     // Positions do not exist yet (issue 15).
                     ("positions", "—"),

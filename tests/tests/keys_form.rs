@@ -7,18 +7,18 @@
 
 use chainsignal::app::App;
 use chainsignal::shutdown::{self, ShutdownTrigger};
-use chainsignal::{http, keys_form, logging, telegram};
-use chainsignal_core::config::{Config, LogFormat};
+use chainsignal::{http, keys_form, telegram};
+use chainsignal_core::config::Config;
 use chainsignal_core::market::Source;
 use chainsignal_core::store::{Identity, NewKeyForm, Store, key_form_hash};
 use chainsignal_tests::fake_binance::FakeBinance;
 use chainsignal_tests::fake_telegram::{FakeTelegram, IncomingMessage};
+use chainsignal_tests::trace_log::{assert_not_logged, log};
 use chainsignal_tests::{TEST_VAULT_KEY, sqlite_files_contain};
 use chrono::Utc;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -26,55 +26,6 @@ const PUBLIC_URL: &str = "https://bot.example.test";
 const LINK_PREFIX: &str = "https://bot.example.test/keys/form/";
 
 // ============================ the log, at TRACE ============================
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-struct CapturedWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut all) = self.0.lock() {
-            all.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Chainsignal's own logging setup, as `RUST_LOG=trace` makes it, writing into memory.
-fn log() -> &'static Captured {
-    static LOG: OnceLock<Captured> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let captured = Captured::default();
-        let buf = captured.0.clone();
-        logging::init_with_writer(
-            LogFormat::Text,
-            "trace",
-            move || CapturedWriter(buf.clone()),
-            false,
-        );
-        tracing::trace!("trace logging captured");
-        captured
-    })
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&log().0.lock().unwrap()).into_owned()
-}
-
-fn assert_not_logged(needles: &[&str]) {
-    let text = log_text();
-    assert!(text.contains("trace logging captured"));
-    assert!(text.lines().count() > 50, "the log is busy at TRACE:\n{text}");
-    for n in needles {
-        let hits: Vec<&str> = text.lines().filter(|l| l.contains(n)).collect();
-        assert!(hits.is_empty(), "{n} logged:\n{}", hits.join("\n"));
-    }
-}
 
 // ============================ the bot ============================
 

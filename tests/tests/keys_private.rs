@@ -6,78 +6,24 @@
 
 use chainsignal::app::App;
 use chainsignal::shutdown::{self, ShutdownTrigger};
-use chainsignal::{discord, logging, telegram};
-use chainsignal_core::config::{Config, LogFormat};
+use chainsignal::{discord, telegram};
+use chainsignal_core::config::Config;
 use chainsignal_core::market::Source;
 use chainsignal_core::store::{Identity, Store};
 use chainsignal_tests::fake_binance::FakeBinance;
 use chainsignal_tests::fake_discord::{FakeDiscord, Interaction, TOKEN, USER_ID};
 use chainsignal_tests::fake_telegram::{Failure, FakeTelegram, IncomingMessage};
+use chainsignal_tests::trace_log::{assert_not_logged, log, log_text};
 use chainsignal_tests::{TEST_VAULT_KEY, sqlite_files_contain};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 const FLAG_EPHEMERAL: u64 = 64;
 
 // ============================ the log, at TRACE ============================
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-struct CapturedWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut all) = self.0.lock() {
-            all.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Chainsignal's own logging setup, as `RUST_LOG=trace` makes it, writing into memory:
-/// one subscriber for the whole test binary.
-fn log() -> &'static Captured {
-    static LOG: OnceLock<Captured> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let captured = Captured::default();
-        let buf = captured.0.clone();
-        logging::init_with_writer(
-            LogFormat::Text,
-            "trace",
-            move || CapturedWriter(buf.clone()),
-            false,
-        );
-        tracing::trace!("trace logging captured");
-        captured
-    })
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&log().0.lock().unwrap()).into_owned()
-}
-
-/// The secrets in no log line; the log does hold TRACE lines (it is really at TRACE).
-fn assert_not_logged(needles: &[&str]) {
-    let text = log_text();
-    assert!(
-        text.contains("trace logging captured"),
-        "the log is captured at TRACE"
-    );
-    assert!(text.lines().count() > 50, "the log is busy at TRACE:\n{text}");
-    for n in needles {
-        let hits: Vec<&str> = text.lines().filter(|l| l.contains(n)).collect();
-        assert!(hits.is_empty(), "{n} logged:\n{}", hits.join("\n"));
-    }
-}
 
 // ============================ helpers ============================
 

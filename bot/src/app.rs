@@ -7,6 +7,7 @@ use chainsignal_commands::{
 };
 use chainsignal_core::ai::AiClient;
 use chainsignal_core::config::{Config, describe_database_url};
+use chainsignal_core::desk::{Desk, DeskSettings};
 use chainsignal_core::exchange::Venue;
 use chainsignal_core::market::{BinanceClient, CachedMarket, DemoMarket, MarketData, Source};
 use chainsignal_core::report::ReportBuilder;
@@ -49,13 +50,28 @@ impl App {
         source: Option<Source>,
         database_url: Option<SecretString>,
     ) -> anyhow::Result<Self> {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Self::build_with_clock(config, source, database_url, Arc::new(SystemClock)).await
+    }
+
+    /// As [`build`](Self::build), with "now" from `clock` (tests move it).
+    pub async fn build_with_clock(
+        config: Config,
+        source: Option<Source>,
+        database_url: Option<SecretString>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let source = source
             .or_else(|| Source::parse(&config.market.source))
             .unwrap_or(Source::Binance);
         let market = market(&config, source, clock.clone())?;
         let m = &config.market;
-        let reports = ReportBuilder::new(market, clock, m.concurrency, m.hourly_candles, m.daily_candles);
+        let reports = ReportBuilder::new(
+            market,
+            clock.clone(),
+            m.concurrency,
+            m.hourly_candles,
+            m.daily_candles,
+        );
         let url = database_url.unwrap_or_else(|| config.database_url());
         // The store's errors are whole sentences (what, where, the fix): no context added.
         let store = store::open(&url, config.database.max_connections).await?;
@@ -87,7 +103,29 @@ impl App {
         );
         // Bad key material stops the start with a sentence that never shows the key.
         let vault = config.vault().context("the vault key")?.map(Arc::new);
+        // Paper fills use the public market (`market.binance_url`); testnet and live
+        // orders go to their exchange with the account's key.
+        let desk = Desk::new(
+            store.clone(),
+            config.market.spot_settings(Venue::Live),
+            config.market.spot_settings(Venue::Testnet),
+            config.market.spot_settings(Venue::Live),
+            vault.clone(),
+            DeskSettings {
+                clock: clock.clone(),
+                mmr: config.risk.mmr,
+                mmr_per_symbol: config
+                    .risk
+                    .mmr_per_symbol
+                    .iter()
+                    .map(|(s, m)| (s.to_ascii_uppercase(), *m))
+                    .collect(),
+                ..config.trading.desk_settings(&config.market.quote)
+            },
+        )
+        .context("building the trading desk")?;
         let services = Services {
+            desk,
             vault,
             // Keys are checked on the exchange they belong to: `market.binance_testnet_url`
             // or `market.binance_url` (live keys also for withdrawals off and an IP list).
@@ -97,6 +135,7 @@ impl App {
             )),
             key_max_age_days: config.vault.max_age_days,
             form_url: config.http.form_base_url(),
+            risk: config.risk.clone(),
             access,
             messengers: Messengers::default(),
             status: Arc::new(chainsignal_commands::status::Status::new()),

@@ -8,7 +8,7 @@
 
 use crate::Services;
 use crate::reply::Reply;
-use chainsignal_core::store::{ChatKey, KeyAge};
+use chainsignal_core::store::KeyAge;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -106,33 +106,7 @@ pub async fn remind_old_keys(services: &Services, now: DateTime<Utc>, max_age_da
 
 /// The reminder in each private chat the owner can be reached in; true when one went.
 async fn tell_owner(services: &Services, user_id: i64, labels: &[(String, i64)], max_age_days: u32) -> bool {
-    let identities = match services.store.identities(user_id).await {
-        Ok(ids) => ids,
-        Err(e) => {
-            tracing::warn!(error = %e, "identities unavailable");
-            return false;
-        }
-    };
-    let mut sent = false;
-    for identity in identities {
-        let Some(messenger) = services.messengers.get(&identity.platform) else {
-            continue;
-        };
-        let Some(chat_id) = messenger.private_chat(&identity.platform_user_id).await else {
-            continue;
-        };
-        let chat = ChatKey {
-            platform: identity.platform.clone(),
-            platform_chat_id: chat_id.clone(),
-        };
-        let locale = match services
-            .store
-            .ensure_chat(&chat, services.default_locale.code())
-            .await
-        {
-            Ok(record) => crate::Locale::from_tag(&record.locale).unwrap_or(services.default_locale),
-            Err(_) => services.default_locale,
-        };
+    let sent = crate::messenger::tell_account(services, user_id, |locale| {
         let list = labels
             .iter()
             .map(|(label, age)| {
@@ -144,16 +118,15 @@ async fn tell_owner(services: &Services, user_id: i64, labels: &[(String, i64)],
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let text = services.i18n.tr(
+        Reply::text(services.i18n.tr(
             locale,
             "keys-reminder",
             &[("keys", &list), ("max", &max_age_days.to_string())],
-        );
-        if messenger.send(&chat_id, &Reply::text(text)).await.is_some() {
-            sent = true;
-        } else {
-            tracing::info!(platform = %identity.platform, "an owner could not be reminded of an old key");
-        }
+        ))
+    })
+    .await;
+    if !sent {
+        tracing::info!(user_id, "an owner could not be reminded of an old key");
     }
     sent
 }

@@ -18,10 +18,12 @@ pub mod private;
 pub mod registry;
 pub mod reply;
 pub mod report_view;
+pub mod risk_context;
 pub mod sanitize;
 pub mod status;
 pub mod summary;
 pub mod symbols;
+pub mod trade_view;
 pub mod web_form;
 
 pub use access::{Access, AccessMode, Denial, RateLimits};
@@ -80,6 +82,10 @@ pub struct Services {
     /// `http.public_url` without a trailing `/`: `/keys add` on Telegram answers with a
     /// one-time link to `{form_url}/keys/form/TOKEN` (see [`web_form`]). `None`: no form.
     pub form_url: Option<String>,
+    /// Positions and orders on paper and on the exchange (`/open`, `/close`, the monitor).
+    pub desk: chainsignal_core::desk::Desk,
+    /// `[risk]`: maintenance margin rates (`/liq`) and the profiles' limits (`/risk`).
+    pub risk: chainsignal_core::config::RiskConfig,
 }
 
 /// Checks an exchange API key before `/keys add` stores it. `Err` carries the Fluent key
@@ -177,9 +183,19 @@ pub struct Ctx<'a> {
     pub spec: &'static CommandSpec,
     /// The reusable button pressed to run this again (Refresh), if any.
     pub rerun_token: Option<&'a str>,
+    /// The Confirm token pressed to run this ([`Phase::Confirmed`]): what an order's
+    /// client id is derived from, so that the same confirmation never trades twice.
+    pub confirm_token: Option<&'a str>,
 }
 
 impl Ctx<'_> {
+    /// The asker's account (`users.id`); only missing when storage failed, and then
+    /// nothing runs.
+    pub fn account(&self) -> Result<i64, CommandError> {
+        self.user_id
+            .ok_or(CommandError::Internal("no account for the asker"))
+    }
+
     pub fn t(&self, key: &str) -> String {
         self.services.i18n.t(self.locale, key)
     }
@@ -731,9 +747,8 @@ impl Commands {
         } else {
             Phase::Run
         };
-        let rerun_token = (choice == Choice::Rerun).then_some(token);
         let reply = self
-            .execute(&asker, Some(spec), phase, locale, Some(role), rerun_token, |_| {
+            .execute(&asker, Some(spec), phase, locale, Some(role), Some(token), |_| {
                 Ok(args)
             })
             .await;
@@ -883,8 +898,9 @@ impl Commands {
     /// The pipeline every entry point shares (the caller has claimed the request id).
     ///
     /// `admitted`: the role when the caller has already checked access and the rate
-    /// limit (a button press); `None` to check them here. `rerun_token`: the reusable
-    /// button being pressed, kept on the new reply instead of a new one.
+    /// limit (a button press); `None` to check them here. `pressed`: the token of the
+    /// button pressed: a reusable one (Refresh) is kept on the new reply instead of a new
+    /// one; a Confirm's reaches the handler as [`Ctx::confirm_token`].
     #[allow(clippy::too_many_arguments)]
     async fn execute(
         &self,
@@ -893,7 +909,7 @@ impl Commands {
         phase: Phase,
         locale: Locale,
         admitted: Option<Role>,
-        rerun_token: Option<&str>,
+        pressed: Option<&str>,
         decode: impl FnOnce(&'static CommandSpec) -> Result<Args, (options::OptionError, Vec<String>)>,
     ) -> Reply {
         let started = Instant::now();
@@ -960,7 +976,8 @@ impl Commands {
                             chat: chat_key(asker.chat),
                             user_id,
                             spec,
-                            rerun_token,
+                            rerun_token: pressed.filter(|_| phase == Phase::Run),
+                            confirm_token: pressed.filter(|_| phase == Phase::Confirmed),
                         };
                         handlers::dispatch(spec, &ctx).await
                     }

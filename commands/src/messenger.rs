@@ -3,9 +3,12 @@
 //! decided), and the outcome told to that person. Each adapter registers its platform's
 //! [`PrivateMessenger`] when it starts; a platform without one is skipped.
 
+use crate::Services;
+use crate::i18n::Locale;
 use crate::invocation::Platform;
 use crate::reply::Reply;
 use async_trait::async_trait;
+use chainsignal_core::store::ChatKey;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -49,4 +52,44 @@ impl Messengers {
             .find(|(p, _)| p.as_str() == platform)
             .map(|(_, v)| v.clone())
     }
+}
+
+/// Send `render(locale)` to every private chat an account can be reached in (each of
+/// its identities whose platform has a messenger), in that chat's language. True when
+/// at least one went.
+pub async fn tell_account(services: &Services, user_id: i64, render: impl Fn(Locale) -> Reply) -> bool {
+    let identities = match services.store.identities(user_id).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, "identities unavailable");
+            return false;
+        }
+    };
+    let mut sent = false;
+    for identity in identities {
+        let Some(messenger) = services.messengers.get(&identity.platform) else {
+            continue;
+        };
+        let Some(chat_id) = messenger.private_chat(&identity.platform_user_id).await else {
+            continue;
+        };
+        let chat = ChatKey {
+            platform: identity.platform.clone(),
+            platform_chat_id: chat_id.clone(),
+        };
+        let locale = match services
+            .store
+            .ensure_chat(&chat, services.default_locale.code())
+            .await
+        {
+            Ok(record) => Locale::from_tag(&record.locale).unwrap_or(services.default_locale),
+            Err(_) => services.default_locale,
+        };
+        if messenger.send(&chat_id, &render(locale)).await.is_some() {
+            sent = true;
+        } else {
+            tracing::info!(platform = %identity.platform, "a private message to an account's owner did not go");
+        }
+    }
+    sent
 }

@@ -169,6 +169,14 @@ pub struct Args {
 }
 
 impl Args {
+    /// These arguments with `name` set to `value` (replacing any): what a handler keeps
+    /// with a Confirm button beyond what was typed (the venue a preview was for).
+    pub fn with(mut self, name: &'static str, value: Value) -> Self {
+        self.values.retain(|(n, _)| *n != name);
+        self.values.push((name, value));
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }

@@ -23,6 +23,22 @@ pub enum CommandKind {
     Audit,
     /// `/admin <sub>`: `handlers/admin.rs` (accounts) and `handlers/admin_*.rs`.
     Admin,
+    /// `/mode`: where the account's orders go (paper, testnet, live).
+    Mode,
+    /// `/open`: a preview with Confirm, then the order.
+    Open,
+    /// `/close ID|SYMBOL|all`.
+    Close,
+    /// `/positions [history [n]]`.
+    Positions,
+    /// `/paper reset`.
+    Paper,
+    /// `/settings [tz ZONE]`: the account's settings (issue 16).
+    Settings,
+    /// `/risk [show|profile]`: the account's risk profile and limits.
+    Risk,
+    /// `/liq SYMBOL long|short ENTRY LEV`: the liquidation price calculator.
+    Liq,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +229,110 @@ pub const COMMANDS: &[CommandSpec] = &[
         chat_admin: false,
     },
     CommandSpec {
+        name: "mode",
+        kind: CommandKind::Mode,
+        description_key: "cmd-mode",
+        options: &[OptionSpec::new(
+            "mode",
+            OptionKind::Choice(&["paper", "testnet", "live"]),
+            "option-mode",
+        )],
+        subs: &[],
+        default_sub: None,
+        menu: true,
+        permission: Role::Trader,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "open",
+        kind: CommandKind::Open,
+        description_key: "cmd-open",
+        options: &[
+            OptionSpec::new("symbol", OptionKind::Symbol, "option-open-symbol").required(),
+            OptionSpec::new("side", OptionKind::Choice(&["long", "short"]), "option-open-side").required(),
+            OptionSpec::new("size", OptionKind::Word, "option-open-size")
+                .required()
+                .lengths(1, 40),
+            OptionSpec::new("sl", OptionKind::Decimal { positive: true }, "option-open-sl"),
+            OptionSpec::new("tp", OptionKind::Decimal { positive: true }, "option-open-tp"),
+            OptionSpec::new("lev", OptionKind::Integer { min: 1, max: 125 }, "option-open-lev"),
+            // Set by the preview on its Confirm (named only when typed): the order goes
+            // where the preview said, or nowhere.
+            OptionSpec::new(
+                "venue",
+                OptionKind::Choice(&["paper", "testnet", "live"]),
+                "option-open-venue",
+            )
+            .named(),
+        ],
+        subs: &[],
+        default_sub: None,
+        menu: true,
+        permission: Role::Trader,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "close",
+        kind: CommandKind::Close,
+        description_key: "cmd-close",
+        options: &[OptionSpec::new("what", OptionKind::Word, "option-close-what")
+            .required()
+            .lengths(1, 40)],
+        subs: &[],
+        default_sub: None,
+        menu: true,
+        permission: Role::Trader,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "positions",
+        kind: CommandKind::Positions,
+        description_key: "cmd-positions",
+        options: &[],
+        subs: &[
+            SubSpec {
+                name: "open",
+                description_key: "sub-positions-open",
+                options: &[],
+            },
+            SubSpec {
+                name: "history",
+                description_key: "sub-positions-history",
+                options: &[OptionSpec::new(
+                    "n",
+                    OptionKind::Integer { min: 1, max: 50 },
+                    "option-positions-n",
+                )],
+            },
+        ],
+        default_sub: Some("open"),
+        menu: true,
+        permission: Role::Trader,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "paper",
+        kind: CommandKind::Paper,
+        description_key: "cmd-paper",
+        options: &[],
+        subs: &[
+            SubSpec {
+                name: "status",
+                description_key: "sub-paper-status",
+                options: &[],
+            },
+            SubSpec {
+                name: "reset",
+                description_key: "sub-paper-reset",
+                options: &[],
+            },
+        ],
+        default_sub: Some("status"),
+        menu: true,
+        permission: Role::Trader,
+        chat_admin: false,
+    },
+    CommandSpec {
         name: "link",
         kind: CommandKind::Link,
         description_key: "cmd-link",
@@ -319,7 +439,80 @@ pub const COMMANDS: &[CommandSpec] = &[
         permission: Role::Viewer,
         chat_admin: false,
     },
+    CommandSpec {
+        name: "settings",
+        kind: CommandKind::Settings,
+        description_key: "cmd-settings",
+        options: &[],
+        subs: &[
+            SubSpec {
+                name: "show",
+                description_key: "sub-settings-show",
+                options: &[],
+            },
+            SubSpec {
+                name: "tz",
+                description_key: "sub-settings-tz",
+                options: &[OptionSpec::new("zone", OptionKind::Word, "option-settings-zone")
+                    .required()
+                    .lengths(1, 64)],
+            },
+        ],
+        default_sub: Some("show"),
+        menu: true,
+        permission: Role::Trader,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "risk",
+        kind: CommandKind::Risk,
+        description_key: "cmd-risk",
+        options: &[],
+        subs: &[
+            SubSpec {
+                name: "show",
+                description_key: "sub-risk-show",
+                options: &[],
+            },
+            SubSpec {
+                name: "profile",
+                description_key: "sub-risk-profile",
+                options: &[],
+            },
+        ],
+        default_sub: Some("show"),
+        menu: true,
+        permission: Role::Viewer,
+        chat_admin: false,
+    },
+    CommandSpec {
+        name: "liq",
+        kind: CommandKind::Liq,
+        description_key: "cmd-liq",
+        options: &[
+            OptionSpec::new("symbol", OptionKind::Symbol, "option-liq-symbol").required(),
+            OptionSpec::new("side", OptionKind::Choice(SIDES), "option-liq-side").required(),
+            OptionSpec::new(
+                "entry",
+                OptionKind::Decimal { positive: true },
+                "option-liq-entry",
+            )
+            .required(),
+            OptionSpec::new("lev", OptionKind::Integer { min: 1, max: 125 }, "option-liq-lev").required(),
+        ],
+        subs: &[],
+        default_sub: None,
+        menu: true,
+        permission: Role::Viewer,
+        chat_admin: false,
+    },
 ];
+
+/// The sides of a position.
+pub const SIDES: &[&str] = &["long", "short"];
+
+/// The risk profiles (`core::trading::Profile`).
+pub const PROFILES: &[&str] = &["conservative", "model2", "loose"];
 
 /// The exchanges `/keys` knows.
 pub const EXCHANGES: &[&str] = &["binance", "binance-testnet"];
@@ -381,7 +574,43 @@ pub const ADMIN_SUBS: &[SubSpec] = &[
         description_key: "sub-admin-keys",
         options: &[],
     },
+    SubSpec {
+        name: "live",
+        description_key: "sub-admin-live",
+        options: &[
+            USER,
+            OptionSpec::new("allow", OptionKind::Choice(&["on", "off"]), "option-admin-live").required(),
+        ],
+    },
+    ADMIN_RISK,
+    ADMIN_RISK_COMPARE,
 ];
+
+/// `/admin risk USER PROFILE`: `handlers/admin_risk.rs`.
+const ADMIN_RISK: SubSpec = SubSpec {
+    name: "risk",
+    description_key: "sub-admin-risk",
+    // Both or neither: without them, the accounts by daily limit used and exposure.
+    options: &[
+        OptionSpec::new("user", OptionKind::User, "option-admin-user"),
+        OptionSpec::new(
+            "profile",
+            OptionKind::Choice(PROFILES),
+            "option-admin-risk-profile",
+        ),
+    ],
+};
+
+/// `/admin risk-compare [days]`: `handlers/admin_risk.rs`.
+const ADMIN_RISK_COMPARE: SubSpec = SubSpec {
+    name: "risk-compare",
+    description_key: "sub-admin-risk-compare",
+    options: &[OptionSpec::new(
+        "days",
+        OptionKind::Integer { min: 1, max: 90 },
+        "option-admin-risk-days",
+    )],
+};
 
 /// `/admin status`
 const ADMIN_STATUS: SubSpec = SubSpec {

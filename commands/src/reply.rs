@@ -168,9 +168,13 @@ pub fn render_table(headers: &[String], align: &[Align], rows: &[Vec<String>]) -
         }
         out.trim_end().to_string()
     };
-    let mut lines = vec![line(headers)];
-    let total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
-    lines.push("-".repeat(total));
+    let mut lines = Vec::with_capacity(rows.len() + 2);
+    // A table of label / value rows has no header: no header line, no rule.
+    if headers.iter().any(|h| !h.is_empty()) {
+        lines.push(line(headers));
+        let total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+        lines.push("-".repeat(total));
+    }
     lines.extend(rows.iter().map(|r| line(r)));
     lines.join("\n")
 }

@@ -5,10 +5,13 @@
 use crate::market::BinanceSettings;
 /// `[[schedule]]` tables: defined (and validated) with the schedules themselves.
 pub use crate::schedule::ScheduleConfig;
+use crate::trading::{DEFAULT_MMR, LimitOverrides, Profile, RiskLimits};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -42,6 +45,9 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     pub limits: LimitsConfig,
     pub vault: VaultConfig,
+    pub trading: TradingConfig,
+    /// `[risk]`: maintenance margin rates and the profiles' limits (issue 16).
+    pub risk: RiskConfig,
     #[serde(skip)]
     pub secrets: Secrets,
 }
@@ -379,6 +385,51 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Positions on paper and on the exchange (`[trading]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TradingConfig {
+    /// How far a paper market fill moves against the trader from the best price.
+    pub paper_slippage_bps: u32,
+    /// Paper fee on each side's notional (10 = 0.1 %).
+    pub paper_fee_bps: u32,
+    /// A new or reset paper account's equity, in the quote asset (USDT).
+    pub paper_equity: u64,
+    /// How often the SL/TP monitor reads prices and closes what crossed.
+    pub monitor_secs: u64,
+    /// Whether `/mode live` may be granted at all (an admin still enables each account).
+    pub live_enabled: bool,
+}
+
+impl TradingConfig {
+    /// What the desk needs of `[trading]`; prices are valued in `quote`.
+    pub fn desk_settings(&self, quote: &str) -> crate::desk::DeskSettings {
+        use rust_decimal::Decimal;
+        crate::desk::DeskSettings {
+            paper: crate::trading::PaperSettings {
+                slippage_bps: Decimal::from(self.paper_slippage_bps),
+                fee_bps: Decimal::from(self.paper_fee_bps),
+                starting_equity: Decimal::from(self.paper_equity),
+            },
+            live_enabled: self.live_enabled,
+            quote: quote.to_ascii_uppercase(),
+            ..crate::desk::DeskSettings::default()
+        }
+    }
+}
+
+impl Default for TradingConfig {
+    fn default() -> Self {
+        Self {
+            paper_slippage_bps: 2,
+            paper_fee_bps: 10,
+            paper_equity: 10_000,
+            monitor_secs: 10,
+            live_enabled: false,
+        }
+    }
+}
+
 /// Who may use the bot (`[access]`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -470,6 +521,97 @@ impl Default for VaultConfig {
     }
 }
 
+/// `[risk]`: the maintenance margin rate of liquidation prices (default 0.004, per
+/// symbol in `[risk.mmr_per_symbol]`) and the risk profiles' limits: each field of
+/// `[risk.profiles.conservative|model2|loose]` replaces that profile's default (the
+/// table of issue 16, [`RiskLimits::defaults`]); absent fields keep it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// Maintenance margin rate of a symbol not in `mmr_per_symbol`: 0 to below 1.
+    pub mmr: Decimal,
+    /// By symbol in its full form (`BTCUSDT = 0.004`).
+    pub mmr_per_symbol: BTreeMap<String, Decimal>,
+    pub profiles: RiskProfilesConfig,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            mmr: DEFAULT_MMR,
+            mmr_per_symbol: BTreeMap::new(),
+            profiles: RiskProfilesConfig::default(),
+        }
+    }
+}
+
+/// `[risk.profiles.*]`: the operator's changes to each profile's default limits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskProfilesConfig {
+    pub conservative: LimitOverrides,
+    pub model2: LimitOverrides,
+    pub loose: LimitOverrides,
+}
+
+impl RiskProfilesConfig {
+    pub fn get(&self, profile: Profile) -> &LimitOverrides {
+        match profile {
+            Profile::Conservative => &self.conservative,
+            Profile::Model2 => &self.model2,
+            Profile::Loose => &self.loose,
+        }
+    }
+}
+
+impl RiskConfig {
+    /// The limits of `profile` as configured: its defaults with the operator's fields.
+    /// (An account's own overrides go on top: [`crate::trading::effective_limits`].)
+    pub fn limits_for(&self, profile: Profile) -> RiskLimits {
+        self.profiles.get(profile).apply(RiskLimits::defaults(profile))
+    }
+
+    /// The maintenance margin rate of `symbol` (`BTCUSDT`): its own, or `mmr`.
+    pub fn mmr_for(&self, symbol: &str) -> Decimal {
+        self.mmr_per_symbol
+            .iter()
+            .find(|(s, _)| s.eq_ignore_ascii_case(symbol))
+            .map_or(self.mmr, |(_, m)| *m)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mmr_ok = |m: Decimal| m >= Decimal::ZERO && m < Decimal::ONE;
+        if !mmr_ok(self.mmr) {
+            return Err(ConfigError::Invalid(format!(
+                "risk.mmr must be at least 0 and below 1 (0.004 is 0.4 %), not {}",
+                self.mmr
+            )));
+        }
+        for (symbol, mmr) in &self.mmr_per_symbol {
+            let shown: String = symbol.chars().take(40).collect();
+            if crate::symbol::Symbol::parse_normalized(symbol).is_err() {
+                return Err(ConfigError::Invalid(format!(
+                    "risk.mmr_per_symbol: {shown:?} is not a full symbol in capitals, like BTCUSDT"
+                )));
+            }
+            if !mmr_ok(*mmr) {
+                return Err(ConfigError::Invalid(format!(
+                    "risk.mmr_per_symbol.{shown} must be at least 0 and below 1 (0.004 is 0.4 %), not {mmr}"
+                )));
+            }
+        }
+        for profile in Profile::ALL {
+            if let Err(e) = self.profiles.get(profile).validate() {
+                return Err(ConfigError::Invalid(format!(
+                    "risk.profiles.{}.{e}",
+                    profile.as_str()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// The vault this config describes; `None` when no key is configured.
     pub fn vault(&self) -> Result<Option<crate::vault::Vault>, crate::vault::VaultError> {
@@ -537,6 +679,18 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
+        let t = &self.trading;
+        if t.paper_slippage_bps > 1_000 || t.paper_fee_bps > 1_000 {
+            return bad(
+                "trading.paper_slippage_bps and trading.paper_fee_bps must be 0 to 1000 (10 %)".into(),
+            );
+        }
+        if t.paper_equity == 0 || t.paper_equity > 1_000_000_000_000 {
+            return bad("trading.paper_equity must be 1 to 1000000000000".into());
+        }
+        if !(1..=3_600).contains(&t.monitor_secs) {
+            return bad("trading.monitor_secs must be 1 to 3600".into());
+        }
         let m = &self.market;
         if crate::market::Source::parse(&m.source).is_none() {
             return bad(format!(
@@ -642,6 +796,7 @@ impl Config {
         if self.database.max_connections == 0 {
             return bad("database.max_connections must be at least 1".into());
         }
+        self.risk.validate()?;
         Ok(())
     }
 
@@ -809,6 +964,90 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().unwrap_err().to_string().contains("same name"));
+    }
+
+    fn load_toml(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path))
+    }
+
+    #[test]
+    fn risk_section_overrides_per_field() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let c = Config::default();
+        assert_eq!(c.risk.mmr, d("0.004"));
+        assert_eq!(c.risk.mmr_for("BTCUSDT"), d("0.004"));
+        for p in Profile::ALL {
+            assert_eq!(c.risk.limits_for(p), RiskLimits::defaults(p));
+        }
+        let c = load_toml(
+            r#"
+[risk]
+mmr = 0.005
+[risk.mmr_per_symbol]
+BTCUSDT = 0.004
+DOGEUSDT = "0.01"
+[risk.profiles.model2]
+max_leverage = 5
+daily_loss_limit_pct = 2.5
+[risk.profiles.loose]
+min_reward_risk = 1.1
+stop_loss_required = true
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.risk.mmr, d("0.005"));
+        assert_eq!(c.risk.mmr_for("BTCUSDT"), d("0.004"));
+        assert_eq!(c.risk.mmr_for("dogeusdt"), d("0.01"));
+        assert_eq!(c.risk.mmr_for("ETHUSDT"), d("0.005"));
+        let m = c.risk.limits_for(Profile::Model2);
+        assert_eq!((m.max_leverage, m.daily_loss_limit_pct), (5, d("2.5")));
+        assert_eq!(m.max_open_positions, 5, "absent fields keep the default");
+        let l = c.risk.limits_for(Profile::Loose);
+        assert_eq!(l.min_reward_risk, Some(d("1.1")));
+        assert!(l.stop_loss_required);
+        assert_eq!(
+            c.risk.limits_for(Profile::Conservative),
+            RiskLimits::defaults(Profile::Conservative)
+        );
+    }
+
+    #[test]
+    fn risk_section_errors_name_the_key() {
+        for (toml, want) in [
+            ("[risk]\nmmr = 1", "risk.mmr"),
+            ("[risk]\nmmr = -0.1", "risk.mmr"),
+            ("[risk.mmr_per_symbol]\nbtc = 0.004", "risk.mmr_per_symbol"),
+            (
+                "[risk.mmr_per_symbol]\nBTCUSDT = 2",
+                "risk.mmr_per_symbol.BTCUSDT",
+            ),
+            (
+                "[risk.profiles.model2]\nmax_leverage = 200",
+                "risk.profiles.model2.max_leverage must be a whole number from 1 to 125",
+            ),
+            (
+                "[risk.profiles.loose]\nmax_gross_exposure_pct = 0",
+                "risk.profiles.loose.max_gross_exposure_pct must be a percentage above 0",
+            ),
+            (
+                "[risk.profiles.conservative]\nmax_open_positions = 0",
+                "risk.profiles.conservative.max_open_positions",
+            ),
+        ] {
+            let e = load_toml(toml).unwrap_err().to_string();
+            assert!(e.contains(want), "{toml}: {e}");
+        }
+        // Unknown keys and profiles are refused, like everywhere else.
+        for toml in [
+            "[risk.profiles.model2]\nmax_lev = 3",
+            "[risk.profiles.yolo]\nmax_leverage = 3",
+            "[risk]\nmmr_default = 0.1",
+        ] {
+            assert!(load_toml(toml).is_err(), "{toml}");
+        }
     }
 
     #[test]

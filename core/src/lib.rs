@@ -4,6 +4,7 @@
 pub mod ai;
 pub mod clock;
 pub mod config;
+pub mod desk;
 pub mod exchange;
 pub mod export;
 pub mod indicators;

@@ -107,6 +107,8 @@ struct Inner {
     arrived: tokio::sync::Notify,
     /// Requests per path, every route.
     per_path: Mutex<HashMap<String, usize>>,
+    /// Requests per (method, path), every route.
+    per_method_path: Mutex<HashMap<(String, String), usize>>,
     /// `status` of a symbol in exchangeInfo when not TRADING (e.g. BREAK).
     status: Mutex<HashMap<String, String>>,
     exchange_info_fails: std::sync::atomic::AtomicBool,
@@ -197,7 +199,7 @@ impl FakeBinance {
         lock(&self.inner.behaviour).insert(symbol.into(), (behaviour, 0));
     }
 
-    /// Delay every answer by `latency` (benchmarks).
+    /// Delay every answer by `latency` (benchmarks), on every route.
     pub fn set_latency(&self, latency: Duration) {
         *lock(&self.inner.latency) = latency;
     }
@@ -241,6 +243,35 @@ impl FakeBinance {
     /// How many requests arrived for `path` (e.g. `/api/v3/exchangeInfo`), any answer.
     pub fn requests_to(&self, path: &str) -> usize {
         lock(&self.inner.per_path).get(path).copied().unwrap_or(0)
+    }
+
+    /// How many `method` requests arrived for `path` (e.g. `POST /api/v3/order`: orders
+    /// sent, as opposed to looked up), any answer.
+    pub fn requests_with(&self, method: &str, path: &str) -> usize {
+        lock(&self.inner.per_method_path)
+            .get(&(method.to_ascii_uppercase(), path.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Wait until at least `n` requests have arrived for `path` (any answer), or panic
+    /// after `timeout`.
+    pub async fn wait_for_path_requests(&self, path: &str, n: usize, timeout: Duration) {
+        let wait = async {
+            loop {
+                let notified = self.inner.arrived.notified();
+                if self.requests_to(path) >= n {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        if tokio::time::timeout(timeout, wait).await.is_err() {
+            panic!(
+                "{n} requests to {path} did not arrive in {timeout:?} (seen {})",
+                self.requests_to(path)
+            );
+        }
     }
 
     /// Requests for `/api/v3/exchangeInfo`.
@@ -317,6 +348,16 @@ async fn count_path(
 ) -> Response {
     let path = request.uri().path().to_string();
     *lock(&inner.per_path).entry(path.clone()).or_default() += 1;
+    *lock(&inner.per_method_path)
+        .entry((request.method().as_str().to_string(), path.clone()))
+        .or_default() += 1;
+    inner.arrived.notify_waiters();
+    // The injected latency, for every route (klines sleeps in its handler, after
+    // recording the request, so that a request is seen as soon as it arrives).
+    let latency = *lock(&inner.latency);
+    if !latency.is_zero() && path != "/api/v3/klines" {
+        tokio::time::sleep(latency).await;
+    }
     let canned = lock(&inner.canned).get_mut(&path).and_then(|q| q.pop_front());
     if let Some(c) = canned {
         let mut headers = HeaderMap::new();
@@ -645,7 +686,10 @@ pub struct FakeOrder {
 #[derive(Debug, Clone, PartialEq)]
 struct FakeKey {
     secret: String,
+    /// Free balances: what an order may spend.
     balances: HashMap<String, Decimal>,
+    /// Locked balances (held by open orders elsewhere): shown, never spendable.
+    locked: HashMap<String, Decimal>,
     withdrawals: bool,
     ip_restrict: bool,
     ip_allowed: bool,
@@ -714,6 +758,7 @@ impl FakeBinance {
             FakeKey {
                 secret: secret.into(),
                 balances: HashMap::new(),
+                locked: HashMap::new(),
                 withdrawals: false,
                 ip_restrict: true,
                 ip_allowed: true,
@@ -740,6 +785,14 @@ impl FakeBinance {
     pub fn set_balance(&self, api_key: &str, asset: &str, amount: &str) {
         if let Some(k) = self.trading().keys.get_mut(api_key) {
             k.balances.insert(asset.into(), d(amount));
+        }
+    }
+
+    /// `amount` of `asset` held by the account's open orders (as Binance's `locked`):
+    /// counted in `/api/v3/account`, but a new order can only spend the free balance.
+    pub fn set_locked(&self, api_key: &str, asset: &str, amount: &str) {
+        if let Some(k) = self.trading().keys.get_mut(api_key) {
+            k.locked.insert(asset.into(), d(amount));
         }
     }
 
@@ -1011,15 +1064,17 @@ async fn account(
         );
     };
     let omit_zero = params.get("omitZeroBalances").is_some_and(|v| v == "true");
-    let mut assets: Vec<(&String, &Decimal)> = key
-        .balances
-        .iter()
-        .filter(|(_, v)| !(omit_zero && v.is_zero()))
-        .collect();
-    assets.sort();
-    let balances: Vec<serde_json::Value> = assets
+    let mut names: Vec<&String> = key.balances.keys().chain(key.locked.keys()).collect();
+    names.sort();
+    names.dedup();
+    let amount = |m: &HashMap<String, Decimal>, a: &String| m.get(a).copied().unwrap_or_default();
+    let balances: Vec<serde_json::Value> = names
         .into_iter()
-        .map(|(a, v)| json!({"asset": a, "free": format!("{:.8}", v), "locked": "0.00000000"}))
+        .map(|a| (a, amount(&key.balances, a), amount(&key.locked, a)))
+        .filter(|(_, free, locked)| !(omit_zero && free.is_zero() && locked.is_zero()))
+        .map(|(a, free, locked)| {
+            json!({"asset": a, "free": format!("{:.8}", free), "locked": format!("{:.8}", locked)})
+        })
         .collect();
     ok_json(json!({
         "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,

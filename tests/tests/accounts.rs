@@ -764,7 +764,7 @@ async fn linking_accounts_that_own_data(db: Option<&str>) {
         line.contains("discord+telegram") || line.contains("telegram+discord"),
         "{line}"
     );
-    assert!(line.contains("keys 1") && line.contains("positions —"), "{line}");
+    assert!(line.contains("keys 1") && line.contains("positions 0"), "{line}");
     bot.stop().await;
 }
 

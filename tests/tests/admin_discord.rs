@@ -131,7 +131,10 @@ async fn admin_and_audit_on_discord() {
             "block",
             "unblock",
             "role",
-            "keys"
+            "keys",
+            "live",
+            "risk",
+            "risk-compare"
         ],
         "{admin:#}"
     );

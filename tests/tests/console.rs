@@ -263,3 +263,146 @@ async fn bad_vault_keys_are_a_clear_startup_error_without_the_key() {
         assert!(!text.contains(bad), "{text}");
     }
 }
+
+/// Trading from the console (the owner): /mode and its refusals, /admin live, bad input
+/// of every kind for /open and /close answered without an order, and a paper round trip
+/// whose realized PnL is the hand computation to the cent.
+#[tokio::test]
+async fn trading_modes_bad_orders_and_a_paper_round_trip() {
+    use chainsignal_tests::fake_binance::MarketSpec;
+    let fake = FakeBinance::start().await;
+    fake.add_market(
+        MarketSpec::new("BTCUSDT", "BTC", "USDT")
+            .price("60000", "60010")
+            .lot("0.00001", "0.00001", "9000")
+            .min_notional("5"),
+    );
+    // A pair quoted in BTC: its amounts are not USDT, so the desk refuses it.
+    fake.add_market(
+        MarketSpec::new("ETHBTC", "ETH", "BTC")
+            .price("0.035", "0.03501")
+            .lot("0.001", "0.001", "9000"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.market.binance_url = fake.url();
+    config.market.binance_testnet_url = fake.url();
+    config.market.backoff_ms = 1;
+    config.trading.live_enabled = true;
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("trade.sqlite").display()));
+    let app = App::build(config, None, Some(url)).await.unwrap();
+
+    let out = session(&app, "/mode\n").await;
+    assert!(out.contains("Your orders go to: paper"), "{out}");
+    let out = session(&app, "/mode testnet\n").await;
+    assert!(out.contains("needs an exchange key"), "{out}");
+    let out = session(&app, "/mode live\n").await;
+    assert!(out.contains("not allowed for your account"), "{out}");
+    let account = app
+        .store
+        .ensure_user(&chainsignal_core::store::Identity {
+            platform: "console".into(),
+            platform_user_id: "local".into(),
+            display_name: None,
+            username: None,
+        })
+        .await
+        .unwrap();
+    let out = session(&app, &format!("/admin live #{account} on\n/mode live\n")).await;
+    assert!(out.contains("may now use /mode live"), "{out}");
+    assert!(out.contains("Binance live needs an exchange key"), "{out}");
+    assert!(session(&app, "/mode\n").await.contains("paper"));
+
+    for (line, expected) in [
+        ("/open btc long -1", "greater than zero"),
+        ("/open btc long 1e3", "plain digits"),
+        ("/open btc long abc", "is not a size"),
+        ("/open btc long 250eur", "not this symbol's quote asset"),
+        ("/open btc sideways 1", "sideways"),
+        (
+            "/open btc long 99999999999999999999999999999",
+            "above the maximum",
+        ),
+        (
+            "/open btc long 0.000001 sl=59000",
+            "below the symbol's minimum quantity",
+        ),
+        (
+            "/open btc long 0.00005 sl=59000",
+            "below the exchange's minimum order",
+        ),
+        (
+            "/open btc long 0.01 sl=61000",
+            "stop-loss 61,000 is on the wrong side",
+        ),
+        ("/open nope long 0.01 sl=1", "does not list this symbol"),
+        (
+            "/open btc long 1 sl=59000",
+            "is 600.22 % of equity; your limit is 10 %",
+        ),
+        ("/open btc long 0.01", "requires a stop-loss"),
+        (
+            "/open eth/btc long 1 sl=0.03",
+            "quoted in BTC; orders here are in USDT pairs only",
+        ),
+        ("/close xyz!", "neither a position number"),
+        ("/close 999", "no open position #999"),
+        ("/close all", "No open positions."),
+    ] {
+        let out = session(&app, &format!("{line}\n")).await;
+        assert!(out.contains(expected), "{line}: {out}");
+        assert!(!out.contains("/confirm"), "{line}: no Confirm: {out}");
+    }
+    assert!(app.store.orders_of(account, 10).await.unwrap().is_empty());
+
+    // A paper long: preview, Confirm, then closed at the new bid.
+    // Buttons are numbered per session: Confirm is 1, Cancel 2; pressed twice.
+    let out = session(
+        &app,
+        "/open btc long 0.01 sl=59500 tp=61500\n/confirm 1\n/confirm 1\n",
+    )
+    .await;
+    assert!(
+        out.contains("Order preview: BTCUSDT") && out.contains("Risk check: passed"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("Opened #").count(),
+        1,
+        "a second press opens nothing: {out}"
+    );
+    let open = app.store.open_positions(account, None).await.unwrap();
+    assert_eq!(open.len(), 1);
+    // Entry: ask 60010 moved 2 bps against = 60022.002; fee 10 bps.
+    assert_eq!(open[0].entry_price, "60022.002");
+    fake.set_price("BTCUSDT", "61000", "61010");
+    let out = session(&app, &format!("/positions\n/close {}\n", open[0].id)).await;
+    // Exit: bid 61000 − 2 bps = 60987.8. PnL (60987.8 − 60022.002) × 0.01 = 9.65798;
+    // fees 0.60022002 + 0.609878 = 1.21009802; realized 8.44788198 → +8.45 USDT.
+    assert!(out.contains("+8.45 USDT"), "{out}");
+    assert!(out.contains("1.21 USDT"), "fees: {out}");
+    let out = session(&app, "/positions history\n/positions\n").await;
+    assert!(
+        out.contains("+8.45") && out.contains("No open positions."),
+        "{out}"
+    );
+    // Equity: 10,000 + 8.44788198.
+    assert!(out.contains("10,008.45 USDT"), "{out}");
+    assert_eq!(app.store.orders_of(account, 10).await.unwrap().len(), 2);
+
+    // Four previews pass one by one (nothing open yet); confirmed in turn, the fourth
+    // breaks the limits now (3 positions at most, gross exposure 30 %): refused at
+    // Confirm with every reason, the preview replaced, nothing placed.
+    let line = "/open btc long 0.016 sl=59000\n";
+    let out = session(
+        &app,
+        &format!("{line}{line}{line}{line}/confirm 1\n/confirm 3\n/confirm 5\n/confirm 7\n"),
+    )
+    .await;
+    assert_eq!(out.matches("Risk check: passed").count(), 4, "{out}");
+    assert_eq!(out.matches("Opened #").count(), 3, "{out}");
+    assert!(out.contains("The risk check refuses the order now"), "{out}");
+    assert!(out.contains("3 positions are open; your limit is 3."), "{out}");
+    assert!(out.contains("Gross exposure would be"), "{out}");
+    assert_eq!(app.store.open_positions(account, None).await.unwrap().len(), 3);
+}

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// The commands registered on Discord (`start` is Telegram's only).
-const COMMANDS: [&str; 13] = [
+const COMMANDS: [&str; 21] = [
     "help",
     "report",
     "summary",
@@ -35,6 +35,14 @@ const COMMANDS: [&str; 13] = [
     "whoami",
     "audit",
     "admin",
+    "mode",
+    "open",
+    "close",
+    "positions",
+    "paper",
+    "settings",
+    "risk",
+    "liq",
 ];
 
 fn init_tracing() {

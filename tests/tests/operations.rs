@@ -225,6 +225,7 @@ fn readme_help_and_config_template_agree() {
         "admins",
         "discord",
         "shutdown",
+        "risk",
     ] {
         assert!(
             text.contains(&format!("[{section}]")),

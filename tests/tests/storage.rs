@@ -226,7 +226,87 @@ async fn suite(store: Store) {
     commands_suite(store.clone(), t0).await;
     keys_suite(&store, t0).await;
     key_forms_suite(&store, t0).await;
+    settings_suite(&store, t0).await;
     store.close().await;
+}
+
+/// Account settings (issue 16): the defaults without a row; each setter changes its own
+/// column only (and creates the row); overrides round-trip as JSON and clear; rows are
+/// per account.
+async fn settings_suite(store: &Store, t0: chrono::DateTime<Utc>) {
+    use chainsignal_core::store::AccountSettings;
+    use chainsignal_core::trading::{LimitOverrides, Profile};
+    let account = store
+        .ensure_user(&Identity {
+            platform: "telegram".into(),
+            platform_user_id: "settings-1".into(),
+            display_name: None,
+            username: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.account_settings(account).await.unwrap(),
+        AccountSettings::default()
+    );
+    let warsaw = chainsignal_core::schedule::parse_tz("Europe/Warsaw").unwrap();
+    store.set_timezone(account, warsaw, t0).await.unwrap();
+    let s = store.account_settings(account).await.unwrap();
+    assert_eq!(s.timezone, warsaw);
+    assert_eq!(s.risk_profile, Profile::Conservative, "the column's default");
+    assert_eq!(s.limit_overrides, None);
+    assert_eq!(s.updated_at, Some(t0));
+
+    let t1 = t0 + Duration::minutes(5);
+    store
+        .set_risk_profile(account, Profile::Model2, t1)
+        .await
+        .unwrap();
+    let overrides = LimitOverrides {
+        max_leverage: Some(2),
+        max_risk_to_sl_pct: Some("0.75".parse().unwrap()),
+        stop_loss_required: Some(true),
+        ..LimitOverrides::default()
+    };
+    store
+        .set_limit_overrides(account, Some(&overrides), t1)
+        .await
+        .unwrap();
+    let s = store.account_settings(account).await.unwrap();
+    assert_eq!(s.timezone, warsaw, "kept");
+    assert_eq!(s.risk_profile, Profile::Model2);
+    assert_eq!(s.limit_overrides.as_ref(), Some(&overrides));
+    assert_eq!(s.updated_at, Some(t1));
+
+    // Clearing: None and an empty set both store NULL.
+    store
+        .set_limit_overrides(account, Some(&LimitOverrides::default()), t1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.account_settings(account).await.unwrap().limit_overrides,
+        None
+    );
+    store.set_risk_profile(account, Profile::Loose, t1).await.unwrap();
+    assert_eq!(
+        store.account_settings(account).await.unwrap().risk_profile,
+        Profile::Loose
+    );
+
+    // A second account's row is its own; a fresh account starts with a profile row.
+    let other = store
+        .ensure_user(&Identity {
+            platform: "discord".into(),
+            platform_user_id: "settings-2".into(),
+            display_name: None,
+            username: None,
+        })
+        .await
+        .unwrap();
+    store.set_risk_profile(other, Profile::Model2, t1).await.unwrap();
+    let s = store.account_settings(other).await.unwrap();
+    assert_eq!((s.timezone.name(), s.risk_profile), ("UTC", Profile::Model2));
+    assert_eq!(store.account_settings(account).await.unwrap().timezone, warsaw);
 }
 
 /// Exchange keys: stored sealed, one label per account, a row moved to another account
@@ -1570,4 +1650,377 @@ async fn key_forms_suite(store: &Store, t0: chrono::DateTime<Utc>) {
     );
     assert!(store.key_form(&key_form_hash(&old)).await.unwrap().is_none());
     assert!(store.key_form(&key_form_hash(&live)).await.unwrap().is_some());
+}
+
+/// Positions and orders: one order per client id, a filled order and its position in
+/// one transaction, one position per Confirm token, one closer per position, the paper
+/// ledger and its reset; amounts kept exactly as decimal text.
+async fn positions_suite(store: &Store) {
+    use chainsignal_core::store::{NewOrder, NewPosition, OpenRecorded, OrderFill, PositionClose};
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+    let alice = store
+        .ensure_user(&ident("telegram", "pos-alice", None))
+        .await
+        .unwrap();
+    let account = store.trading_account(alice, "10000", t0).await.unwrap();
+    assert_eq!(
+        (account.venue.as_str(), account.paper_epoch, account.live_allowed),
+        ("paper", 1, false)
+    );
+    // A second call keeps the row as it is.
+    assert_eq!(
+        store
+            .trading_account(alice, "999", t0)
+            .await
+            .unwrap()
+            .paper_equity,
+        "10000"
+    );
+    store.set_venue(alice, "testnet").await.unwrap();
+    store.set_live_allowed(alice, true).await.unwrap();
+    let account = store.trading_account(alice, "10000", t0).await.unwrap();
+    assert_eq!((account.venue.as_str(), account.live_allowed), ("testnet", true));
+    store.set_venue(alice, "paper").await.unwrap();
+
+    let order = |cid: &str, purpose: &str, position_id: Option<i64>| NewOrder {
+        user_id: alice,
+        position_id,
+        key_id: None,
+        venue: "paper".into(),
+        symbol: "BTCUSDT".into(),
+        side: "BUY".into(),
+        purpose: purpose.into(),
+        client_order_id: cid.into(),
+        quantity: "0.00123456789".into(),
+        request: r#"{"symbol":"BTCUSDT"}"#.into(),
+        created_at: t0,
+    };
+    let o1 = store
+        .insert_order(&order("otoken1", "open", None))
+        .await
+        .unwrap()
+        .unwrap();
+    // The same client id again (a retry, a second instance): nothing new.
+    assert_eq!(
+        store.insert_order(&order("otoken1", "open", None)).await.unwrap(),
+        None
+    );
+    let stored = store.order_by_client_id("otoken1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.id, stored.status.as_str(), stored.quantity.as_str()),
+        (o1, "pending", "0.00123456789")
+    );
+
+    let fill = OrderFill {
+        exchange_order_id: Some(77),
+        executed_qty: "0.00123456789".into(),
+        avg_price: "60012.123456789".into(),
+        fee_usdt: "0.0740899".into(),
+        response: r#"{"status":"FILLED"}"#.into(),
+    };
+    let position = |token: &str| NewPosition {
+        user_id: alice,
+        key_id: None,
+        venue: "paper".into(),
+        paper_epoch: 1,
+        symbol: "BTCUSDT".into(),
+        side: "long".into(),
+        qty: "0.00123456789".into(),
+        entry_price: "60012.123456789".into(),
+        leverage: 1,
+        sl: Some("59000".into()),
+        tp: None,
+        open_fee: "0.0740899".into(),
+        opened_at: t0,
+        open_token: token.into(),
+    };
+    let OpenRecorded::Opened(p1) = store
+        .record_open(o1, &fill, &position("token1"), t0)
+        .await
+        .unwrap()
+    else {
+        panic!("first record opens");
+    };
+    assert_eq!(
+        store
+            .record_open(o1, &fill, &position("token1"), t0)
+            .await
+            .unwrap(),
+        OpenRecorded::Existing(p1),
+        "one position per token"
+    );
+    let filled = store.order_by_client_id("otoken1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            filled.status.as_str(),
+            filled.position_id,
+            filled.exchange_order_id,
+            filled.avg_price.as_deref()
+        ),
+        ("filled", Some(p1), Some(77), Some("60012.123456789"))
+    );
+    // A filled order is never marked failed afterwards.
+    store
+        .mark_order(o1, "failed", Some("late"), None, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.order_by_client_id("otoken1").await.unwrap().unwrap().status,
+        "filled"
+    );
+
+    let row = store.position_by_token("token1").await.unwrap().unwrap();
+    assert_eq!(
+        (row.id, row.entry_price.as_str(), row.sl.as_deref()),
+        (p1, "60012.123456789", Some("59000"))
+    );
+    assert_eq!(store.open_positions(alice, None).await.unwrap().len(), 1);
+    assert_eq!(
+        store.open_positions(alice, Some("testnet")).await.unwrap().len(),
+        0
+    );
+    assert_eq!(store.all_open_positions().await.unwrap().len(), 1);
+    assert_eq!(
+        store.open_markets().await.unwrap(),
+        vec![("paper".to_string(), "BTCUSDT".to_string())]
+    );
+
+    // One closer at a time; an expired claim can be taken over; only the holder closes.
+    let until = t0 + Duration::seconds(60);
+    let watched = store.monitor_positions(t0).await.unwrap();
+    assert_eq!(
+        watched
+            .iter()
+            .map(|p| (p.id, p.entry_price.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(p1, "60012.123456789")]
+    );
+    assert!(store.claim_close(p1, "a", t0, until, false).await.unwrap());
+    assert!(
+        store.monitor_positions(t0).await.unwrap().is_empty(),
+        "a claimed position is left out"
+    );
+    assert!(!store.claim_close(p1, "b", t0, until, false).await.unwrap());
+    assert!(
+        !store.claim_close(p1, "b", t0, until, true).await.unwrap(),
+        "manual or not, one claim"
+    );
+    assert!(
+        store
+            .claim_close(
+                p1,
+                "b",
+                until + Duration::seconds(1),
+                until + Duration::seconds(61),
+                false
+            )
+            .await
+            .unwrap()
+    );
+    // A failed close gives the claim back and waits for its retry time.
+    store
+        .release_close(p1, "b", until + Duration::seconds(30), true)
+        .await
+        .unwrap();
+    let later = until + Duration::seconds(2);
+    assert!(
+        !store
+            .claim_close(p1, "c", later, later + Duration::seconds(60), false)
+            .await
+            .unwrap()
+    );
+    // A person's /close is not held back by the monitor's backoff; the claim renews
+    // only for its holder.
+    assert!(
+        store
+            .claim_close(p1, "m", later, later + Duration::seconds(1), true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .extend_claim(p1, "m", later + Duration::seconds(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .extend_claim(p1, "x", later + Duration::seconds(2))
+            .await
+            .unwrap()
+    );
+    store
+        .release_close(p1, "m", until + Duration::seconds(30), true)
+        .await
+        .unwrap();
+    let retry = until + Duration::seconds(31);
+    assert!(
+        store
+            .claim_close(p1, "c", retry, retry + Duration::seconds(60), false)
+            .await
+            .unwrap()
+    );
+    let r = store.position(p1).await.unwrap().unwrap();
+    assert_eq!(
+        (r.close_attempts, r.failure_told, r.claimed_by.as_deref()),
+        (2, true, Some("c"))
+    );
+
+    let close = PositionClose {
+        status: "closed".into(),
+        reason: "sl".into(),
+        exit_price: "59000".into(),
+        close_fee: "0.07283".into(),
+        realized_pnl: "-1.39670123".into(),
+        dust: None,
+        closed_at: retry,
+    };
+    let o2 = store
+        .insert_order(&order("c1", "close", Some(p1)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !store
+            .record_close(p1, "a", &close, Some((o2, &fill)))
+            .await
+            .unwrap(),
+        "not the holder"
+    );
+    assert!(
+        store
+            .record_close(p1, "c", &close, Some((o2, &fill)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_close(p1, "c", &close, Some((o2, &fill)))
+            .await
+            .unwrap(),
+        "closed once"
+    );
+    let r = store.position(p1).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.realized_pnl.as_deref()),
+        ("closed", Some("-1.39670123"))
+    );
+    assert_eq!(
+        store.order_by_client_id("c1").await.unwrap().unwrap().status,
+        "filled"
+    );
+    assert!(store.all_open_positions().await.unwrap().is_empty());
+    assert!(store.open_markets().await.unwrap().is_empty());
+    assert_eq!(store.paper_ledger(alice, 1).await.unwrap().len(), 1);
+    assert_eq!(store.closed_positions(alice, 10).await.unwrap().len(), 1);
+    assert_eq!(store.orders_of(alice, 10).await.unwrap().len(), 2);
+
+    // An unknown order waits for the reconciler; reset starts a new paper run.
+    let o3 = store
+        .insert_order(&order("otoken3", "open", None))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .mark_order(o3, "unknown", Some("timeout"), None, t0)
+        .await
+        .unwrap();
+    let waiting = store
+        .orders_in_status("unknown", "open", t0 + Duration::seconds(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(waiting.iter().map(|o| o.id).collect::<Vec<_>>(), vec![o3]);
+    let o4 = store
+        .insert_order(&order("otoken4", "open", None))
+        .await
+        .unwrap()
+        .unwrap();
+    let OpenRecorded::Opened(p4) = store
+        .record_open(o4, &fill, &position("token4"), t0)
+        .await
+        .unwrap()
+    else {
+        panic!("opens");
+    };
+    assert_eq!(store.reset_paper(alice, "5000", t0).await.unwrap(), 2);
+    assert_eq!(store.position(p4).await.unwrap().unwrap().status, "reset");
+    let account = store.trading_account(alice, "10000", t0).await.unwrap();
+    assert_eq!((account.paper_epoch, account.paper_equity.as_str()), (2, "5000"));
+    assert!(store.paper_ledger(alice, 2).await.unwrap().is_empty());
+    // Positions count as data an account owns (linking never merges two such).
+    assert!(store.account_owns_data(alice).await.unwrap());
+
+    // What /admin risk-compare reads: realized PnL per account, refused opens.
+    let realized = store.realized_since_all(t0).await.unwrap();
+    assert_eq!(realized, vec![(alice, Some("-1.39670123".to_string()))]);
+    assert!(
+        store
+            .realized_since_all(retry + Duration::seconds(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for detail in [Some("risk_refused"), Some("risk_refused"), None] {
+        store
+            .record_audit(&AuditEntry {
+                at: t0,
+                platform: "telegram".into(),
+                platform_user_id: "pos-alice".into(),
+                platform_chat_id: "1".into(),
+                command: "open".into(),
+                args: "BTCUSDT long 1".into(),
+                outcome: Outcome::UserError,
+                detail: detail.map(str::to_string),
+                duration_ms: 1,
+                account_id: Some(alice),
+                request_id: None,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.refused_opens_since(t0).await.unwrap(), vec![(alice, 2)]);
+    // The daily-limit notice is claimed once per account and day.
+    assert!(
+        store
+            .claim_risk_notice(alice, "2026-11-24", "daily_limit", t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_risk_notice(alice, "2026-11-24", "daily_limit", t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_risk_notice(alice, "2026-11-25", "daily_limit", t0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.trading_accounts_active_since(t0).await.unwrap(),
+        vec![alice]
+    );
+    assert_eq!(store.open_position_count(Some(alice)).await.unwrap(), 0);
+    assert_eq!(store.closed_since(alice, "paper", t0).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn positions_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("pos.sqlite").display()));
+    let store = store::open(&url, 4).await.unwrap();
+    positions_suite(&store).await;
+}
+
+#[tokio::test]
+async fn positions_on_postgres() {
+    let Some(db) = chainsignal_tests::TempPostgres::create("positions_on_postgres").await else {
+        return;
+    };
+    let store = store::open(&SecretString::from(db.url.clone()), 4).await.unwrap();
+    positions_suite(&store).await;
+    store.close().await;
+    db.drop_db().await;
 }

@@ -96,11 +96,19 @@ async fn private_chat_start_help_report_lang() {
             "lang",
             "subscribe",
             "unsubscribe",
+            "mode",
+            "open",
+            "close",
+            "positions",
+            "paper",
             "link",
             "unlink",
             "whoami",
             "keys",
-            "audit"
+            "audit",
+            "settings",
+            "risk",
+            "liq"
         ]
     );
     assert!(menus[0].body.get("language_code").is_none_or(Value::is_null));

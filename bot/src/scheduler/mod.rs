@@ -5,6 +5,7 @@
 //! with the remaining targets without posting twice.
 
 mod alerts;
+pub mod monitor;
 pub mod outbox;
 
 pub use crate::delivery::{Outbox, Outboxes, SendError};
@@ -510,6 +511,13 @@ impl Scheduler {
     /// panics is logged and the ticking goes on after a short backoff (doubling while
     /// it keeps panicking, at most a minute): one bad run never ends the scheduler.
     pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        let every = std::time::Duration::from_secs(self.app.config.trading.monitor_secs.max(1));
+        let positions = tokio::spawn(monitor::run(
+            self.app.clone(),
+            self.clock.clone(),
+            every,
+            shutdown.clone(),
+        ));
         let mut panics: u32 = 0;
         loop {
             let Some(report) = guarded("scheduler tick", self.tick()).await else {
@@ -540,6 +548,9 @@ impl Scheduler {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.clone().wait() => break,
             }
+        }
+        if let Err(e) = positions.await {
+            tracing::error!(error = %e, "the position monitor's task failed");
         }
         tracing::info!("scheduler stopped");
     }

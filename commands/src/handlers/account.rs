@@ -37,12 +37,8 @@ pub fn normalize(code: &str) -> String {
         .collect()
 }
 
-fn account_of(ctx: &Ctx<'_>) -> Result<i64, CommandError> {
-    ctx.user_id.ok_or(CommandError::Internal("no account"))
-}
-
 pub(crate) async fn link(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    let account = account_of(ctx)?;
+    let account = ctx.account()?;
     let store = &ctx.services.store;
     let platform = ctx.user.platform.as_str();
     let now = Utc::now();
@@ -110,7 +106,7 @@ pub(crate) async fn link(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
 }
 
 pub(crate) async fn unlink(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    let account = account_of(ctx)?;
+    let account = ctx.account()?;
     let store = &ctx.services.store;
     let platform = ctx.user.platform.as_str();
     if ctx.phase == Phase::Run {
@@ -136,7 +132,7 @@ pub(crate) async fn unlink(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
 }
 
 pub(crate) async fn whoami(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    let account = account_of(ctx)?;
+    let account = ctx.account()?;
     let identities = ctx.services.store.identities(account).await?;
     let lines = identities
         .iter()

@@ -47,8 +47,28 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
             change_role(ctx, &account, role, None, "admin-role-set").await
         }
         Some("keys") => keys(ctx).await,
+        Some("live") => live(ctx).await,
         _ => users(ctx).await,
     }
+}
+
+/// `/admin live USER on|off`: allow (or forbid) `/mode live` for an account; it still
+/// needs the operator's `trading.live_enabled`. Forbidding moves the account to paper.
+async fn live(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
+    let account = target(ctx).await?;
+    let allow = ctx.args.choice("allow") == Some("on");
+    ctx.services
+        .desk
+        .allow_live(account.id, allow)
+        .await
+        .map_err(|e| super::trade::desk_error(ctx, e))?;
+    let name = account_name(ctx.services, account.id).await;
+    let key = match (allow, ctx.services.desk.settings().live_enabled) {
+        (true, true) => "admin-live-on",
+        (true, false) => "admin-live-on-but-disabled",
+        (false, _) => "admin-live-off",
+    };
+    Ok(Reply::text(ctx.tr(key, &[("name", &name)])).into())
 }
 
 /// `/admin keys`: the stored exchange keys across accounts, counted by age band and
@@ -113,7 +133,7 @@ pub(crate) async fn target(ctx: &Ctx<'_>) -> Result<Account, CommandError> {
 }
 
 /// Whether any identity of the account is an owner (config, console).
-async fn is_owner(ctx: &Ctx<'_>, account: i64) -> Result<bool, CommandError> {
+pub(crate) async fn is_owner(ctx: &Ctx<'_>, account: i64) -> Result<bool, CommandError> {
     let access = &ctx.services.access;
     Ok(ctx
         .services
@@ -164,9 +184,14 @@ async fn users(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     }
     let pages = ((total + PAGE - 1) / PAGE).max(1);
     let access = &ctx.services.access;
+    let mut open = Vec::with_capacity(accounts.len());
+    for a in &accounts {
+        open.push(ctx.services.store.open_position_count(Some(a.account.id)).await?);
+    }
     let lines = accounts
         .iter()
-        .map(|a| {
+        .zip(open)
+        .map(|(a, open)| {
             let owner = a
                 .identities
                 .iter()
@@ -200,8 +225,7 @@ async fn users(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
                     ("platforms", &platforms.join("+")),
                     ("role", &role),
                     ("seen", &seen),
-                    // Positions do not exist yet (issue 15).
-                    ("positions", "—"),
+                    ("positions", &open.to_string()),
                     ("keys", &a.keys.to_string()),
                 ],
             )

@@ -1,6 +1,6 @@
 //! `/admin status`: version, uptime, database kind and size, adapters connected, the
 //! next run of each schedule, the last errors (kind and time only), AI tokens today,
-//! open positions (shown as "—" until positions exist) and pending approvals. Admins only.
+//! open positions and pending approvals. Admins only.
 
 use crate::{Block, CommandError, Ctx, Handled, Reply, Visibility, format};
 use chainsignal_core::store::Backend;
@@ -65,6 +65,13 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
             NONE.into()
         }
     };
+    let positions = match services.store.open_position_count(None).await {
+        Ok(n) => n.to_string(),
+        Err(e) => {
+            tracing::warn!(error = %e, "open positions unavailable for /admin status");
+            NONE.into()
+        }
+    };
     let mut reply = Reply {
         visibility: Visibility::Private,
         ..Reply::default()
@@ -76,7 +83,7 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         (ctx.t("admin-status-database"), format!("{kind}, {size}")),
         (ctx.t("admin-status-adapters"), adapters),
         (ctx.t("admin-status-ai-tokens"), tokens),
-        (ctx.t("admin-status-positions"), NONE.into()),
+        (ctx.t("admin-status-positions"), positions),
         (ctx.t("admin-status-approvals"), approvals),
     ]));
 

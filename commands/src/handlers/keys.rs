@@ -38,11 +38,6 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     })
 }
 
-fn account(ctx: &Ctx<'_>) -> Result<i64, CommandError> {
-    ctx.user_id
-        .ok_or(CommandError::Internal("no account for the asker"))
-}
-
 /// `live` or `testnet`, in the asker's language.
 fn venue(ctx: &Ctx<'_>, exchange: &str) -> String {
     ctx.t(if exchange == "binance" {
@@ -53,7 +48,7 @@ fn venue(ctx: &Ctx<'_>, exchange: &str) -> String {
 }
 
 async fn list(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    let keys = ctx.services.store.exchange_keys(account(ctx)?).await?;
+    let keys = ctx.services.store.exchange_keys(ctx.account()?).await?;
     if keys.is_empty() {
         return Ok(Reply::text(ctx.t("keys-none")).into());
     }
@@ -94,11 +89,27 @@ async fn list(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
 }
 
 async fn remove(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
-    let user_id = account(ctx)?;
+    let user_id = ctx.account()?;
     let label = ctx.args.text("label").unwrap_or_default().to_string();
     let Some(key) = ctx.services.store.exchange_key(user_id, &label).await? else {
         return Err(CommandError::user_with("keys-unknown", vec![("label", label)]));
     };
+    // Positions opened with this key are closed with it (and their SL/TP watched with
+    // it): the key stays while any is open.
+    let using = ctx
+        .services
+        .store
+        .open_positions(user_id, None)
+        .await?
+        .iter()
+        .filter(|p| p.key_id == Some(key.id))
+        .count();
+    if using > 0 {
+        return Err(CommandError::user_with(
+            "keys-remove-in-use",
+            vec![("label", key.label.clone()), ("count", using.to_string())],
+        ));
+    }
     if ctx.phase == Phase::Run {
         let mut reply = Reply::text(ctx.tr(
             "keys-remove-confirm",
@@ -127,7 +138,7 @@ async fn remove(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
 /// another account, sealed by a vault key no longer configured) gets its own sentence;
 /// the others are tested all the same.
 async fn test(ctx: &Ctx<'_>, vault: &Vault) -> Result<Handled, CommandError> {
-    let user_id = account(ctx)?;
+    let user_id = ctx.account()?;
     let keys: Vec<ExchangeKeyRecord> = match ctx.args.text("label") {
         Some(label) => match ctx.services.store.exchange_key(user_id, label).await? {
             Some(k) => vec![k],

@@ -345,49 +345,48 @@ impl SpotClient {
         trades.iter().map(parse_fill).collect()
     }
 
-    /// Place `order` exactly once whatever happens to the answer. When the answer is lost
+    /// Place `order` at most once whatever happens to the answer. When the answer is lost
     /// (timeout, 5xx, broken connection) or the exchange says the client id is a
     /// duplicate, the order is looked up by its client id; found, it is returned
-    /// (`recovered`) with its fills. Only when the exchange, asked three times, has no
-    /// such order is it sent once more, with the same client id.
+    /// (`recovered`) with its fills. When the exchange, asked three times, has no such
+    /// order, the lost answer's error comes back and nothing is sent again: the first
+    /// request may still be on its way (a blind second send could trade twice, since
+    /// Binance accepts a filled order's client id again). The caller records the order
+    /// as unknown and looks it up later.
     pub async fn place_or_recover(
         &self,
         key: &ApiKey,
         order: &MarketOrder,
     ) -> Result<Placement, ExchangeError> {
-        let mut sent_again = false;
-        loop {
-            match self.market_order(key, order).await {
-                Ok(o) => {
-                    return Ok(Placement {
-                        order: o,
-                        recovered: false,
-                    });
-                }
-                Err(
-                    e @ (ExchangeError::Timeout
-                    | ExchangeError::Unavailable(_)
-                    | ExchangeError::DuplicateOrder),
-                ) => {
-                    tracing::warn!(
-                        venue = self.venue().as_str(),
-                        symbol = %order.symbol,
-                        error = %e,
-                        "order answer lost or refused as a duplicate; looking it up by its client id"
-                    );
-                    match self.recover(key, order).await? {
-                        Some(found) => {
-                            return Ok(Placement {
-                                order: found,
-                                recovered: true,
-                            });
-                        }
-                        None if sent_again || e == ExchangeError::DuplicateOrder => return Err(e),
-                        None => sent_again = true,
+        match self.market_order(key, order).await {
+            Ok(o) => Ok(Placement {
+                order: o,
+                recovered: false,
+            }),
+            Err(
+                e @ (ExchangeError::Timeout | ExchangeError::Unavailable(_) | ExchangeError::DuplicateOrder),
+            ) => {
+                tracing::warn!(
+                    venue = self.venue().as_str(),
+                    symbol = %order.symbol,
+                    error = %e,
+                    "order answer lost or refused as a duplicate; looking it up by its client id"
+                );
+                match self.recover(key, order).await {
+                    Ok(Some(found)) => Ok(Placement {
+                        order: found,
+                        recovered: true,
+                    }),
+                    Ok(None) => Err(e),
+                    // The lookup failed too (rate limited, clock): the order's fate is
+                    // still the first error's, not a refusal the lookup met.
+                    Err(lookup) => {
+                        tracing::warn!(error = %lookup, "looking up an order whose answer was lost failed");
+                        Err(e)
                     }
                 }
-                Err(e) => return Err(e),
             }
+            Err(e) => Err(e),
         }
     }
 

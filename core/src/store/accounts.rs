@@ -787,8 +787,10 @@ impl<E: Engine> AccountStore for E {
     }
 }
 
-/// Rows an account owns that linking would merge: AI usage and exchange keys (extend
-/// with positions…). An account with none is "empty".
+/// Rows an account owns that linking would merge: AI usage, exchange keys, positions and
+/// orders. An account with none is "empty".
 const OWNS_DATA: &str = "SELECT CAST((SELECT COUNT(*) FROM ai_calls a JOIN user_identities i \
      ON i.platform = a.platform AND i.platform_user_id = a.platform_user_id WHERE i.user_id = $1) \
-     + (SELECT COUNT(*) FROM exchange_keys k WHERE k.user_id = $1) AS BIGINT)";
+     + (SELECT COUNT(*) FROM exchange_keys k WHERE k.user_id = $1) \
+     + (SELECT COUNT(*) FROM positions p WHERE p.user_id = $1) \
+     + (SELECT COUNT(*) FROM orders o WHERE o.user_id = $1) AS BIGINT)";

@@ -14,6 +14,8 @@
 //! | [`AuditStore`] | `audit.rs` | the audit log |
 //! | [`KeyStore`] | `keys.rs` | exchange API keys, sealed by the vault |
 //! | [`KeyFormStore`] | `key_forms.rs` | one-time links to the `/keys add` web form |
+//! | [`PositionStore`] | `positions.rs` | trading accounts (venue, paper run), positions, orders |
+//! | [`SettingsStore`] | `settings.rs` | per-account time zone, risk profile, limit overrides |
 //!
 //! [`Storage`] is all of them plus the engine's own operations (migrate, ping, backup);
 //! [`Store`] = `Arc<dyn Storage>` is what the rest of the program holds, and every
@@ -29,9 +31,11 @@ mod commands;
 mod engine;
 mod key_forms;
 mod keys;
+mod positions;
 mod postgres;
 mod reports;
 mod scheduler;
+mod settings;
 mod sqlite;
 
 pub use accounts::{
@@ -44,9 +48,14 @@ pub use chats::ChatStore;
 pub use commands::CommandStore;
 pub use key_forms::{KeyFormRecord, KeyFormStore, NewKeyForm, key_form_hash};
 pub use keys::{ExchangeKeyRecord, KeyAge, KeyStore, NewExchangeKey, Resealed};
+pub use positions::{
+    MonitorPosition, NewOrder, NewPosition, OpenRecorded, OrderFill, OrderRecord, PositionClose,
+    PositionRecord, PositionStore, TradingAccountRecord,
+};
 pub use postgres::PgStore;
 pub use reports::ReportStore;
 pub use scheduler::ScheduleStore;
+pub use settings::{AccountSettings, SettingsStore};
 pub use sqlite::{SqliteStore, check_backup, lock_path};
 
 use async_trait::async_trait;
@@ -469,6 +478,8 @@ pub trait Storage:
     + AuditStore
     + KeyStore
     + KeyFormStore
+    + PositionStore
+    + SettingsStore
     + Send
     + Sync
     + std::fmt::Debug

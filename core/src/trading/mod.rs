@@ -1,7 +1,8 @@
 //! Trading domain math, pure and synchronous: parsing an order's size ([`size`]),
 //! the paper engine's fills and positions ([`paper`]), the `/open` preview
 //! ([`preview`]), isolated-margin liquidation prices ([`liquidation`]) and the
-//! pretrade risk check with the daily-loss kill switch ([`risk`]).
+//! pretrade risk check with the daily-loss kill switch ([`risk`]), where an account's
+//! limits come from ([`limits`]) and when its trading day starts ([`day`]).
 //!
 //! Money is [`Decimal`] everywhere; no float touches a quantity, price, fee or PnL.
 //! Every operation on user- or exchange-supplied numbers is checked: a number too
@@ -14,12 +15,18 @@
 //! - PnL of a position is *gross* (price move × quantity) unless its name says *net*;
 //!   net figures subtract the fees of both sides.
 
+pub mod day;
+pub mod limits;
 pub mod liquidation;
 pub mod paper;
 pub mod preview;
 pub mod risk;
+#[cfg(test)]
+mod risk_tests;
 pub mod size;
 
+pub use day::{next_trading_day_start, trading_day_start, trading_day_start_of};
+pub use limits::{LimitError, LimitOverrides, effective_limits};
 pub use liquidation::{DEFAULT_MMR, LiquidationError, crosses_liquidation, liquidation_price};
 pub use paper::{
     ClosedTrade, PaperAccount, PaperError, PaperFill, PaperSettings, Position, PositionId, fee_for,

@@ -792,18 +792,7 @@ mod props {
                 eq_ok && risk.is_some_and(|r| r * hundred > limits.max_risk_to_sl_pct * equity),
                 eq_ok && o.margin + o.fee > equity - margins,
             ];
-            let got = [
-                v.iter().any(|x| matches!(x, Violation::TooManyPositions { .. })),
-                v.iter().any(|x| matches!(x, Violation::LeverageTooHigh { .. })),
-                v.iter().any(|x| matches!(x, Violation::StopLossRequired)),
-                v.iter().any(|x| matches!(x, Violation::RewardRiskTooLow { .. })),
-                v.iter().any(|x| matches!(x, Violation::DailyLossLimitReached { .. })),
-                v.iter().any(|x| matches!(x, Violation::NoEquity { .. })),
-                v.iter().any(|x| matches!(x, Violation::NotionalTooLarge { .. })),
-                v.iter().any(|x| matches!(x, Violation::ExposureTooLarge { .. })),
-                v.iter().any(|x| matches!(x, Violation::RiskTooLarge { .. })),
-                v.iter().any(|x| matches!(x, Violation::InsufficientMargin { .. })),
-            ];
+            let got = crate::trading::risk_tests::violated_kinds(&v);
             prop_assert_eq!(expect, got, "{:?}", v);
             prop_assert!(!v.contains(&Violation::TooLargeToCheck));
         }

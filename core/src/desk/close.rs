@@ -1,0 +1,383 @@
+//! Closing a position at market, once, on its venue.
+//!
+//! A close is attempt-numbered: attempt N sends `c<24 hex of the position's open
+//! token>-<N>` (unique across databases and deployments, since the open token is 128
+//! random bits). Its order row is written before sending and is the send lock: a second
+//! closer cannot write the same attempt. Before a new attempt, the previous one must be
+//! settled: found filled on the exchange, it is the close; not filled, or not found
+//! after [`NOT_PLACED_AFTER_SECS`], the next attempt may go; otherwise the close waits
+//! (it is never sent blindly a second time). The claim is renewed just before sending, so
+//! a closer whose claim expired (a slow exchange) stops rather than sells twice.
+
+use super::ledger::{mark_of, position_of, text};
+use super::{Closed, Desk, DeskError, Mode, definitely_not_placed, error_code, report_json};
+use crate::exchange::{ApiKey, BookTicker, ExchangeError, MarketOrder, OrderAmount, OrderReport, Side};
+use crate::store::{NewOrder, OrderFill, PositionClose, PositionRecord};
+use crate::symbol::Symbol;
+use crate::trading::{ClosedTrade, Overflow, PaperFill, Position, fill_price};
+use rust_decimal::Decimal;
+
+/// An earlier attempt not found on the exchange this long after it was sent was never
+/// placed.
+const NOT_PLACED_AFTER_SECS: i64 = 120;
+
+impl Desk {
+    /// Close an open position of `user_id` at market on its venue (a person's `/close`:
+    /// the monitor's retry backoff does not hold it back).
+    pub async fn close(&self, user_id: i64, position_id: i64, reason: &str) -> Result<Closed, DeskError> {
+        let row = self
+            .store()
+            .position(position_id)
+            .await?
+            .filter(|r| r.user_id == user_id && r.status == "open")
+            .ok_or(DeskError::NoSuchPosition)?;
+        let now = self.now();
+        let by = self.claimant(position_id)?;
+        if !self
+            .store()
+            .claim_close(position_id, &by, now, now + self.settings().claim_for, true)
+            .await?
+        {
+            return Err(DeskError::Busy);
+        }
+        match self.close_claimed(&row, &by, reason, None, None).await {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                // A person's close gives the claim back at once: they may try again.
+                if let Err(se) = self
+                    .store()
+                    .release_close(position_id, &by, self.now(), false)
+                    .await
+                {
+                    tracing::error!(position_id, error = %se, "a failed close could not give its claim back");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// A claimant name for one close attempt: this process, the position, and random
+    /// bits (two closers never share one, even within a process).
+    pub(super) fn claimant(&self, position_id: i64) -> Result<String, DeskError> {
+        let mut nonce = [0u8; 6];
+        getrandom::fill(&mut nonce).map_err(|_| DeskError::Corrupt("no randomness for a claim"))?;
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("{}:{position_id}:{nonce}", self.inner.instance))
+    }
+
+    /// Close a position whose claim `by` holds, at market (or at `liquidation`'s price
+    /// for a paper liquidation). `book`: prices just read (the monitor's tick), which a
+    /// paper fill uses rather than asking again; `None` reads them now.
+    pub(super) async fn close_claimed(
+        &self,
+        row: &PositionRecord,
+        by: &str,
+        reason: &str,
+        liquidation: Option<Decimal>,
+        book: Option<&BookTicker>,
+    ) -> Result<Closed, DeskError> {
+        let position = position_of(row)?;
+        let mode = Mode::parse(&row.venue).ok_or(DeskError::Corrupt("a stored venue does not read"))?;
+        if let Some(price) = liquidation {
+            let trade = position.liquidated(price)?;
+            let close = PositionClose {
+                status: "liquidated".into(),
+                reason: reason.into(),
+                exit_price: text(price),
+                close_fee: text(trade.close_fee),
+                realized_pnl: text(trade.realized_pnl),
+                dust: None,
+                closed_at: self.now(),
+            };
+            return self
+                .finish_close(row, by, close, None, trade, Decimal::ZERO)
+                .await;
+        }
+        match mode {
+            Mode::Paper => self.close_on_paper(row, by, reason, &position, book).await,
+            Mode::Testnet | Mode::Live => self.close_on_exchange(row, by, reason, &position, mode).await,
+        }
+    }
+
+    async fn close_on_paper(
+        &self,
+        row: &PositionRecord,
+        by: &str,
+        reason: &str,
+        position: &Position,
+        book: Option<&BookTicker>,
+    ) -> Result<Closed, DeskError> {
+        let side = position.side.close_side();
+        let symbol = Symbol::from_normalized(row.symbol.clone());
+        let book = match book {
+            Some(b) => b.clone(),
+            None => self.client(Mode::Paper).book_ticker(&symbol).await?,
+        };
+        let price = fill_price(&book, side, self.settings().paper.slippage_bps)?;
+        let fill = PaperFill::at(side, price, position.qty, &self.settings().paper)?;
+        let trade = position.close(&fill)?;
+        let prior = self.store().close_orders(row.id).await?;
+        for p in prior.iter().filter(|o| o.status == "pending") {
+            // A paper close is written with its order: a pending one never filled.
+            self.store()
+                .mark_order(p.id, "failed", Some("not_filled"), None, self.now())
+                .await?;
+        }
+        let order_id = self
+            .close_order_row(row, &close_id(row, prior.len())?, side, position.qty, Mode::Paper)
+            .await?;
+        let response = serde_json::json!({
+            "status": "FILLED", "price": text(fill.price), "executedQty": text(fill.qty),
+            "fee": text(fill.fee), "bid": text(book.bid), "ask": text(book.ask),
+        })
+        .to_string();
+        let filled = OrderFill {
+            exchange_order_id: None,
+            executed_qty: text(fill.qty),
+            avg_price: text(fill.price),
+            fee_usdt: text(fill.fee),
+            response,
+        };
+        let close = self.position_close(reason, &trade, Decimal::ZERO);
+        self.finish_close(row, by, close, Some((order_id, filled)), trade, Decimal::ZERO)
+            .await
+    }
+
+    async fn close_on_exchange(
+        &self,
+        row: &PositionRecord,
+        by: &str,
+        reason: &str,
+        position: &Position,
+        mode: Mode,
+    ) -> Result<Closed, DeskError> {
+        let symbol = Symbol::from_normalized(row.symbol.clone());
+        let key = self.api_key_by_id(row.user_id, mode, row.key_id).await?;
+        let side = position.side.close_side();
+        // Settle the previous attempt first: it may have sold already.
+        let prior = self.store().close_orders(row.id).await?;
+        if let Some(last) = prior
+            .iter()
+            .rev()
+            .find(|o| matches!(o.status.as_str(), "pending" | "unknown"))
+        {
+            match self
+                .client(mode)
+                .query_order(&key, &symbol, &last.client_order_id)
+                .await
+            {
+                Ok(found) if found.executed_qty > Decimal::ZERO => {
+                    return self
+                        .record_exchange_close(row, by, reason, position, mode, &key, last.id, found)
+                        .await;
+                }
+                Ok(found) => {
+                    self.fail_order(last.id, "not_filled", Some(&report_json(&found)))
+                        .await;
+                }
+                Err(ExchangeError::OrderNotFound)
+                    if (self.now() - last.created_at).num_seconds() >= NOT_PLACED_AFTER_SECS =>
+                {
+                    self.fail_order(last.id, "not_placed", None).await;
+                }
+                Err(ExchangeError::OrderNotFound) => return Err(DeskError::CloseUnknown),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let filters = self.client(mode).exchange_info(&symbol).await?;
+        let book = self.client(mode).book_ticker(&symbol).await?;
+        let sell = filters.market_quantity(position.qty, mark_of(position.side, &book))?;
+        let client_order_id = close_id(row, prior.len())?;
+        let order_id = self
+            .close_order_row(row, &client_order_id, side, sell, mode)
+            .await?;
+        // Still ours? A closer whose claim lapsed stops here, before anything is sent.
+        if !self
+            .store()
+            .extend_claim(row.id, by, self.now() + self.settings().claim_for)
+            .await?
+        {
+            self.fail_order(order_id, "not_sent", None).await;
+            return Err(DeskError::Busy);
+        }
+        let market = MarketOrder {
+            symbol: symbol.clone(),
+            side,
+            amount: OrderAmount::Base(sell),
+            client_order_id,
+        };
+        let report = match self.client(mode).place_or_recover(&key, &market).await {
+            Ok(p) => p.order,
+            Err(e) if definitely_not_placed(&e) => {
+                self.fail_order(order_id, error_code(&e), None).await;
+                return Err(e.into());
+            }
+            Err(e) => {
+                self.store()
+                    .mark_order(order_id, "unknown", Some(error_code(&e)), None, self.now())
+                    .await?;
+                tracing::warn!(position_id = row.id, error = %e, "a close's outcome is unknown; looked up before any new attempt");
+                return Err(DeskError::CloseUnknown);
+            }
+        };
+        self.record_exchange_close(row, by, reason, position, mode, &key, order_id, report)
+            .await
+    }
+
+    /// A closing order's answer (or the order found) as the position's close. Nothing
+    /// executed: the attempt failed. A partial fill closes what sold; the rest stays in
+    /// the exchange balance and is shown as left over.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_exchange_close(
+        &self,
+        row: &PositionRecord,
+        by: &str,
+        reason: &str,
+        position: &Position,
+        mode: Mode,
+        key: &ApiKey,
+        order_id: i64,
+        mut report: OrderReport,
+    ) -> Result<Closed, DeskError> {
+        let symbol = Symbol::from_normalized(row.symbol.clone());
+        if report.executed_qty > Decimal::ZERO && report.fills.is_empty() {
+            report.fills = self
+                .client(mode)
+                .order_fills(key, &symbol, report.order_id)
+                .await
+                .unwrap_or_default();
+        }
+        if report.executed_qty <= Decimal::ZERO {
+            self.fail_order(order_id, "not_filled", Some(&report_json(&report)))
+                .await;
+            return Err(DeskError::NotFilled(report.status.clone()));
+        }
+        if report.fills.is_empty() {
+            self.store()
+                .mark_order(
+                    order_id,
+                    "unknown",
+                    Some("no_fills_yet"),
+                    Some(&report_json(&report)),
+                    self.now(),
+                )
+                .await?;
+            return Err(DeskError::CloseUnknown);
+        }
+        let filters = self.client(mode).exchange_info(&symbol).await?;
+        let exec = self.execution(mode, &report, &filters).await?;
+        let sold = Position {
+            qty: exec.executed_qty,
+            ..position.clone()
+        };
+        let fill = PaperFill {
+            side: position.side.close_side(),
+            price: exec.price,
+            qty: exec.executed_qty,
+            notional: exec.executed_qty.checked_mul(exec.price).ok_or(Overflow)?,
+            fee: exec.fee_quote,
+        };
+        let trade = sold.close(&fill)?;
+        let dust = position
+            .qty
+            .checked_sub(exec.executed_qty)
+            .ok_or(Overflow)?
+            .max(Decimal::ZERO);
+        let close = self.position_close(reason, &trade, dust);
+        let filled = OrderFill {
+            exchange_order_id: Some(report.order_id),
+            executed_qty: text(exec.executed_qty),
+            avg_price: text(exec.price),
+            fee_usdt: text(exec.fee_quote),
+            response: report_json(&report),
+        };
+        self.finish_close(row, by, close, Some((order_id, filled)), trade, dust)
+            .await
+    }
+
+    fn position_close(&self, reason: &str, trade: &ClosedTrade, dust: Decimal) -> PositionClose {
+        PositionClose {
+            status: "closed".into(),
+            reason: reason.into(),
+            exit_price: text(trade.exit),
+            close_fee: text(trade.close_fee),
+            realized_pnl: text(trade.realized_pnl),
+            dust: (!dust.is_zero()).then(|| text(dust)),
+            closed_at: self.now(),
+        }
+    }
+
+    async fn close_order_row(
+        &self,
+        row: &PositionRecord,
+        client_order_id: &str,
+        side: Side,
+        qty: Decimal,
+        mode: Mode,
+    ) -> Result<i64, DeskError> {
+        let request = serde_json::json!({
+            "symbol": row.symbol, "side": side.as_binance(), "type": "MARKET",
+            "quantity": text(qty), "position_id": row.id,
+        })
+        .to_string();
+        self.store()
+            .insert_order(&NewOrder {
+                user_id: row.user_id,
+                position_id: Some(row.id),
+                venue: mode.as_str().into(),
+                key_id: row.key_id,
+                symbol: row.symbol.clone(),
+                side: side.as_binance().into(),
+                purpose: "close".into(),
+                client_order_id: client_order_id.into(),
+                quantity: text(qty),
+                request,
+                created_at: self.now(),
+            })
+            .await?
+            // Another closer wrote this attempt: it is sending it.
+            .ok_or(DeskError::Busy)
+    }
+
+    async fn finish_close(
+        &self,
+        row: &PositionRecord,
+        by: &str,
+        close: PositionClose,
+        order: Option<(i64, OrderFill)>,
+        trade: ClosedTrade,
+        dust: Decimal,
+    ) -> Result<Closed, DeskError> {
+        let recorded = self
+            .store()
+            .record_close(row.id, by, &close, order.as_ref().map(|(id, f)| (*id, f)))
+            .await?;
+        if !recorded {
+            return Err(DeskError::Busy);
+        }
+        let position = self
+            .store()
+            .position(row.id)
+            .await?
+            .ok_or(DeskError::NoSuchPosition)?;
+        Ok(Closed {
+            position,
+            trade,
+            dust,
+        })
+    }
+}
+
+/// Attempt `n`'s client order id: `c` + 24 hex of the open token + `-n` (at most 36).
+fn close_id(row: &PositionRecord, n: usize) -> Result<String, DeskError> {
+    let prefix: String = row
+        .open_token
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(24)
+        .collect();
+    if prefix.len() < 16 {
+        return Err(DeskError::Corrupt("a position's open token is too short"));
+    }
+    Ok(format!("c{prefix}-{n}"))
+}

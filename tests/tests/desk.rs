@@ -1,0 +1,487 @@
+//! The trading desk against the fake testnet (which checks signatures, filters, balances
+//! and client ids as Binance does), on SQLite: a Confirm token opens once, an order whose
+//! answer is lost is never sent again and is reconciled later, a base-asset commission
+//! leaves the position net of it and its close shows the dust.
+
+use chainsignal_core::ManualClock;
+use chainsignal_core::desk::{Desk, DeskError, DeskSettings, Mode, NoticeKind};
+use chainsignal_core::exchange::{ApiKey, MarketOrder, OrderAmount, Side, SpotClient, SpotSettings, Venue};
+use chainsignal_core::store::{self, Identity, NewExchangeKey, Store};
+use chainsignal_core::symbol::Symbol;
+use chainsignal_core::trading::{Leverage, OrderRequest, PositionSide, Profile, SizeSpec};
+use chainsignal_core::vault::{Binding, Vault};
+use chainsignal_tests::TEST_VAULT_KEY;
+use chainsignal_tests::fake_binance::{CommissionAsset, FakeBinance, MarketSpec, OrderFault, d};
+use chrono::Utc;
+use secrecy::SecretString;
+use std::sync::Arc;
+use std::time::Duration;
+
+const KEY: &str = "deskKEY6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+const SECRET: &str = "deskSECmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+
+struct Setup {
+    clock: Arc<ManualClock>,
+    fake: FakeBinance,
+    desk: Desk,
+    store: Store,
+    user: i64,
+    _dir: tempfile::TempDir,
+}
+
+fn settings(url: &str, venue: Venue) -> SpotSettings {
+    SpotSettings {
+        request_timeout: Duration::from_millis(700),
+        backoff: Duration::from_millis(20),
+        ..SpotSettings::new(venue, url)
+    }
+}
+
+async fn setup() -> Setup {
+    let fake = FakeBinance::start_testnet().await;
+    fake.add_key(KEY, SECRET);
+    fake.set_balance(KEY, "USDT", "100000");
+    fake.set_balance(KEY, "BTC", "1");
+    fake.add_market(
+        MarketSpec::new("BTCUSDT", "BTC", "USDT")
+            .price("60000", "60010")
+            .lot("0.001", "0.001", "9000")
+            .min_notional("5"),
+    );
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("desk.sqlite").display()));
+    let store = store::open(&url, 4).await.unwrap();
+    let vault = Arc::new(
+        Vault::from_keys(&[(1, SecretString::from(TEST_VAULT_KEY.to_string()))])
+            .unwrap()
+            .unwrap(),
+    );
+    let user = store
+        .ensure_user(&Identity {
+            platform: "telegram".into(),
+            platform_user_id: "4242".into(),
+            display_name: None,
+            username: None,
+        })
+        .await
+        .unwrap();
+    let seal = |field: &str, value: &str| {
+        vault
+            .seal(
+                &Binding {
+                    account_id: user,
+                    exchange: "binance-testnet",
+                    label: "main",
+                    field,
+                },
+                &SecretString::from(value.to_string()),
+            )
+            .unwrap()
+            .to_text()
+    };
+    let (key_nonce, key_sealed) = seal("api_key", KEY);
+    let (secret_nonce, secret_sealed) = seal("secret", SECRET);
+    store
+        .add_exchange_key(&NewExchangeKey {
+            user_id: user,
+            exchange: "binance-testnet".into(),
+            label: "main".into(),
+            api_key_mask: "desk…Eh8A".into(),
+            api_key_sealed: key_sealed,
+            api_key_nonce: key_nonce,
+            secret_sealed,
+            secret_nonce,
+            key_version: 1,
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let desk = Desk::new(
+        store.clone(),
+        settings(&fake.url(), Venue::Live),
+        settings(&fake.url(), Venue::Testnet),
+        settings(&fake.url(), Venue::Live),
+        Some(vault),
+        DeskSettings {
+            clock: clock.clone(),
+            ..DeskSettings::default()
+        },
+    )
+    .unwrap();
+    desk.set_mode(user, Mode::Testnet).await.unwrap();
+    Setup {
+        clock,
+        fake,
+        desk,
+        store,
+        user,
+        _dir: dir,
+    }
+}
+
+fn long(qty: &str) -> OrderRequest {
+    OrderRequest {
+        side: PositionSide::Long,
+        size: SizeSpec::Base(d(qty)),
+        sl: Some(d("59500")),
+        tp: Some(d("61000")),
+        lev: Leverage::NONE,
+    }
+}
+
+fn btc() -> Symbol {
+    Symbol::from_normalized("BTCUSDT")
+}
+
+/// The loose profile: these tests are about orders, not limits.
+fn limits() -> chainsignal_core::trading::RiskLimits {
+    Profile::Loose.limits()
+}
+
+#[tokio::test]
+async fn a_confirm_token_opens_once_and_rounds_to_the_lot_step() {
+    let s = setup().await;
+    let day = Utc::now() - chrono::Duration::hours(1);
+    s.fake.set_commission(CommissionAsset::Quote, 10);
+    let token = "0123456789abcdef0123456789abcdef";
+    let first = s
+        .desk
+        .open(s.user, token, None, &btc(), &long("0.0123456"), &limits(), day)
+        .await
+        .unwrap();
+    assert!(!first.existing);
+    // 0.0123456 rounded down to the 0.001 step; the commission (0.1 %) in USDT.
+    assert_eq!(first.position.qty, "0.012");
+    assert_eq!(first.position.entry_price, "60010");
+    assert_eq!(first.position.open_fee, "0.72012");
+    let again = s
+        .desk
+        .open(s.user, token, None, &btc(), &long("0.0123456"), &limits(), day)
+        .await
+        .unwrap();
+    assert!(again.existing);
+    assert_eq!(again.position.id, first.position.id);
+    let orders = s.fake.orders();
+    assert_eq!(orders.len(), 1, "one order whatever the presses");
+    assert_eq!(orders[0].client_order_id, format!("o{token}"));
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_never_sent_again_and_is_reconciled() {
+    let s = setup().await;
+    let day = Utc::now() - chrono::Duration::hours(1);
+    // The request never reaches the book; the lookups find nothing: unknown, not resent.
+    s.fake.inject_order_fault(OrderFault::TimeoutBeforePlacing);
+    let token = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let e = s
+        .desk
+        .open(s.user, token, None, &btc(), &long("0.01"), &limits(), day)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DeskError::OutcomeUnknown), "{e:?}");
+    let row = s
+        .store
+        .order_by_client_id(&format!("o{token}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "unknown");
+    assert!(s.fake.orders().is_empty());
+    // Pressed again: looked up, never sent a second time.
+    let e = s
+        .desk
+        .open(s.user, token, None, &btc(), &long("0.01"), &limits(), day)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DeskError::OutcomeUnknown), "{e:?}");
+    assert!(s.fake.orders().is_empty());
+    let posts = s.fake.requests_to("/api/v3/order");
+    // Soon after: still unknown, nothing told. Ten minutes on: never placed, told once.
+    let now = Utc::now() + chrono::Duration::seconds(30);
+    assert!(s.desk.reconcile(now).await.unwrap().is_empty());
+    let later = Utc::now() + chrono::Duration::minutes(11);
+    let notices = s.desk.reconcile(later).await.unwrap();
+    assert!(matches!(notices.as_slice(), [n] if matches!(n.kind, NoticeKind::NotPlaced { .. })));
+    assert!(s.desk.reconcile(later).await.unwrap().is_empty(), "told once");
+    assert_eq!(
+        s.store
+            .order_by_client_id(&format!("o{token}"))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "failed"
+    );
+    assert!(s.fake.orders().is_empty());
+    assert!(
+        s.fake.requests_to("/api/v3/order") > posts,
+        "looked up, not placed"
+    );
+
+    // The other case: the order did reach the exchange late. Reconciled into a position.
+    s.fake.inject_order_fault(OrderFault::TimeoutBeforePlacing);
+    let token = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    s.desk
+        .open(s.user, token, None, &btc(), &long("0.01"), &limits(), day)
+        .await
+        .unwrap_err();
+    let late = SpotClient::new(settings(&s.fake.url(), Venue::Testnet)).unwrap();
+    late.market_order(
+        &ApiKey::new(
+            SecretString::from(KEY.to_string()),
+            SecretString::from(SECRET.to_string()),
+        ),
+        &MarketOrder {
+            symbol: btc(),
+            side: Side::Buy,
+            amount: OrderAmount::Base(d("0.01")),
+            client_order_id: format!("o{token}"),
+        },
+    )
+    .await
+    .unwrap();
+    let notices = s
+        .desk
+        .reconcile(Utc::now() + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    let [n] = notices.as_slice() else {
+        panic!("one notice: {notices:?}")
+    };
+    let NoticeKind::FoundFilled(p) = &n.kind else {
+        panic!("found: {n:?}")
+    };
+    assert_eq!(
+        (p.symbol.as_str(), p.side.as_str(), p.sl.as_deref()),
+        ("BTCUSDT", "long", Some("59500"))
+    );
+    assert_eq!(s.fake.orders().len(), 1);
+    assert!(
+        s.desk
+            .reconcile(Utc::now() + chrono::Duration::seconds(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.store.open_positions(s.user, None).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_base_asset_commission_is_netted_and_the_close_shows_the_dust() {
+    let s = setup().await;
+    let day = Utc::now() - chrono::Duration::hours(1);
+    s.fake.set_commission(CommissionAsset::Base, 10);
+    let opened = s
+        .desk
+        .open(
+            s.user,
+            "cccccccccccccccccccccccccccccccc",
+            None,
+            &btc(),
+            &long("0.01"),
+            &limits(),
+            day,
+        )
+        .await
+        .unwrap();
+    // 0.01 bought, 0.00001 BTC kept as commission: the position holds 0.00999.
+    assert_eq!(opened.position.qty, "0.00999");
+    // The fee in USDT: 0.00001 BTC at the fill price 60010.
+    assert_eq!(opened.position.open_fee, "0.6001");
+    s.fake.set_price("BTCUSDT", "61000", "61010");
+    let closed = s.desk.close(s.user, opened.position.id, "manual").await.unwrap();
+    // Sold 0.009 (the step); 0.00099 is dust, shown, not lost.
+    assert_eq!(closed.dust, d("0.00099"));
+    let sold = d("0.009");
+    let close_fee = sold * d("61000") * d("0.001");
+    let expected = (d("61000") - d("60010")) * sold - d("0.6001") - close_fee;
+    assert_eq!(closed.trade.realized_pnl, expected);
+    assert_eq!(s.fake.orders().len(), 2);
+    assert_eq!(
+        s.fake.orders()[1].client_order_id,
+        format!("c{}-0", &opened.position.open_token[..24])
+    );
+    // Closed once: a second close finds nothing open.
+    assert!(matches!(
+        s.desk
+            .close(s.user, opened.position.id, "manual")
+            .await
+            .unwrap_err(),
+        DeskError::NoSuchPosition
+    ));
+    // Spot has no shorts; no order is sent for one.
+    let short = OrderRequest {
+        side: PositionSide::Short,
+        ..long("0.01")
+    };
+    assert!(matches!(
+        s.desk
+            .open(
+                s.user,
+                "dddddddddddddddddddddddddddddddd",
+                None,
+                &btc(),
+                &short,
+                &limits(),
+                day
+            )
+            .await
+            .unwrap_err(),
+        DeskError::ShortOnSpot
+    ));
+    assert_eq!(s.fake.orders().len(), 2);
+}
+
+/// The sender stopped between the exchange's fill and its record (a crash, the database
+/// gone): the order row is left `pending`. Two minutes on, the monitor finds the order on
+/// the exchange by its client id and writes the position; nothing is sent again.
+#[tokio::test]
+async fn an_order_abandoned_half_way_is_found_and_recorded() {
+    use chainsignal_core::store::NewOrder;
+    let s = setup().await;
+    let token = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    let cid = format!("o{token}");
+    let sent_at = Utc::now() - chrono::Duration::minutes(3);
+    s.store
+        .insert_order(&NewOrder {
+            user_id: s.user,
+            position_id: None,
+            venue: "testnet".into(),
+            key_id: None,
+            symbol: "BTCUSDT".into(),
+            side: "BUY".into(),
+            purpose: "open".into(),
+            client_order_id: cid.clone(),
+            quantity: "0.01".into(),
+            request: r#"{"position":"long","sl":"59000","tp":null}"#.into(),
+            created_at: sent_at,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let c = SpotClient::new(settings(&s.fake.url(), Venue::Testnet)).unwrap();
+    c.market_order(
+        &ApiKey::new(
+            SecretString::from(KEY.to_string()),
+            SecretString::from(SECRET.to_string()),
+        ),
+        &MarketOrder {
+            symbol: btc(),
+            side: Side::Buy,
+            amount: OrderAmount::Base(d("0.01")),
+            client_order_id: cid.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    // A confirmation pressed again meanwhile is told the order is being placed.
+    let day = Utc::now() - chrono::Duration::hours(1);
+    assert!(matches!(
+        s.desk
+            .open(s.user, token, None, &btc(), &long("0.01"), &limits(), day)
+            .await
+            .unwrap_err(),
+        DeskError::InProgress
+    ));
+    let notices = s.desk.reconcile(Utc::now()).await.unwrap();
+    assert!(
+        matches!(notices.as_slice(), [n] if matches!(n.kind, NoticeKind::FoundFilled(_))),
+        "{notices:?}"
+    );
+    let open = s.store.open_positions(s.user, None).await.unwrap();
+    assert_eq!((open.len(), open[0].sl.as_deref()), (1, Some("59000")));
+    assert_eq!(s.fake.orders().len(), 1);
+    assert_eq!(
+        s.store.order_by_client_id(&cid).await.unwrap().unwrap().status,
+        "filled"
+    );
+}
+
+/// A close whose answer is lost is looked up, never sent blindly again: a second /close
+/// at once is told the outcome is unknown; once the first attempt is known never to have
+/// been placed (two minutes on), the next attempt goes under its own client id.
+#[tokio::test]
+async fn a_close_whose_answer_is_lost_is_not_sent_twice() {
+    let s = setup().await;
+    let day = Utc::now() - chrono::Duration::hours(1);
+    s.fake.set_commission(CommissionAsset::Quote, 10);
+    let opened = s
+        .desk
+        .open(
+            s.user,
+            "ffffffffffffffffffffffffffffffff",
+            None,
+            &btc(),
+            &long("0.01"),
+            &limits(),
+            day,
+        )
+        .await
+        .unwrap();
+    let id = opened.position.id;
+    s.fake.inject_order_fault(OrderFault::TimeoutBeforePlacing);
+    assert!(matches!(
+        s.desk.close(s.user, id, "manual").await.unwrap_err(),
+        DeskError::CloseUnknown
+    ));
+    assert!(matches!(
+        s.desk.close(s.user, id, "manual").await.unwrap_err(),
+        DeskError::CloseUnknown
+    ));
+    assert_eq!(s.fake.orders().len(), 1, "only the opening order");
+    assert_eq!(
+        s.fake.requests_with("POST", "/api/v3/order"),
+        2,
+        "one open, one close attempt"
+    );
+    // Three minutes on, the first attempt was never placed: the next one goes.
+    s.clock.advance(chrono::Duration::minutes(3));
+    let closed = s.desk.close(s.user, id, "manual").await.unwrap();
+    assert_eq!(closed.position.status, "closed");
+    let orders = s.fake.orders();
+    assert_eq!(orders.len(), 2);
+    assert_eq!(
+        orders[1].client_order_id,
+        format!("c{}-1", &opened.position.open_token[..24])
+    );
+    let rows = s.store.close_orders(id).await.unwrap();
+    let states: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|o| (o.status.as_str(), o.error.as_deref()))
+        .collect();
+    assert_eq!(states, vec![("failed", Some("not_placed")), ("filled", None)]);
+}
+
+/// A Confirm carries the venue its preview was for: pressed after the account moved to
+/// another venue, it places nothing (review H5).
+#[tokio::test]
+async fn a_confirm_for_another_venue_places_nothing() {
+    let s = setup().await;
+    let day = Utc::now() - chrono::Duration::hours(1);
+    // The account is on the testnet; the preview was on paper.
+    let e = s
+        .desk
+        .open(
+            s.user,
+            "99999999999999999999999999999999",
+            Some(Mode::Paper),
+            &btc(),
+            &long("0.01"),
+            &limits(),
+            day,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DeskError::VenueChanged), "{e:?}");
+    assert!(s.fake.orders().is_empty());
+    assert!(
+        s.store
+            .order_by_client_id("o99999999999999999999999999999999")
+            .await
+            .unwrap()
+            .is_none(),
+        "no order row either"
+    );
+}

@@ -170,17 +170,21 @@ async fn broadcast_reaches_fifty_chats_exactly_once_across_two_instances_one_kil
         preview.message_id().unwrap(),
         buttons[0].1.clone(),
     ));
+    // The Confirm answer and the fan-out race (the scheduler may take the broadcast
+    // before the answer is sent): wait for both, in either order.
+    let queued = |calls: &[Call]| {
+        calls.iter().any(|c| {
+            c.body["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("is on its way to 50 chats"))
+        })
+    };
     let calls = fake
         .wait_until(WAIT, |calls| {
-            calls.iter().any(|c| c.method == "sendmessage" && c.status == 599)
+            calls.iter().any(|c| c.method == "sendmessage" && c.status == 599) && queued(calls)
         })
         .await;
-    let queued = calls.iter().any(|c| {
-        c.body["text"]
-            .as_str()
-            .is_some_and(|t| t.contains("is on its way to 50 chats"))
-    });
-    assert!(queued, "the Confirm answer says it is queued");
+    assert!(queued(&calls), "the Confirm answer says it is queued");
     wait_logs(&a, &b, &changed, |a, b| {
         a.contains("posting a broadcast") || b.contains("posting a broadcast")
     })

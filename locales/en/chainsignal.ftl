@@ -523,6 +523,7 @@ daily-limit-reached = Daily loss limit reached: today's loss is { $loss } USDT, 
 daily-limit-flattened = Your profile closes everything at the limit: { $count } positions were closed, { $pnl } USDT realized.
 trigger-limit = daily loss limit
 trade-in-progress = This order is being placed right now; see /positions in a moment.
+trade-account-busy = Another order of yours is being placed right now; nothing was placed. Try again in a moment.
 option-open-venue = Set by the preview: the venue the order is for
 trade-wrong-quote = This symbol is quoted in { $asset }; orders here are in USDT pairs only (BTCUSDT, ETHUSDT…).
 trade-venue-changed = Your venue changed since this preview; nothing was placed. Run /open again.

@@ -523,6 +523,7 @@ daily-limit-reached = Osiągnięto dzienny limit straty: dzisiejsza strata to { 
 daily-limit-flattened = Twój profil zamyka wszystko po osiągnięciu limitu: zamknięto pozycje ({ $count }), zrealizowano { $pnl } USDT.
 trigger-limit = dzienny limit straty
 trade-in-progress = To zlecenie jest właśnie składane; zajrzyj do /positions za chwilę.
+trade-account-busy = Właśnie składane jest inne Twoje zlecenie; nic nie zostało złożone. Spróbuj ponownie za chwilę.
 option-open-venue = Ustawiane przez podgląd: miejsce, dla którego jest zlecenie
 trade-wrong-quote = Ten symbol jest kwotowany w { $asset }; zlecenia są tu tylko na parach z USDT (BTCUSDT, ETHUSDT…).
 trade-venue-changed = Od tego podglądu zmieniło się miejsce handlu; nic nie zostało złożone. Uruchom /open ponownie.

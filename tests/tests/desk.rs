@@ -26,7 +26,34 @@ struct Setup {
     desk: Desk,
     store: Store,
     user: i64,
-    _dir: tempfile::TempDir,
+    vault: Arc<Vault>,
+    url: SecretString,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Setup {
+    /// Another instance: its own database pool and desk (its own in-process locks) on
+    /// the same database, exchange and clock.
+    async fn second_instance(&self) -> (Store, Desk) {
+        let store = store::open(&self.url, 4).await.unwrap();
+        let desk = desk_on(&store, &self.fake, &self.vault, &self.clock);
+        (store, desk)
+    }
+}
+
+fn desk_on(store: &Store, fake: &FakeBinance, vault: &Arc<Vault>, clock: &Arc<ManualClock>) -> Desk {
+    Desk::new(
+        store.clone(),
+        settings(&fake.url(), Venue::Live),
+        settings(&fake.url(), Venue::Testnet),
+        settings(&fake.url(), Venue::Live),
+        Some(vault.clone()),
+        DeskSettings {
+            clock: clock.clone(),
+            ..DeskSettings::default()
+        },
+    )
+    .unwrap()
 }
 
 fn settings(url: &str, venue: Venue) -> SpotSettings {
@@ -38,6 +65,12 @@ fn settings(url: &str, venue: Venue) -> SpotSettings {
 }
 
 async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("desk.sqlite").display()));
+    setup_on(url, Some(dir)).await
+}
+
+async fn setup_on(url: SecretString, dir: Option<tempfile::TempDir>) -> Setup {
     let fake = FakeBinance::start_testnet().await;
     fake.add_key(KEY, SECRET);
     fake.set_balance(KEY, "USDT", "100000");
@@ -49,8 +82,6 @@ async fn setup() -> Setup {
             .min_notional("5"),
     );
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let dir = tempfile::tempdir().unwrap();
-    let url = SecretString::from(format!("sqlite://{}", dir.path().join("desk.sqlite").display()));
     let store = store::open(&url, 4).await.unwrap();
     let vault = Arc::new(
         Vault::from_keys(&[(1, SecretString::from(TEST_VAULT_KEY.to_string()))])
@@ -98,18 +129,7 @@ async fn setup() -> Setup {
         .await
         .unwrap()
         .unwrap();
-    let desk = Desk::new(
-        store.clone(),
-        settings(&fake.url(), Venue::Live),
-        settings(&fake.url(), Venue::Testnet),
-        settings(&fake.url(), Venue::Live),
-        Some(vault),
-        DeskSettings {
-            clock: clock.clone(),
-            ..DeskSettings::default()
-        },
-    )
-    .unwrap();
+    let desk = desk_on(&store, &fake, &vault, &clock);
     desk.set_mode(user, Mode::Testnet).await.unwrap();
     Setup {
         clock,
@@ -117,6 +137,8 @@ async fn setup() -> Setup {
         desk,
         store,
         user,
+        vault,
+        url,
         _dir: dir,
     }
 }
@@ -484,4 +506,125 @@ async fn a_confirm_for_another_venue_places_nothing() {
             .is_none(),
         "no order row either"
     );
+}
+
+/// Two instances (two pools, two desks: no shared in-process lock) confirm two different
+/// previews of one account at the same moment, with room for one more position: the
+/// account's order lease lets one open at a time, so the second's risk check sees the
+/// first's position and refuses. Without the lease both passed against the same state.
+async fn two_instances_cannot_both_pass_the_risk_check(s: Setup) {
+    let day = Utc::now() - chrono::Duration::hours(1);
+    // Every exchange answer takes 300 ms: the two opens overlap from start to end.
+    s.fake.set_latency(Duration::from_millis(300));
+    let (_store_b, desk_b) = s.second_instance().await;
+    let one_more = chainsignal_core::trading::RiskLimits {
+        max_open_positions: 1,
+        ..limits()
+    };
+    let (symbol, order) = (btc(), long("0.01"));
+    let (a, b) = tokio::join!(
+        s.desk.open(
+            s.user,
+            "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+            None,
+            &symbol,
+            &order,
+            &one_more,
+            day
+        ),
+        desk_b.open(
+            s.user,
+            "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2",
+            None,
+            &symbol,
+            &order,
+            &one_more,
+            day
+        ),
+    );
+    let (opened, refused) = match (a, b) {
+        (Ok(o), Err(e)) | (Err(e), Ok(o)) => (o, e),
+        (a, b) => panic!("exactly one open expected: {a:?} / {b:?}"),
+    };
+    assert!(!opened.existing);
+    let DeskError::Refused(violations) = refused else {
+        panic!("refused by the risk check expected: {refused:?}");
+    };
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(s.fake.orders().len(), 1, "one order on the exchange");
+    assert_eq!(s.fake.requests_with("POST", "/api/v3/order"), 1);
+    assert_eq!(s.store.open_positions(s.user, None).await.unwrap().len(), 1);
+
+    // The lease was given back: the next open (room made by the limit) goes at once.
+    s.fake.set_latency(Duration::ZERO);
+    let next = desk_b
+        .open(
+            s.user,
+            "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3",
+            None,
+            &btc(),
+            &long("0.01"),
+            &limits(),
+            day,
+        )
+        .await
+        .unwrap();
+    assert!(!next.existing);
+    assert_eq!(s.store.open_positions(s.user, None).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn two_instances_cannot_both_pass_the_risk_check_on_sqlite() {
+    two_instances_cannot_both_pass_the_risk_check(setup().await).await;
+}
+
+#[tokio::test]
+async fn two_instances_cannot_both_pass_the_risk_check_on_postgres() {
+    let Some(db) = chainsignal_tests::TempPostgres::create("desk_two_instances").await else {
+        return;
+    };
+    let url = SecretString::from(db.url.clone());
+    two_instances_cannot_both_pass_the_risk_check(setup_on(url, None).await).await;
+    db.drop_db().await;
+}
+
+/// A paper reset pressed while an open is on its way (another instance): the reset
+/// waits for the open, so the position is never left open in the old paper run.
+#[tokio::test]
+async fn a_paper_reset_during_an_open_leaves_nothing_in_the_old_run() {
+    let s = setup().await;
+    let day = Utc::now() - chrono::Duration::hours(1);
+    s.desk.set_mode(s.user, Mode::Paper).await.unwrap();
+    s.fake.set_latency(Duration::from_millis(300));
+    let (store_b, desk_b) = s.second_instance().await;
+    let (symbol, order, limits) = (btc(), long("0.01"), limits());
+    let (opened, reset) = tokio::join!(
+        s.desk.open(
+            s.user,
+            "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4",
+            None,
+            &symbol,
+            &order,
+            &limits,
+            day
+        ),
+        async {
+            // Once the open holds the lease (its first price request is on its way).
+            s.fake
+                .wait_for_path_requests("/api/v3/ticker/bookTicker", 1, Duration::from_secs(30))
+                .await;
+            desk_b.reset_paper(s.user).await
+        },
+    );
+    let opened = opened.unwrap();
+    reset.unwrap();
+    let account = store_b
+        .trading_account(s.user, "10000", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(account.paper_epoch, 2, "the reset ran after the open");
+    let position = s.store.position(opened.position.id).await.unwrap().unwrap();
+    assert_eq!(position.paper_epoch, 1);
+    assert_eq!(position.status, "reset", "dropped with its run, not left open");
+    assert!(s.store.open_positions(s.user, None).await.unwrap().is_empty());
 }

@@ -1682,6 +1682,72 @@ async fn positions_suite(store: &Store) {
     assert_eq!((account.venue.as_str(), account.live_allowed), ("testnet", true));
     store.set_venue(alice, "paper").await.unwrap();
 
+    // The order lease: one holder at a time; its holder renews it; it expires on its own;
+    // only its holder gives it back.
+    let minute = chrono::Duration::minutes(1);
+    assert!(
+        store
+            .claim_order_lease(alice, "a", t0, t0 + minute)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_order_lease(alice, "b", t0, t0 + minute)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_order_lease(alice, "a", t0, t0 + minute * 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_order_lease(alice, "b", t0 + minute, t0 + minute * 3)
+            .await
+            .unwrap(),
+        "renewed by its holder"
+    );
+    store.release_order_lease(alice, "b").await.unwrap();
+    assert!(
+        !store
+            .claim_order_lease(alice, "b", t0, t0 + minute)
+            .await
+            .unwrap(),
+        "only the holder gives it back"
+    );
+    // Expired: taken over, and the old holder can no longer renew it.
+    let later = t0 + minute * 3;
+    assert!(
+        store
+            .claim_order_lease(alice, "b", later, later + minute)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_order_lease(alice, "a", later, later + minute)
+            .await
+            .unwrap()
+    );
+    store.release_order_lease(alice, "b").await.unwrap();
+    assert!(
+        store
+            .claim_order_lease(alice, "c", later, later + minute)
+            .await
+            .unwrap()
+    );
+    store.release_order_lease(alice, "c").await.unwrap();
+    // An account without its row has no lease to take.
+    assert!(
+        !store
+            .claim_order_lease(alice + 10_000, "a", t0, t0 + minute)
+            .await
+            .unwrap()
+    );
+
     let order = |cid: &str, purpose: &str, position_id: Option<i64>| NewOrder {
         user_id: alice,
         position_id,

@@ -45,6 +45,7 @@ pub(crate) fn desk_error(ctx: &Ctx<'_>, e: DeskError) -> CommandError {
         DeskError::NotFilled(_) => u("trade-not-filled"),
         DeskError::Busy => u("trade-busy"),
         DeskError::InProgress => u("trade-in-progress"),
+        DeskError::AccountBusy => u("trade-account-busy"),
         DeskError::WrongQuote(asset) => with("trade-wrong-quote", vec![("asset", asset)]),
         DeskError::VenueChanged => u("trade-venue-changed"),
         DeskError::CloseUnknown => u("trade-close-unknown"),

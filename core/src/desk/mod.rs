@@ -44,6 +44,7 @@ use ledger::{dec, exposures, realized_of, text};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Where an account's orders go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,6 +169,10 @@ pub enum DeskError {
     /// This confirmation's order is being placed right now (another press, instance).
     #[error("the order is being placed")]
     InProgress,
+    /// Another open or reset of this account is running (in another instance) and did
+    /// not finish in time.
+    #[error("another order of the account is being placed")]
+    AccountBusy,
     #[error("the risk check refused the order")]
     Refused(Vec<Violation>),
     #[error("{0}")]
@@ -259,6 +264,47 @@ struct Inner {
     instance: String,
     /// One open at a time per account (see [`Desk::open`]).
     open_locks: std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// How long an account's order lease holds without renewal: longer than an open takes
+/// from its renewal (just before sending) to its record, timeouts and lookups included.
+const ORDER_LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(3);
+/// How long a Confirm waits for another instance's open on the same account.
+const LEASE_WAIT: Duration = Duration::from_secs(15);
+
+/// An account's order lease, held by one open or reset (see [`Desk::open`]). Give it
+/// back with [`OrderLease::release`]; dropped without that (a cancelled open), it is
+/// given back in the background, and if that fails too it expires on its own.
+struct OrderLease {
+    store: Store,
+    user_id: i64,
+    by: String,
+    released: bool,
+}
+
+impl OrderLease {
+    async fn release(mut self) {
+        self.released = true;
+        if let Err(e) = self.store.release_order_lease(self.user_id, &self.by).await {
+            tracing::warn!(error = %e, user_id = self.user_id, "an order lease was not given back; it expires on its own");
+        }
+    }
+}
+
+impl Drop for OrderLease {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        let (store, user_id, by) = (self.store.clone(), self.user_id, std::mem::take(&mut self.by));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.release_order_lease(user_id, &by).await {
+                    tracing::warn!(error = %e, user_id, "an order lease was not given back; it expires on its own");
+                }
+            });
+        }
+    }
 }
 
 /// Cheap to clone.
@@ -374,14 +420,57 @@ impl Desk {
         Ok(())
     }
 
-    /// Start the paper account over (its open positions are dropped, not closed).
+    /// Start the paper account over (its open positions are dropped, not closed). Holds
+    /// the account's order lease, so no open in progress lands in the old run.
     pub async fn reset_paper(&self, user_id: i64) -> Result<Decimal, DeskError> {
-        self.account(user_id).await?;
+        let lock = self.account_lock(user_id);
+        let _held = lock.lock().await;
+        let lease = self.take_order_lease(user_id).await?;
         let equity = self.inner.settings.paper.starting_equity;
-        self.store()
-            .reset_paper(user_id, &text(equity), self.now())
-            .await?;
+        let result = self.store().reset_paper(user_id, &text(equity), self.now()).await;
+        lease.release().await;
+        result?;
         Ok(equity)
+    }
+
+    /// Take the account's order lease (creating the account's row first), waiting up to
+    /// [`LEASE_WAIT`] for another instance's open to finish.
+    async fn take_order_lease(&self, user_id: i64) -> Result<OrderLease, DeskError> {
+        self.account(user_id).await?;
+        let mut nonce = [0u8; 6];
+        getrandom::fill(&mut nonce).map_err(|_| DeskError::Corrupt("no randomness for a lease"))?;
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let lease = OrderLease {
+            store: self.store().clone(),
+            user_id,
+            by: format!("{}:{nonce}", self.inner.instance),
+            released: false,
+        };
+        let deadline = tokio::time::Instant::now() + LEASE_WAIT;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            if self.renew_order_lease(&lease).await? {
+                return Ok(lease);
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                // Never held: nothing to give back.
+                let mut lease = lease;
+                lease.released = true;
+                return Err(DeskError::AccountBusy);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// Take or extend `lease` for another [`ORDER_LEASE`] from now: false when another
+    /// holder has it.
+    async fn renew_order_lease(&self, lease: &OrderLease) -> Result<bool, DeskError> {
+        let now = self.now();
+        Ok(self
+            .store()
+            .claim_order_lease(lease.user_id, &lease.by, now, now + ORDER_LEASE)
+            .await?)
     }
 
     async fn key_row(&self, user_id: i64, mode: Mode) -> Result<ExchangeKeyRecord, DeskError> {
@@ -631,24 +720,67 @@ impl Desk {
         limits: &RiskLimits,
         day_start: DateTime<Utc>,
     ) -> Result<Opened, DeskError> {
-        if let Some(existing) = self.store().position_by_token(token).await? {
-            return Ok(Opened {
-                position: existing,
-                existing: true,
-            });
+        if let Some(done) = self.opened_before(user_id, token, symbol, order).await {
+            return done;
         }
-        let client_order_id = format!("o{token}");
-        if let Some(o) = self.store().order_by_client_id(&client_order_id).await? {
-            match o.status.as_str() {
-                "failed" => return Err(DeskError::AlreadyFailed),
-                // Sent before and not known to have filled: look it up, never resend.
-                _ => return self.resume_open(user_id, token, symbol, order).await,
-            }
-        }
-        // One open at a time per account in this process: two Confirms at once would
-        // both pass the risk check against the same state.
+        // One open at a time per account, in this process (a mutex) and across instances
+        // (the account's order lease): two Confirms at once would both pass the risk
+        // check against the same positions.
         let lock = self.account_lock(user_id);
         let _held = lock.lock().await;
+        let lease = self.take_order_lease(user_id).await?;
+        let result = self
+            .open_leased(user_id, token, expected, symbol, order, limits, day_start, &lease)
+            .await;
+        lease.release().await;
+        result
+    }
+
+    /// What an earlier Confirm of `token` did, if it got as far as an order row.
+    async fn opened_before(
+        &self,
+        user_id: i64,
+        token: &str,
+        symbol: &Symbol,
+        order: &OrderRequest,
+    ) -> Option<Result<Opened, DeskError>> {
+        match self.store().position_by_token(token).await {
+            Ok(Some(existing)) => {
+                return Some(Ok(Opened {
+                    position: existing,
+                    existing: true,
+                }));
+            }
+            Ok(None) => {}
+            Err(e) => return Some(Err(e.into())),
+        }
+        match self.store().order_by_client_id(&format!("o{token}")).await {
+            Ok(None) => None,
+            Ok(Some(o)) if o.status == "failed" => Some(Err(DeskError::AlreadyFailed)),
+            // Sent before and not known to have filled: look it up, never resend.
+            Ok(Some(_)) => Some(self.resume_open(user_id, token, symbol, order).await),
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+
+    /// [`Desk::open`] once the account's order lease is held.
+    #[allow(clippy::too_many_arguments)]
+    async fn open_leased(
+        &self,
+        user_id: i64,
+        token: &str,
+        expected: Option<Mode>,
+        symbol: &Symbol,
+        order: &OrderRequest,
+        limits: &RiskLimits,
+        day_start: DateTime<Utc>,
+        lease: &OrderLease,
+    ) -> Result<Opened, DeskError> {
+        // Another instance may have handled this very token while we waited.
+        if let Some(done) = self.opened_before(user_id, token, symbol, order).await {
+            return done;
+        }
+        let client_order_id = format!("o{token}");
         let quote = self.quote(user_id, symbol, order, limits, day_start).await?;
         if expected.is_some_and(|m| m != quote.mode) {
             return Err(DeskError::VenueChanged);
@@ -666,6 +798,11 @@ impl Desk {
             None => None,
         };
         let account = self.account(user_id).await?;
+        // Still ours, for long enough to send and record (a holder that stalled past its
+        // lease stops here: someone else may be trading on this account now).
+        if !self.renew_order_lease(lease).await? {
+            return Err(DeskError::AccountBusy);
+        }
         let side = order.side.open_side();
         let request = serde_json::json!({
             "symbol": symbol.as_str(),

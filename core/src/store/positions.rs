@@ -299,6 +299,20 @@ pub trait PositionStore: Send + Sync {
     /// may concern).
     async fn trading_accounts_active_since(&self, since: DateTime<Utc>) -> Result<Vec<i64>, StoreError>;
 
+    /// Take the order lease of an account (its row must exist) for `by` until `until`:
+    /// true when `by` holds it now (it was free, expired, or `by`'s already). Opens and
+    /// paper resets hold it, so no two run at once for one account, whichever instance
+    /// handles them.
+    async fn claim_order_lease(
+        &self,
+        user_id: i64,
+        by: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Give the order lease back, if `by` still holds it.
+    async fn release_order_lease(&self, user_id: i64, by: &str) -> Result<(), StoreError>;
+
     /// Claim the close of an open position for `by` until `until`: true for the one
     /// caller that may close it now (no live claim, not waiting for a retry).
     /// `manual`: a person's close, which the monitor's retry backoff does not hold back.
@@ -681,6 +695,38 @@ impl<E: Engine> PositionStore for E {
         .read_all(self)
         .await?;
         Ok(rows.into_iter().map(|(u,)| u).collect())
+    }
+
+    async fn claim_order_lease(
+        &self,
+        user_id: i64,
+        by: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = sql(
+            "UPDATE trading_accounts SET order_lease_by = $1, order_lease_until = $2 WHERE user_id = $3 \
+             AND (order_lease_until IS NULL OR order_lease_until < $4 OR order_lease_by = $1)",
+        )
+        .bind(by)
+        .bind(until)
+        .bind(user_id)
+        .bind(now)
+        .write(self)
+        .await?;
+        Ok(n == 1)
+    }
+
+    async fn release_order_lease(&self, user_id: i64, by: &str) -> Result<(), StoreError> {
+        sql(
+            "UPDATE trading_accounts SET order_lease_by = NULL, order_lease_until = NULL \
+             WHERE user_id = $1 AND order_lease_by = $2",
+        )
+        .bind(user_id)
+        .bind(by)
+        .write(self)
+        .await?;
+        Ok(())
     }
 
     async fn claim_close(

@@ -611,12 +611,22 @@ struct Dc {
 
 impl Dc {
     async fn start(exchange: &FakeBinance) -> Self {
+        Self::start_with_clock(exchange, std::sync::Arc::new(chainsignal_core::SystemClock)).await
+    }
+
+    /// As [`Dc::start`], with "now" from `clock` (the trading day, the kill switch).
+    async fn start_with_clock(
+        exchange: &FakeBinance,
+        clock: std::sync::Arc<dyn chainsignal_core::Clock>,
+    ) -> Self {
         let fake = FakeDiscord::start().await;
         let dir = tempfile::tempdir().unwrap();
         let (mut config, db) = config(dir.path(), exchange);
         config.discord.api_url = fake.url();
         config.secrets.discord_token = Some(SecretString::from(TOKEN.to_string()));
-        let app = App::build(config, Some(Source::Demo), Some(db)).await.unwrap();
+        let app = App::build_with_clock(config, Some(Source::Demo), Some(db), clock)
+            .await
+            .unwrap();
         let (trigger, shutdown) = shutdown::channel();
         let started = discord::start(&app, shutdown).unwrap().expect("a token is set");
         fake.wait_ready(WAIT).await;
@@ -976,6 +986,114 @@ async fn telegram_daily_loss_limit_until_the_accounts_midnight_across_dst() {
     let next = bot.ask(user, "/open btc long 0.001 sl=49000").await;
     assert!(text(&next).contains("Risk check: passed"), "{}", text(&next));
     assert!(has_buttons(&next));
+    bot.stop().await;
+}
+
+/// A Discord `/open SYMBOL long SIZE sl=SL` with its options.
+fn dc_open_long(symbol: &str, size: &str, sl: &str) -> Interaction {
+    Interaction::command("open")
+        .option("symbol", json!(symbol))
+        .option("side", json!("long"))
+        .option("size", json!(size))
+        .option("sl", json!(sl))
+}
+
+/// Whether a Discord message carries no components (no Confirm, no Cancel).
+fn dc_no_buttons(m: &Value) -> bool {
+    m["components"].as_array().is_none_or(|c| c.is_empty())
+}
+
+/// Issue 16, Discord: the Telegram story above through serenity and slash commands. The
+/// daily loss limit reached by a paper loss closed with `/close` refuses `/open` (no
+/// button) until midnight in Europe/Warsaw on the day it leaves summer time: still at
+/// 22:59:59 UTC (23:59:59 local), allowed at 23:00:00 UTC, while the UTC date is still
+/// the 25th (a UTC trading day would keep refusing for another hour).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_daily_loss_limit_until_the_accounts_midnight_across_dst() {
+    use chrono::TimeZone;
+    let exchange = exchange().await;
+    // 11:00 in Warsaw (CET, since 03:00 CEST became 02:00 CET).
+    let clock = std::sync::Arc::new(chainsignal_core::ManualClock::new(
+        chrono::Utc.with_ymd_and_hms(2026, 10, 25, 10, 0, 0).unwrap(),
+    ));
+    let bot = Dc::start_with_clock(&exchange, clock.clone()).await;
+    let tz = dc_text(
+        &bot.ask(&Interaction::command("settings").subcommand("tz", &[("zone", json!("Europe/Warsaw"))]))
+            .await,
+    );
+    assert!(tz.contains("Europe/Warsaw"), "{tz}");
+
+    // A position within the limits, Confirmed by a press: 0.018 BTC at 50 010 × 1.0002.
+    let preview = bot.ask(&dc_open_long("BTC", "0.018", "45000")).await;
+    let shown = dc_text(&preview);
+    assert!(shown.contains("Risk check: passed"), "{shown}");
+    let confirm = dc_confirm(&preview);
+    let opened = dc_text(&bot.press_edited(&confirm, &preview).await);
+    let user = account(&bot.app.store, "discord", &USER_ID.to_string()).await;
+    let (open, _) = positions_of(&bot.app.store, user).await;
+    assert_eq!(open.len(), 1);
+    let id = open[0].id;
+    let entry = buy_fill("50010");
+    let qty = d("0.018");
+    assert_eq!(entry, d("50020.002"));
+    // 0.018 × 50 020.002 × 0.001 = 0.900360036
+    assert!(
+        opened.contains(&format!(
+            "Opened #{id}: long 0.018 BTCUSDT at 50,020.00, fee 0.90 USDT."
+        )),
+        "{opened}"
+    );
+    assert_eq!(d(&open[0].entry_price), entry);
+
+    // The price crashes; `/close ID` sells at 36 000 × (1 − 2 bps) = 35 992.8.
+    exchange.set_price("BTCUSDT", "36000", "36010");
+    let closed = dc_text(
+        &bot.ask(&Interaction::command("close").option("what", json!(id.to_string())))
+            .await,
+    );
+    let exit = sell_fill("36000");
+    assert_eq!(exit, d("35992.8"));
+    let loss = realized(true, entry, exit, qty);
+    // (35 992.8 − 50 020.002) × 0.018 − 0.900360036 − 0.6478704 = −254.037866436
+    assert_eq!(loss, d("-254.037866436"));
+    assert!(
+        closed.contains(&format!("Closed #{id}: long BTCUSDT on paper.")),
+        "{closed}"
+    );
+    assert!(closed.contains("-254.04 USDT ("), "{closed}");
+    let (open, history) = positions_of(&bot.app.store, user).await;
+    assert!(open.is_empty());
+    assert_eq!(d(history[0].realized_pnl.as_deref().unwrap()), loss);
+
+    // Over 2 % of the day's 10 000: refused for the rest of the local day, no button.
+    exchange.set_price("BTCUSDT", "50000", "50010");
+    let again = bot.ask(&dc_open_long("BTC", "0.001", "49000")).await;
+    let shown = dc_text(&again);
+    assert!(shown.contains("Today's loss"), "{shown}");
+    assert!(shown.contains("your daily limit is 2 %"), "{shown}");
+    assert!(dc_no_buttons(&again), "no Confirm: {again:#}");
+    let risk = dc_text(
+        &bot.ask(&Interaction::command("risk").subcommand("show", &[]))
+            .await,
+    );
+    assert!(
+        risk.contains("TRIPPED: no new positions until 2026-10-26 00:00 Europe/Warsaw"),
+        "{risk}"
+    );
+
+    // 23:59:59 in Warsaw (22:59:59 UTC): still the same trading day.
+    clock.set(chrono::Utc.with_ymd_and_hms(2026, 10, 25, 22, 59, 59).unwrap());
+    let late = bot.ask(&dc_open_long("BTC", "0.001", "49000")).await;
+    assert!(dc_text(&late).contains("Today's loss"), "{}", dc_text(&late));
+    assert!(dc_no_buttons(&late), "no Confirm: {late:#}");
+
+    // Midnight in Warsaw is 23:00 UTC on this 25-hour day (the UTC day has an hour left).
+    clock.set(chrono::Utc.with_ymd_and_hms(2026, 10, 25, 23, 0, 0).unwrap());
+    let next = bot.ask(&dc_open_long("BTC", "0.001", "49000")).await;
+    let shown = dc_text(&next);
+    assert!(shown.contains("Risk check: passed"), "{shown}");
+    assert!(!shown.contains("Today's loss"), "{shown}");
+    dc_confirm(&next);
     bot.stop().await;
 }
 

@@ -16,7 +16,7 @@ use chainsignal_core::store::{self, NewExchangeKey, Store};
 use chainsignal_core::trading::{DEFAULT_MMR, Leverage, PositionSide, liquidation_price};
 use chainsignal_core::vault::{Binding, Vault};
 use chainsignal_tests::fake_binance::{CommissionAsset, FakeBinance, MarketSpec};
-use chainsignal_tests::fake_telegram::{Call, FakeTelegram};
+use chainsignal_tests::fake_telegram::{Call, CallbackPress, FakeTelegram, IncomingMessage};
 use chainsignal_tests::positions_seed::{self, Seed};
 use chainsignal_tests::{TempPostgres, chainsignal_bin};
 use chrono::{Duration as Span, Utc};
@@ -118,11 +118,28 @@ async fn exchange_with_btc() -> FakeBinance {
 
 /// Private messages to the owner telling of a close.
 fn close_messages(calls: &[Call]) -> Vec<String> {
+    messages_to(calls, OWNER)
+}
+
+/// The texts of the messages sent to `chat`.
+fn messages_to(calls: &[Call], chat: i64) -> Vec<String> {
     calls
         .iter()
-        .filter(|c| c.method == "sendmessage" && c.chat_id() == Some(OWNER))
+        .filter(|c| c.method == "sendmessage" && c.chat_id() == Some(chat))
         .filter_map(|c| c.text().map(str::to_string))
         .collect()
+}
+
+/// A directory whose `chainsignal.toml` runs the scheduler and the monitor every second,
+/// without schedules or alerts, for two `chainsignal run` processes.
+fn two_instances_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("chainsignal.toml"),
+        "schedule = []\n[scheduler]\ntick_secs = 1\n[alerts]\nenabled = false\n[trading]\nmonitor_secs = 1\n",
+    )
+    .unwrap();
+    dir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,12 +150,7 @@ async fn sl_crossed_closes_once_across_two_instances_and_the_owner_is_told_once(
     let telegram = FakeTelegram::start().await;
     // One fake exchange per process, with the same market: each one's ticks counted.
     let (ex_a, ex_b) = (exchange_with_btc().await, exchange_with_btc().await);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("chainsignal.toml"),
-        "schedule = []\n[scheduler]\ntick_secs = 1\n[alerts]\nenabled = false\n[trading]\nmonitor_secs = 1\n",
-    )
-    .unwrap();
+    let dir = two_instances_dir();
 
     // A paper long 0.5 BTC at 100 (open fee 10 bps: 0.05), SL 95, TP 120.
     let position_id = {
@@ -250,6 +262,258 @@ async fn sl_crossed_closes_once_across_two_instances_and_the_owner_is_told_once(
     let open = store.all_open_positions().await.unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].open_token, positions_seed::token_of("bystander"));
+    let logs = a.log() + &b.log();
+    assert_eq!(
+        logs.matches("position closed by the monitor").count(),
+        1,
+        "one close in all:\n{logs}"
+    );
+    assert!(!logs.contains("could not be told"), "{logs}");
+    store.close().await;
+
+    let (mut a, mut b) = (a, b);
+    chainsignal_tests::terminate(&mut a.child).await;
+    chainsignal_tests::terminate(&mut b.child).await;
+    db.drop_db().await;
+}
+
+/// BTCUSDT 50 000 / 50 010 (step 0.001, min notional 10) and ETHUSDT 3 000 / 3 000.5:
+/// prices a conservative account may open 0.01 BTC at from the chat.
+async fn exchange_at_50k() -> FakeBinance {
+    let fake = FakeBinance::start().await;
+    fake.add_market(
+        MarketSpec::new("BTCUSDT", "BTC", "USDT")
+            .price("50000", "50010")
+            .lot("0.001", "0.001", "9000")
+            .min_notional("10"),
+    );
+    fake.add_market(
+        MarketSpec::new("ETHUSDT", "ETH", "USDT")
+            .price("3000", "3000.5")
+            .lot("0.0001", "0.0001", "9000")
+            .min_notional("5"),
+    );
+    fake
+}
+
+/// The Telegram text without HTML tags and the entities the bot escapes.
+fn plain(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Issue 15 Done-when, the whole way through the chat: two `chainsignal run` processes on
+/// one PostgreSQL poll one fake Telegram (either may take an update); a trader sends
+/// `/open btc long 0.01 sl=49000`, presses Confirm, and the paper long is opened once.
+/// The fake exchanges' bid then falls through the SL: the position is closed once (one
+/// closing order, reason `sl`), and its owner gets ONE private message about it, with
+/// the realized PnL of the hand computation to the cent, also after both have ticked
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sl_of_a_position_opened_in_the_chat_closes_once_across_two_instances() {
+    const TRADER: i64 = 601;
+    let Some(db) = TempPostgres::create("monitor_chat_two_instances").await else {
+        return;
+    };
+    let telegram = FakeTelegram::start().await;
+    let (ex_a, ex_b) = (exchange_at_50k().await, exchange_at_50k().await);
+    let dir = two_instances_dir();
+
+    // Another trader's ETH long far from its SL (through the store): the monitors keep
+    // reading prices after the close, so the test can wait for their next ticks.
+    {
+        let store = store::open(&SecretString::from(db.url.clone()), 2).await.unwrap();
+        let other = positions_seed::trader(&store, TRADER + 1).await;
+        positions_seed::open(
+            &store,
+            &Seed {
+                user_id: other,
+                venue: "paper",
+                symbol: "ETHUSDT",
+                side: "long",
+                qty: "0.1",
+                entry: "3000",
+                lev: 1,
+                sl: Some("1500"),
+                tp: None,
+                open_fee: "0.3",
+                token: "chat-bystander".into(),
+            },
+        )
+        .await;
+        store.close().await;
+    }
+
+    let (changed, _) = watch::channel(0u64);
+    let a = spawn(dir.path(), &db.url, &ex_a, &telegram, &changed);
+    let b = spawn(dir.path(), &db.url, &ex_b, &telegram, &changed);
+    wait_logs(&a, &b, &changed, |a, b| {
+        a.contains("telegram connected") && b.contains("telegram connected")
+    })
+    .await;
+
+    // The preview: whichever instance took the message answers with Confirm/Cancel.
+    telegram.push_message(&IncomingMessage::private(TRADER, "/open btc long 0.01 sl=49000"));
+    let is_preview =
+        |c: &Call| c.method == "sendmessage" && c.chat_id() == Some(TRADER) && !c.buttons().is_empty();
+    let calls = telegram
+        .wait_until(WAIT, |calls| calls.iter().any(is_preview))
+        .await;
+    let previews: Vec<Call> = calls.iter().filter(|c| is_preview(c)).cloned().collect();
+    assert_eq!(previews.len(), 1, "{previews:#?}");
+    let preview = &previews[0];
+    let shown = plain(preview.text().unwrap_or_default());
+    assert!(shown.contains("Risk check: passed"), "{shown}");
+    let buttons = preview.buttons();
+    assert_eq!(buttons[0].0, "Confirm", "{buttons:?}");
+    let confirm = buttons[0].1.clone();
+    let token = confirm
+        .strip_prefix("a:")
+        .and_then(|r| r.strip_suffix(":y"))
+        .unwrap_or_else(|| panic!("{confirm} is a:<token>:y"))
+        .to_string();
+
+    // Confirm, taken by either instance: the preview is edited to "Opened #…".
+    let (_, press) = telegram.push_callback(&CallbackPress::new(
+        TRADER,
+        TRADER,
+        preview.message_id().unwrap(),
+        &confirm,
+    ));
+    let is_opened =
+        |c: &Call| c.method == "editmessagetext" && c.text().is_some_and(|t| t.contains("Opened #"));
+    // The instance that took the press answers it without a notice (the other, if it
+    // saw the press too, says it was handled already).
+    let answered = |c: &Call| {
+        c.method == "answercallbackquery"
+            && c.body["callback_query_id"] == press.as_str()
+            && c.text().unwrap_or_default().is_empty()
+    };
+    let calls = telegram
+        .wait_until(WAIT, |calls| {
+            calls.iter().any(is_opened) && calls.iter().any(answered)
+        })
+        .await;
+    let store = store::open(&SecretString::from(db.url.clone()), 2).await.unwrap();
+    let position = store
+        .position_by_token(&token)
+        .await
+        .unwrap()
+        .expect("the position of this Confirm");
+    let position_id = position.id;
+    // Bought at the ask moved 2 bps against the trader: 50 010 × 1.0002.
+    let entry = d("50010") * (Decimal::ONE + d("0.0002"));
+    assert_eq!(entry, d("50020.002"));
+    let qty = d("0.01");
+    let open_fee = entry * qty * d("0.001");
+    assert_eq!(
+        (position.venue.as_str(), position.status.as_str()),
+        ("paper", "open")
+    );
+    assert_eq!(d(&position.entry_price), entry);
+    assert_eq!(d(&position.qty), qty);
+    assert_eq!(position.sl.as_deref().map(d), Some(d("49000")));
+    let opened: Vec<String> = calls
+        .iter()
+        .filter(|c| is_opened(c))
+        .filter_map(|c| c.text().map(plain))
+        .collect();
+    assert_eq!(
+        opened,
+        vec![format!(
+            "Opened #{position_id}: long 0.01 BTCUSDT at 50,020.00, fee 0.50 USDT."
+        )]
+    );
+    let user = position.user_id;
+    let opens: Vec<_> = store
+        .orders_of(user, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.purpose == "open")
+        .collect();
+    assert_eq!(opens.len(), 1, "one opening order: {opens:#?}");
+
+    // Both monitors read prices with the position open, and nothing crosses at 50 000.
+    let (na, nb) = (ex_a.requests_to(TICKER), ex_b.requests_to(TICKER));
+    ex_a.wait_for_path_requests(TICKER, na + 2, WAIT).await;
+    ex_b.wait_for_path_requests(TICKER, nb + 2, WAIT).await;
+    assert_eq!(store.position(position_id).await.unwrap().unwrap().status, "open");
+
+    // The bid falls through the SL on both exchanges.
+    ex_a.set_price("BTCUSDT", "48900", "48910");
+    ex_b.set_price("BTCUSDT", "48900", "48910");
+    wait_logs(&a, &b, &changed, |a, b| {
+        a.contains("position closed by the monitor") || b.contains("position closed by the monitor")
+    })
+    .await;
+    let row = store.position(position_id).await.unwrap().unwrap();
+    assert_eq!(row.status, "closed");
+    assert_eq!(row.close_reason.as_deref(), Some("sl"));
+    // Sold at the bid moved 2 bps against the trader, 10 bps fee on each side:
+    // (48 890.22 − 50 020.002) × 0.01 − 0.50020002 − 0.4889022 = −12.28692222
+    let exit = d("48900") * (Decimal::ONE - d("0.0002"));
+    assert_eq!(exit, d("48890.22"));
+    let close_fee = exit * qty * d("0.001");
+    let pnl = (exit - entry) * qty - open_fee - close_fee;
+    assert_eq!(pnl, d("-12.28692222"));
+    assert_eq!(d(row.exit_price.as_deref().unwrap()), exit);
+    assert_eq!(d(row.close_fee.as_deref().unwrap()), close_fee);
+    assert_eq!(d(row.realized_pnl.as_deref().unwrap()), pnl);
+    let closes: Vec<_> = store
+        .orders_of(user, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.purpose == "close")
+        .collect();
+    assert_eq!(closes.len(), 1, "{closes:#?}");
+    assert_eq!(closes[0].client_order_id, format!("c{}-0", &token[..24]));
+    assert_eq!(closes[0].status, "filled");
+    assert_eq!(closes[0].position_id, Some(position_id));
+
+    // The owner is told, in private.
+    let about_the_close = |t: &String| t.contains(&format!("#{position_id}"));
+    let told = |calls: &[Call]| messages_to(calls, TRADER).iter().any(about_the_close);
+    telegram.wait_until(WAIT, told).await;
+
+    // Settle: each process ticks at least twice more (a tick in flight when the close
+    // was recorded has finished, and its notices were sent), then count.
+    let (na, nb) = (ex_a.requests_to(TICKER), ex_b.requests_to(TICKER));
+    ex_a.wait_for_path_requests(TICKER, na + 2, WAIT).await;
+    ex_b.wait_for_path_requests(TICKER, nb + 2, WAIT).await;
+    let messages: Vec<String> = messages_to(&telegram.calls(), TRADER)
+        .into_iter()
+        .filter(about_the_close)
+        .collect();
+    assert_eq!(messages.len(), 1, "the owner is told exactly once: {messages:#?}");
+    let text = plain(&messages[0]);
+    assert!(
+        text.contains(&format!(
+            "Stop-loss hit: #{position_id} long BTCUSDT on paper was closed."
+        )),
+        "{text}"
+    );
+    assert!(text.contains("48,890.22"), "the fill: {text}");
+    assert!(text.contains("-12.29 USDT"), "the realized PnL: {text}");
+    assert_eq!(
+        store.all_open_positions().await.unwrap().len(),
+        1,
+        "the bystander's"
+    );
     let logs = a.log() + &b.log();
     assert_eq!(
         logs.matches("position closed by the monitor").count(),

@@ -1,8 +1,10 @@
 //! Issue 14's "Done when" for the keys at rest: the real `chainsignal` binary registers
 //! a key with a recognisable secret (console, against the fake testnet), lists and tests
-//! it, restarts, rotates the vault, backs up, all at `RUST_LOG=trace`; then every log
-//! line, every reply, the SQLite files, a PostgreSQL dump and the backup are searched:
-//! the secret nowhere, the API key only masked. Also `vault rotate` killed halfway and
+//! it, trades with it on the testnet (open, close, a refused order, a lost answer looked
+//! up by client id, an SL close by the monitor), restarts, rotates the vault, backs up,
+//! all at `RUST_LOG=trace`; then every log line, every reply, the SQLite files, a
+//! PostgreSQL dump and the backup are searched: the secret and every HMAC signature the
+//! exchange received nowhere, the API key only masked. Also `vault rotate` killed halfway and
 //! run again, `/keys list|remove|test` with a tampered and a moved row, the weekly
 //! reminder of old keys, and `/admin keys`.
 
@@ -16,7 +18,7 @@ use chainsignal_core::market::Source;
 use chainsignal_core::store::{ExchangeKeyRecord, Identity, NewExchangeKey, Store};
 use chainsignal_core::vault::{Binding, Vault};
 use chainsignal_core::{Clock, ManualClock};
-use chainsignal_tests::fake_binance::FakeBinance;
+use chainsignal_tests::fake_binance::{FakeBinance, MarketSpec, OrderFault};
 use chainsignal_tests::{TEST_VAULT_KEY, TempPostgres, chainsignal_bin, sqlite_files_contain};
 use chrono::{Datelike, Duration as Days, TimeZone, Utc};
 use secrecy::SecretString;
@@ -121,6 +123,104 @@ async fn run_console(env: &Env, input: &str, until: &str) -> (String, String) {
     (out, err)
 }
 
+/// `chainsignal run --console` driven one line at a time: each line is followed by
+/// `/mode`, whose one-line answer marks the end of the line's reply, so that the next
+/// line can depend on what came back (a position's number, a button's number).
+struct Console {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    err_task: tokio::task::JoinHandle<String>,
+    out: String,
+}
+
+/// The answer to `/mode` (on one line): the end of each reply in a [`Console`].
+const MODE_LINE: &str = "Change with /mode paper, /mode testnet or /mode live.";
+
+impl Console {
+    fn start(env: &Env) -> Self {
+        let mut child = env
+            .command(&["run", "--console"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let err_task = tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            let mut all = String::new();
+            while let Ok(Some(l)) = lines.next_line().await {
+                all.push_str(&l);
+                all.push('\n');
+            }
+            all
+        });
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Self {
+            child,
+            stdin,
+            lines,
+            err_task,
+            out: String::new(),
+        }
+    }
+
+    /// The reply to `line` (without the `/mode` line that ends it).
+    async fn say(&mut self, line: &str) -> String {
+        self.stdin
+            .write_all(format!("{line}\n/mode\n").as_bytes())
+            .await
+            .unwrap();
+        self.stdin.flush().await.unwrap();
+        let mut reply = String::new();
+        let lines = &mut self.lines;
+        let ended = tokio::time::timeout(WAIT, async {
+            while let Ok(Some(l)) = lines.next_line().await {
+                if l.contains(MODE_LINE) {
+                    return true;
+                }
+                reply.push_str(&l);
+                reply.push('\n');
+            }
+            false
+        })
+        .await;
+        self.out.push_str(&reply);
+        assert_eq!(ended, Ok(true), "no answer to {line:?}:\n{}", self.out);
+        reply
+    }
+
+    /// SIGTERM: every line it wrote to stdout and to stderr.
+    async fn stop(mut self) -> (String, String) {
+        drop(self.stdin);
+        let status = chainsignal_tests::terminate(&mut self.child)
+            .await
+            .expect("stops on SIGTERM");
+        while let Ok(Some(l)) = self.lines.next_line().await {
+            self.out.push_str(&l);
+            self.out.push('\n');
+        }
+        let err = self.err_task.await.unwrap();
+        assert!(status.success(), "{status:?}\n{err}");
+        (self.out, err)
+    }
+}
+
+/// The number after `marker` in `text` (`Opened #12:` → 12, `/confirm 3]` → 3).
+fn number_after(text: &str, marker: &str) -> u64 {
+    let at = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} not in:\n{text}"));
+    text[at + marker.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {marker:?} in:\n{text}"))
+}
+
 /// A one-shot subcommand: (exit status, stdout, stderr).
 async fn one_shot(env: &Env, args: &[&str]) -> (std::process::ExitStatus, String, String) {
     let out = env.command(args).stdin(Stdio::null()).output().await.unwrap();
@@ -139,11 +239,16 @@ impl Seen {
         self.0.push((what.to_string(), text));
     }
 
-    fn assert_clean(&self) {
+    /// Neither the secret, the API key nor any of `signatures` (the HMAC values the fake
+    /// exchange received) in any of it.
+    fn assert_clean(&self, signatures: &[String]) {
         let logs: usize = self.0.iter().map(|(_, t)| t.lines().count()).sum();
         assert!(logs > 100, "the processes log verbosely ({logs} lines)");
         for (what, text) in &self.0 {
-            for needle in [SECRET, API_KEY] {
+            let needles = [SECRET, API_KEY]
+                .into_iter()
+                .chain(signatures.iter().map(String::as_str));
+            for needle in needles {
                 let hits: Vec<&str> = text.lines().filter(|l| l.contains(needle)).collect();
                 assert!(hits.is_empty(), "{needle} in {what}:\n{}", hits.join("\n"));
             }
@@ -174,6 +279,8 @@ async fn key_life(env: &mut Env, fake: &FakeBinance, seen: &mut Seen) {
     seen.push("the first run's log", err);
     assert!(fake.requests_to("/api/v3/account") >= 2);
 
+    trade(env, fake, seen).await;
+
     // A restart: the key still opens and works.
     let (out, err) = run_console(env, "/keys test\n/keys list\n", "last used").await;
     assert!(out.contains(&format!("Key main ({MASK}) works.")), "{out}");
@@ -200,6 +307,123 @@ async fn key_life(env: &mut Env, fake: &FakeBinance, seen: &mut Seen) {
     seen.push("the run after the rotation", format!("{out}\n{err}"));
 }
 
+/// The trading paths with the registered key, through the real binary on the fake
+/// testnet (which checks every signature): `/mode testnet`; a long opened by Confirm,
+/// listed, closed by its number; an order the exchange refuses (-2010, balance locked);
+/// an order whose answer is lost (placed, then the request times out: looked up by its
+/// client id, never sent twice); then, in a second run with the scheduler on, the SL/TP
+/// monitor closing that position when the fake's price crosses its stop-loss. The
+/// fake's own order book shows the four orders.
+async fn trade(env: &mut Env, fake: &FakeBinance, seen: &mut Seen) {
+    fake.add_market(
+        MarketSpec::new("BTCUSDT", "BTC", "USDT")
+            .price("50000", "50010")
+            .lot("0.001", "0.001", "9000")
+            .min_notional("10"),
+    );
+    fake.set_balance(API_KEY, "USDT", "10000");
+    // A lost answer is given up on after this long (then looked up by client id).
+    env.set("CHAINSIGNAL_MARKET__REQUEST_TIMEOUT_MS", "1500");
+    let open = "/open btc long 0.01 sl=49000 tp=52000";
+
+    let mut console = Console::start(env);
+    let said = console.say("/mode testnet").await;
+    assert!(said.contains("Done: your orders now go to"), "{said}");
+
+    // 1. Preview, Confirm, the position listed, closed by its number.
+    let preview = console.say(open).await;
+    assert!(preview.contains("Order preview: BTCUSDT"), "{preview}");
+    let confirm = number_after(&preview, "/confirm ");
+    let opened = console.say(&format!("/confirm {confirm}")).await;
+    assert!(opened.contains("Opened #"), "{opened}");
+    let first = number_after(&opened, "Opened #");
+    let listed = console.say("/positions").await;
+    assert!(listed.contains("BTCUSDT"), "{listed}");
+    let closed = console.say(&format!("/close {first}")).await;
+    assert!(closed.contains(&format!("Closed #{first}")), "{closed}");
+    assert_eq!(fake.orders().len(), 2, "bought and sold: {:#?}", fake.orders());
+
+    // 2. The exchange refuses the order: the USDT is locked in other orders (-2010).
+    let usdt = fake.balance(API_KEY, "USDT");
+    fake.set_balance(API_KEY, "USDT", "1");
+    fake.set_locked(API_KEY, "USDT", "9999");
+    let preview = console.say(open).await;
+    let confirm = number_after(&preview, "/confirm ");
+    let refused = console.say(&format!("/confirm {confirm}")).await;
+    assert!(
+        refused.contains("The exchange says your balance is too low for this order; nothing was placed."),
+        "{refused}"
+    );
+    assert_eq!(fake.requests_with("POST", "/api/v3/order"), 3);
+    assert_eq!(fake.orders().len(), 2, "refused: nothing placed");
+    fake.set_balance(API_KEY, "USDT", &usdt.to_string());
+    fake.set_locked(API_KEY, "USDT", "0");
+
+    // 3. Placed, but the answer is lost: the order is looked up by its client id.
+    let lookups = fake.requests_with("GET", "/api/v3/order");
+    let preview = console.say(open).await;
+    let confirm = number_after(&preview, "/confirm ");
+    fake.inject_order_fault(OrderFault::TimeoutAfterPlacing);
+    let opened = console.say(&format!("/confirm {confirm}")).await;
+    assert!(opened.contains("Opened #"), "{opened}");
+    let second = number_after(&opened, "Opened #");
+    assert_ne!(first, second);
+    assert_eq!(fake.requests_with("POST", "/api/v3/order"), 4, "not sent twice");
+    assert!(fake.requests_with("GET", "/api/v3/order") > lookups, "looked up");
+    assert_eq!(fake.orders().len(), 3);
+    let (out, err) = console.stop().await;
+    assert!(
+        err.contains("looking it up by its client id") && err.contains("lost order found"),
+        "the lost answer's path ran:\n{err}"
+    );
+    seen.push("the trading run's replies", out);
+    seen.push("the trading run's log", err);
+
+    // 4. The monitor closes that position once its stop-loss is crossed.
+    env.set("CHAINSIGNAL_SCHEDULER__ENABLED", "true");
+    env.set("CHAINSIGNAL_TRADING__MONITOR_SECS", "1");
+    let mut console = Console::start(env);
+    let listed = console.say("/positions").await;
+    assert!(listed.contains("BTCUSDT"), "{listed}");
+    fake.set_price("BTCUSDT", "48000", "48010");
+    fake.wait_for_orders(4, WAIT).await;
+    // The close is recorded just after the exchange's answer: ask until it shows.
+    tokio::time::timeout(WAIT, async {
+        while !console.say("/positions").await.contains("No open positions.") {}
+    })
+    .await
+    .expect("the monitor's close is recorded");
+    let history = console.say("/positions history").await;
+    assert_eq!(history.matches("BTCUSDT").count(), 2, "{history}");
+    let (out, err) = console.stop().await;
+    assert!(
+        err.lines()
+            .any(|l| l.contains("position monitor tick") && l.contains("closed=1")),
+        "the monitor closed it:\n{err}"
+    );
+    seen.push("the monitor run's replies", out);
+    seen.push("the monitor run's log", err);
+    env.set("CHAINSIGNAL_SCHEDULER__ENABLED", "false");
+
+    // The fake's own book: buy, sell (manual close), buy (lost answer), sell (monitor).
+    let orders = fake.orders();
+    let sides: Vec<&str> = orders.iter().map(|o| o.side.as_str()).collect();
+    assert_eq!(sides, ["BUY", "SELL", "BUY", "SELL"], "{orders:#?}");
+    assert!(orders.iter().all(|o| !o.fills.is_empty()), "{orders:#?}");
+    assert_eq!(fake.requests_with("POST", "/api/v3/order"), 5);
+}
+
+/// The signatures the fake received: many (every signed call), none of them empty.
+fn signatures(fake: &FakeBinance) -> Vec<String> {
+    let signatures = fake.signatures();
+    assert!(
+        signatures.len() >= fake.requests_with("POST", "/api/v3/order") + 2,
+        "{signatures:?}"
+    );
+    assert!(signatures.iter().all(|s| s.len() == 64), "{signatures:?}");
+    signatures
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn done_when_no_secret_in_logs_replies_sqlite_or_backup() {
     let fake = FakeBinance::start_testnet().await;
@@ -214,9 +438,25 @@ async fn done_when_no_secret_in_logs_replies_sqlite_or_backup() {
     let (status, out, err) = one_shot(&env, &["backup", "--out", backup.to_str().unwrap()]).await;
     assert!(status.success(), "{out}\n{err}");
     seen.push("backup", format!("{out}\n{err}"));
-    seen.assert_clean();
+    let signatures = signatures(&fake);
+    seen.assert_clean(&signatures);
     for file in [&db, &backup] {
         assert!(file.exists());
+        for order in fake.orders() {
+            assert!(
+                sqlite_files_contain(file, &order.client_order_id),
+                "the order rows are searched: {} in {}",
+                order.client_order_id,
+                file.display()
+            );
+        }
+        for signature in &signatures {
+            assert!(
+                !sqlite_files_contain(file, signature),
+                "the signature {signature} in {}",
+                file.display()
+            );
+        }
         assert!(
             !sqlite_files_contain(file, SECRET),
             "the secret in {}",
@@ -241,7 +481,8 @@ async fn done_when_no_secret_in_a_postgres_dump() {
     let mut env = Env::new(&pg.url, &fake);
     let mut seen = Seen(Vec::new());
     key_life(&mut env, &fake, &mut seen).await;
-    seen.assert_clean();
+    let signatures = signatures(&fake);
+    seen.assert_clean(&signatures);
     let dump = std::process::Command::new("pg_dump")
         .arg(&pg.url)
         .output()
@@ -252,6 +493,19 @@ async fn done_when_no_secret_in_a_postgres_dump() {
     assert!(dump.contains(MASK), "the masked key is there");
     assert!(!dump.contains(SECRET), "the secret in the dump");
     assert!(!dump.contains(API_KEY), "the API key in the dump");
+    for order in fake.orders() {
+        assert!(
+            dump.contains(&order.client_order_id),
+            "the order rows are in the dump: {}",
+            order.client_order_id
+        );
+    }
+    for signature in &signatures {
+        assert!(
+            !dump.contains(signature.as_str()),
+            "the signature {signature} in the dump"
+        );
+    }
     pg.drop_db().await;
 }
 

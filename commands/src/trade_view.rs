@@ -202,6 +202,10 @@ pub fn notice_reply(i18n: &I18n, locale: Locale, notice: &Notice) -> Reply {
         NoticeKind::NotPlaced { symbol } => {
             Reply::text(i18n.tr(locale, "reconcile-not-placed", &[("symbol", symbol)]))
         }
+        NoticeKind::DailyLimit {
+            check,
+            next_day_local,
+        } => daily_limit_reply(i18n, locale, check, next_day_local),
     }
 }
 

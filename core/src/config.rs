@@ -397,6 +397,10 @@ pub struct TradingConfig {
     pub paper_equity: u64,
     /// How often the SL/TP monitor reads prices and closes what crossed.
     pub monitor_secs: u64,
+    /// How long one private notice to an account's owner may take to send. A notice is
+    /// claimed for twice this: one whose sender died is sent by another instance then.
+    /// A failed send is tried again after this, doubling each time (at most an hour).
+    pub notice_timeout_secs: u64,
     /// Whether `/mode live` may be granted at all (an admin still enables each account).
     pub live_enabled: bool,
 }
@@ -425,6 +429,7 @@ impl Default for TradingConfig {
             paper_fee_bps: 10,
             paper_equity: 10_000,
             monitor_secs: 10,
+            notice_timeout_secs: 30,
             live_enabled: false,
         }
     }
@@ -690,6 +695,9 @@ impl Config {
         }
         if !(1..=3_600).contains(&t.monitor_secs) {
             return bad("trading.monitor_secs must be 1 to 3600".into());
+        }
+        if !(1..=600).contains(&t.notice_timeout_secs) {
+            return bad("trading.notice_timeout_secs must be 1 to 600".into());
         }
         let m = &self.market;
         if crate::market::Source::parse(&m.source).is_none() {

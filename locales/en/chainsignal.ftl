@@ -340,6 +340,7 @@ admin-status-adapters = Adapters
 admin-status-ai-tokens = AI tokens today
 admin-status-positions = Open positions
 admin-status-approvals = Pending approvals
+admin-status-notices = Owner notices waiting to be sent
 admin-status-connected = connected
 admin-status-disconnected = disconnected
 admin-status-schedules = Next scheduled runs:

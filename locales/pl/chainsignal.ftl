@@ -340,6 +340,7 @@ admin-status-adapters = Adaptery
 admin-status-ai-tokens = Tokeny AI dzisiaj
 admin-status-positions = Otwarte pozycje
 admin-status-approvals = Oczekujące zatwierdzenia
+admin-status-notices = Powiadomienia dla właścicieli czekające na wysłanie
 admin-status-connected = połączony
 admin-status-disconnected = rozłączony
 admin-status-schedules = Najbliższe zaplanowane uruchomienia:

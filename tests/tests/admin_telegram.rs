@@ -332,6 +332,7 @@ async fn admin_status_lists_version_database_adapters_schedules_and_errors() {
         "AI tokens today",
         "Open positions",
         "Pending approvals",
+        "Owner notices waiting to be sent",
         "daily-report: ",
         "scheduler:send",
     ] {

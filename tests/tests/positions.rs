@@ -1199,6 +1199,11 @@ async fn telegram_daily_limit_told_once_and_the_admin_views() {
     assert_eq!(told, 1);
     let again = chainsignal::scheduler::monitor::daily_limits(&bot.app, now, true, vec![account]).await;
     assert_eq!(again, 0, "told once a day");
+    // Queued, then sent by the notice sender (the scheduler's third monitor task).
+    let sent = chainsignal::scheduler::notices::send_due(&bot.app, now).await;
+    assert_eq!((sent.sent, sent.failed), (1, 0));
+    let again = chainsignal::scheduler::notices::send_due(&bot.app, now).await;
+    assert_eq!((again.sent, again.failed), (0, 0), "sent once");
     let is_notice = |c: &Call| text(c).contains("Daily loss limit reached");
     let calls = bot
         .fake

@@ -277,6 +277,127 @@ async fn sl_crossed_closes_once_across_two_instances_and_the_owner_is_told_once(
     db.drop_db().await;
 }
 
+/// The owner's notice outlives its sender: the only instance closes a position at its
+/// SL and dies (SIGKILL) while its private message to the owner hangs at Telegram; a
+/// second instance, started afterwards on the same PostgreSQL, sends the queued notice
+/// once the dead sender's claim has expired. The owner gets it exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_notice_outlives_an_instance_killed_while_sending_it() {
+    let Some(db) = TempPostgres::create("monitor_notice_survives").await else {
+        return;
+    };
+    let telegram = FakeTelegram::start().await;
+    let (ex_a, ex_b) = (exchange_with_btc().await, exchange_with_btc().await);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("chainsignal.toml"),
+        "schedule = []\n[scheduler]\ntick_secs = 1\n[alerts]\nenabled = false\n\
+         [trading]\nmonitor_secs = 1\nnotice_timeout_secs = 5\n",
+    )
+    .unwrap();
+    let position_id = {
+        let store = store::open(&SecretString::from(db.url.clone()), 2).await.unwrap();
+        let user = positions_seed::trader(&store, OWNER).await;
+        // Another trader's ETH long far from its SL: the survivor keeps reading prices.
+        let other = positions_seed::trader(&store, OWNER + 1).await;
+        positions_seed::open(
+            &store,
+            &Seed {
+                user_id: other,
+                venue: "paper",
+                symbol: "ETHUSDT",
+                side: "long",
+                qty: "1",
+                entry: "100",
+                lev: 1,
+                sl: Some("50"),
+                tp: None,
+                open_fee: "0.1",
+                token: "bystander-2".into(),
+            },
+        )
+        .await;
+        let id = positions_seed::open(
+            &store,
+            &Seed {
+                user_id: user,
+                venue: "paper",
+                symbol: "BTCUSDT",
+                side: "long",
+                qty: "0.5",
+                entry: "100",
+                lev: 1,
+                sl: Some("95"),
+                tp: None,
+                open_fee: "0.05",
+                token: "notice-survives".into(),
+            },
+        )
+        .await;
+        store.close().await;
+        id
+    };
+
+    // The first message the bot sends (the notice) is never answered.
+    telegram.hang_after("sendmessage", 0);
+    ex_a.set_price("BTCUSDT", "94", "94.1");
+    let (changed, _) = watch::channel(0u64);
+    let mut a = spawn(dir.path(), &db.url, &ex_a, &telegram, &changed);
+    let hung = |calls: &[Call]| {
+        calls
+            .iter()
+            .any(|c| c.method == "sendmessage" && c.chat_id() == Some(OWNER) && c.status == 599)
+    };
+    telegram.wait_until(WAIT, hung).await;
+    // Killed mid-send (well within the 5 s the send may take, so it never retried).
+    a.child.start_kill().unwrap();
+    a.child.wait().await.unwrap();
+    telegram.clear_failures("sendmessage");
+    let a_log = a.log();
+    assert!(a_log.contains("position closed by the monitor"), "{a_log}");
+    assert!(!a_log.contains("owner notice sent"), "{a_log}");
+    let store = store::open(&SecretString::from(db.url.clone()), 2).await.unwrap();
+    assert_eq!(
+        store.position(position_id).await.unwrap().unwrap().status,
+        "closed"
+    );
+    assert_eq!(store.pending_notices().await.unwrap(), 1, "queued, not sent");
+
+    // A second instance takes the notice over once the claim (2 × 5 s) has expired.
+    let b = spawn(dir.path(), &db.url, &ex_b, &telegram, &changed);
+    let delivered = |calls: &[Call]| {
+        calls.iter().any(|c| {
+            c.method == "sendmessage"
+                && c.chat_id() == Some(OWNER)
+                && c.status == 200
+                && c.text().is_some_and(|t| t.contains("Stop-loss hit"))
+        })
+    };
+    telegram.wait_until(WAIT, delivered).await;
+    wait_logs(&b, &b, &changed, |b, _| b.contains("owner notice sent")).await;
+    // Settle: two more ticks of the survivor, then count.
+    let n = ex_b.requests_to(TICKER);
+    ex_b.wait_for_path_requests(TICKER, n + 2, WAIT).await;
+    let calls = telegram.calls();
+    let answered: Vec<_> = calls
+        .iter()
+        .filter(|c| c.method == "sendmessage" && c.chat_id() == Some(OWNER) && c.status == 200)
+        .collect();
+    assert_eq!(answered.len(), 1, "told exactly once: {answered:#?}");
+    let text = answered[0].text().unwrap_or_default();
+    assert!(text.contains(&format!("#{position_id}")), "{text}");
+    assert!(text.contains("-3.11"), "the realized PnL: {text}");
+    assert_eq!(store.pending_notices().await.unwrap(), 0);
+    assert!(
+        !b.log().contains("position closed by the monitor"),
+        "closed once, by the first instance"
+    );
+    store.close().await;
+    let mut b = b;
+    chainsignal_tests::terminate(&mut b.child).await;
+    db.drop_db().await;
+}
+
 /// BTCUSDT 50 000 / 50 010 (step 0.001, min notional 10) and ETHUSDT 3 000 / 3 000.5:
 /// prices a conservative account may open 0.01 BTC at from the chat.
 async fn exchange_at_50k() -> FakeBinance {
@@ -773,7 +894,7 @@ async fn failing_testnet_close_is_retried_with_backoff_and_the_owner_is_told_onc
     match &report.notices[..] {
         [n] => match &n.kind {
             NoticeKind::CloseFailing { position, reason } => {
-                assert_eq!((position.id, *reason, n.user_id), (id, "sl", user));
+                assert_eq!((position.id, reason.as_str(), n.user_id), (id, "sl", user));
             }
             other => panic!("{other:?}"),
         },

@@ -1748,6 +1748,77 @@ async fn positions_suite(store: &Store) {
             .unwrap()
     );
 
+    // Owner notices: queued, claimed by one sender, sent once; a failed one is due again
+    // at its retry time; a claim left by a dead sender expires; given up is final.
+    let n1 = store.queue_notice(alice, r#"{"n":1}"#, t0).await.unwrap();
+    let n2 = store.queue_notice(alice, r#"{"n":2}"#, t0).await.unwrap();
+    assert_eq!(store.pending_notices().await.unwrap(), 2);
+    let claimed = store.claim_notices("s1", t0, t0 + minute, 10).await.unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|n| (n.id, n.payload.as_str(), n.attempts))
+            .collect::<Vec<_>>(),
+        vec![(n1, r#"{"n":1}"#, 0), (n2, r#"{"n":2}"#, 0)],
+        "oldest first"
+    );
+    assert!(
+        store
+            .claim_notices("s2", t0, t0 + minute, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "held by s1"
+    );
+    assert!(
+        !store.notice_sent(n1, "s2", t0).await.unwrap(),
+        "only its claimant marks it"
+    );
+    assert!(store.notice_sent(n1, "s1", t0).await.unwrap());
+    assert!(!store.notice_sent(n1, "s1", t0).await.unwrap(), "sent once");
+    store
+        .notice_failed(n2, "s1", Some(t0 + minute * 5))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_notices("s2", t0 + minute * 4, t0 + minute * 6, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_notices("s2", t0 + minute * 5, t0 + minute * 6, 10)
+        .await
+        .unwrap();
+    assert_eq!((again.len(), again[0].id, again[0].attempts), (1, n2, 1));
+    // s2 dies holding it: once its claim has expired, s3 takes it.
+    assert!(
+        store
+            .claim_notices("s3", t0 + minute * 5, t0 + minute * 7, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let taken = store
+        .claim_notices("s3", t0 + minute * 7, t0 + minute * 8, 10)
+        .await
+        .unwrap();
+    assert_eq!((taken.len(), taken[0].id), (1, n2));
+    assert!(
+        !store.notice_sent(n2, "s2", t0 + minute * 7).await.unwrap(),
+        "the dead claim is void"
+    );
+    store.notice_failed(n2, "s3", None).await.unwrap();
+    assert_eq!(store.pending_notices().await.unwrap(), 0, "given up");
+    assert!(
+        store
+            .claim_notices("s4", t0 + minute * 600, t0 + minute * 601, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     let order = |cid: &str, purpose: &str, position_id: Option<i64>| NewOrder {
         user_id: alice,
         position_id,

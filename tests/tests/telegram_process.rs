@@ -37,6 +37,14 @@ async fn run_answers_on_telegram_and_survives_a_second_poller() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drain stderr from the start: at RUST_LOG=debug a pipe nobody reads fills up and
+    // blocks the bot on its next log line.
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = tokio::spawn(async move {
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).await.unwrap();
+        log
+    });
 
     fake.push_message(&IncomingMessage::private(42, "/start"));
     fake.push_message(&IncomingMessage::private(42, "/report btc eth"));
@@ -49,13 +57,6 @@ async fn run_answers_on_telegram_and_survives_a_second_poller() {
     assert!(texts[1].contains("BTCUSDT") && texts[1].contains("ETHUSDT"));
     assert!(texts[2].contains("NOPEUSDT"));
 
-    // Drain stderr while the bot stops: a full pipe would block it.
-    let mut stderr = child.stderr.take().unwrap();
-    let reader = tokio::spawn(async move {
-        let mut log = String::new();
-        stderr.read_to_string(&mut log).await.unwrap();
-        log
-    });
     let status = chainsignal_tests::terminate(&mut child)
         .await
         .expect("exits after SIGTERM");

@@ -6,6 +6,7 @@
 
 mod alerts;
 pub mod monitor;
+pub mod notices;
 pub mod outbox;
 
 pub use crate::delivery::{Outbox, Outboxes, SendError};

@@ -1,19 +1,18 @@
 //! The SL/TP monitor (issue 15): every `trading.monitor_secs`, one tick of the desk
-//! (prices read once per venue, crossed positions closed once across instances), and
-//! each notice sent privately to the position's owner, off the tick's path.
+//! (prices read once per venue, crossed positions closed once across instances). What
+//! an owner is to be told is queued by the desk (`owner_notices`) and sent by a third
+//! task ([`super::notices`]), woken at once, off the tick's path.
 
 use super::guarded;
+use super::notices;
 use crate::app::App;
 use crate::shutdown::Shutdown;
-use chainsignal_commands::trade_view::notice_reply;
 use chainsignal_core::Clock;
-use chainsignal_core::desk::{NoticeKind, TickReport};
+use chainsignal_core::desk::{Notice, NoticeKind, TickReport};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How long one owner's notice may take to send.
-const NOTICE_TIMEOUT: Duration = Duration::from_secs(30);
+use tokio::sync::Notify;
 
 /// Every account that traded today is checked against its daily loss limit this often
 /// (and at once after one of its positions was closed).
@@ -21,16 +20,31 @@ const DAILY_LIMIT_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Tick until shutdown, every `every`. The SL/TP tick has its own loop: looking up lost
 /// orders and checking daily limits (both may wait on a slow exchange) run beside it,
-/// never in its way.
+/// never in its way; so does sending the owners' notices (woken whenever one is queued,
+/// and every `every` for retries and notices other instances left behind).
 pub async fn run(app: App, clock: Arc<dyn Clock>, every: Duration, shutdown: Shutdown) {
     let (closed_tx, mut closed_rx) = tokio::sync::mpsc::unbounded_channel::<i64>();
+    let queued = Arc::new(Notify::new());
+    let sender = {
+        let (app, clock, shutdown, queued) = (app.clone(), clock.clone(), shutdown.clone(), queued.clone());
+        tokio::spawn(async move {
+            loop {
+                guarded("owner notices", notices::send_due(&app, clock.now())).await;
+                tokio::select! {
+                    _ = queued.notified() => {}
+                    _ = tokio::time::sleep(every) => {}
+                    _ = shutdown.clone().wait() => break,
+                }
+            }
+        })
+    };
     let side = {
-        let (app, clock, shutdown) = (app.clone(), clock.clone(), shutdown.clone());
+        let (app, clock, shutdown, queued) = (app.clone(), clock.clone(), shutdown.clone(), queued.clone());
         tokio::spawn(async move {
             let mut last_daily: Option<DateTime<Utc>> = None;
             loop {
                 let now = clock.now();
-                guarded("unknown orders", reconcile(&app, now)).await;
+                let found = guarded("unknown orders", reconcile(&app, now)).await.unwrap_or(0);
                 let all = last_daily.is_none_or(|t| now - t >= DAILY_LIMIT_EVERY);
                 if all {
                     last_daily = Some(now);
@@ -39,7 +53,12 @@ pub async fn run(app: App, clock: Arc<dyn Clock>, every: Duration, shutdown: Shu
                 while let Ok(user) = closed_rx.try_recv() {
                     closed.push(user);
                 }
-                guarded("daily loss limits", daily_limits(&app, now, all, closed)).await;
+                let told = guarded("daily loss limits", daily_limits(&app, now, all, closed))
+                    .await
+                    .unwrap_or(0);
+                if found + told > 0 {
+                    queued.notify_one();
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
                     _ = shutdown.clone().wait() => break,
@@ -51,6 +70,9 @@ pub async fn run(app: App, clock: Arc<dyn Clock>, every: Duration, shutdown: Shu
         let report = guarded("position monitor", tick(&app, clock.now()))
             .await
             .flatten();
+        if report.as_ref().is_some_and(|r| !r.notices.is_empty()) {
+            queued.notify_one();
+        }
         for n in report.iter().flat_map(|r| r.notices.iter()) {
             if matches!(n.kind, NoticeKind::Closed(_)) {
                 let _ = closed_tx.send(n.user_id);
@@ -61,23 +83,20 @@ pub async fn run(app: App, clock: Arc<dyn Clock>, every: Duration, shutdown: Shu
             _ = shutdown.clone().wait() => break,
         }
     }
-    if let Err(e) = side.await {
-        tracing::error!(error = %e, "the monitor's side task failed");
+    for (name, task) in [("side", side), ("notice sender", sender)] {
+        if let Err(e) = task.await {
+            tracing::error!(task = name, error = %e, "a monitor task failed");
+        }
     }
     tracing::info!("position monitor stopped");
 }
 
-/// Orders whose answer was lost, looked up again (never sent again); owners told.
+/// Orders whose answer was lost, looked up again (never sent again); what their owners
+/// are to be told is queued by the desk. Returns how many notices were queued.
 pub async fn reconcile(app: &App, now: DateTime<Utc>) -> usize {
     let services = app.commands.services();
     match services.desk.reconcile(now).await {
-        Ok(notices) => {
-            let n = notices.len();
-            for notice in notices {
-                tell(services, notice);
-            }
-            n
-        }
+        Ok(notices) => notices.len(),
         Err(e) => {
             tracing::warn!(error = %e, "looking up unknown orders failed");
             0
@@ -85,38 +104,7 @@ pub async fn reconcile(app: &App, now: DateTime<Utc>) -> usize {
     }
 }
 
-/// Send one notice to its owner in the background, bounded.
-fn tell(services: &chainsignal_commands::Services, notice: chainsignal_core::desk::Notice) {
-    let user_id = notice.user_id;
-    tell_owner(services, user_id, move |s, locale| {
-        notice_reply(&s.i18n, locale, &notice)
-    });
-}
-
-/// Send `render(services, locale)` privately to account `user_id`, in the background and
-/// bounded by [`NOTICE_TIMEOUT`]; a failure is logged once.
-fn tell_owner(
-    services: &chainsignal_commands::Services,
-    user_id: i64,
-    render: impl Fn(&chainsignal_commands::Services, chainsignal_commands::Locale) -> chainsignal_commands::Reply
-    + Send
-    + Sync
-    + 'static,
-) {
-    let services = services.clone();
-    tokio::spawn(async move {
-        let send = chainsignal_commands::messenger::tell_account(&services, user_id, |locale| {
-            render(&services, locale)
-        });
-        match tokio::time::timeout(NOTICE_TIMEOUT, send).await {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(user_id, "an account's owner could not be told"),
-            Err(_) => tracing::warn!(user_id, "telling an account's owner timed out"),
-        }
-    });
-}
-
-/// One tick at `now`; the owners' notices are sent in the background.
+/// One tick at `now`; the owners' notices are queued by the desk (see [`run`]).
 pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<TickReport> {
     let services = app.commands.services();
     match services.desk.tick(now).await {
@@ -130,9 +118,6 @@ pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<TickReport> {
                     "position monitor tick"
                 );
             }
-            for notice in report.notices.clone() {
-                tell(services, notice);
-            }
             Some(report)
         }
         Err(e) => {
@@ -144,7 +129,7 @@ pub async fn tick(app: &App, now: DateTime<Utc>) -> Option<TickReport> {
 
 /// The daily loss limit of every account that traded today (`all`), or of `users`: the
 /// owner of an account over its limit is told once a day; a profile that flattens has its
-/// positions closed. Returns how many owners were told.
+/// positions closed. Returns how many owners' notices were queued.
 pub async fn daily_limits(app: &App, now: DateTime<Utc>, all: bool, mut users: Vec<i64>) -> usize {
     let services = app.commands.services();
     if all {
@@ -185,10 +170,16 @@ pub async fn daily_limits(app: &App, now: DateTime<Utc>, all: bool, mut users: V
         if !check.first_time {
             continue;
         }
-        told += 1;
-        tell_owner(services, user_id, move |s, locale| {
-            chainsignal_commands::trade_view::daily_limit_reply(&s.i18n, locale, &check, &risk.next_day_local)
-        });
+        let notice = Notice {
+            user_id,
+            kind: NoticeKind::DailyLimit {
+                check: Box::new(check),
+                next_day_local: risk.next_day_local,
+            },
+        };
+        if services.desk.queue_notice(&notice, now).await {
+            told += 1;
+        }
     }
     told
 }

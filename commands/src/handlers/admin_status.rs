@@ -1,6 +1,6 @@
 //! `/admin status`: version, uptime, database kind and size, adapters connected, the
 //! next run of each schedule, the last errors (kind and time only), AI tokens today,
-//! open positions and pending approvals. Admins only.
+//! open positions, pending approvals and owner notices waiting to be sent. Admins only.
 
 use crate::{Block, CommandError, Ctx, Handled, Reply, Visibility, format};
 use chainsignal_core::store::Backend;
@@ -72,6 +72,13 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
             NONE.into()
         }
     };
+    let notices = match services.store.pending_notices().await {
+        Ok(n) => n.to_string(),
+        Err(e) => {
+            tracing::warn!(error = %e, "pending owner notices unavailable for /admin status");
+            NONE.into()
+        }
+    };
     let mut reply = Reply {
         visibility: Visibility::Private,
         ..Reply::default()
@@ -85,6 +92,7 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         (ctx.t("admin-status-ai-tokens"), tokens),
         (ctx.t("admin-status-positions"), positions),
         (ctx.t("admin-status-approvals"), approvals),
+        (ctx.t("admin-status-notices"), notices),
     ]));
 
     let schedules = super::schedule::all(ctx).await?;

@@ -223,7 +223,7 @@ pub struct Opened {
 }
 
 /// A position closed by [`Desk::close`] or the monitor.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Closed {
     pub position: PositionRecord,
     pub trade: ClosedTrade,

@@ -24,21 +24,22 @@ const CLOSE_CONCURRENCY: usize = 16;
 const RETRY_FIRST_SECS: i64 = 10;
 const RETRY_MAX_SECS: i64 = 600;
 
-/// What the owner of a position is told.
-#[derive(Debug, Clone)]
+/// What the owner of a position is told (queued as JSON in `owner_notices`, then sent).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Notice {
     pub user_id: i64,
     pub kind: NoticeKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum NoticeKind {
     /// Closed by its SL or TP (`closed.position.close_reason`), or liquidated.
     Closed(Box<Closed>),
     /// Closing it failed; it will be retried (told once).
     CloseFailing {
         position: Box<PositionRecord>,
-        reason: &'static str,
+        /// `sl`, `tp`, `liquidation` or `limit`.
+        reason: String,
     },
     /// An order whose answer was lost was found filled: this position was opened.
     FoundFilled(Box<PositionRecord>),
@@ -46,6 +47,12 @@ pub enum NoticeKind {
     NotPlaced { symbol: String },
     /// An order whose answer was lost cannot be looked up (its key was removed).
     Unverifiable { symbol: String },
+    /// The daily loss limit was reached (told once per trading day); `next_day_local`
+    /// is when the kill switch resets, in the account's zone.
+    DailyLimit {
+        check: Box<super::DailyLimitCheck>,
+        next_day_local: String,
+    },
 }
 
 /// What one tick did.
@@ -234,7 +241,8 @@ impl Desk {
                 NoticeKind::CloseFailing { .. } => report.failed += 1,
                 NoticeKind::FoundFilled(_)
                 | NoticeKind::NotPlaced { .. }
-                | NoticeKind::Unverifiable { .. } => {}
+                | NoticeKind::Unverifiable { .. }
+                | NoticeKind::DailyLimit { .. } => {}
             }
             report.notices.push(outcome);
         }
@@ -276,10 +284,12 @@ impl Desk {
         {
             Ok(closed) => {
                 tracing::info!(position_id = row.id, reason, "position closed by the monitor");
-                Some(Notice {
+                let notice = Notice {
                     user_id: row.user_id,
                     kind: NoticeKind::Closed(Box::new(closed)),
-                })
+                };
+                self.queue_notice(&notice, now).await;
+                Some(notice)
             }
             Err(DeskError::Busy) => None,
             Err(e) => {
@@ -295,13 +305,37 @@ impl Desk {
                     tracing::error!(position_id = row.id, error = %se, "a failed close could not be recorded");
                     return None;
                 }
-                tell.then(|| Notice {
+                if !tell {
+                    return None;
+                }
+                let notice = Notice {
                     user_id: row.user_id,
                     kind: NoticeKind::CloseFailing {
                         position: Box::new(row),
-                        reason,
+                        reason: reason.to_string(),
                     },
-                })
+                };
+                self.queue_notice(&notice, now).await;
+                Some(notice)
+            }
+        }
+    }
+
+    /// Write `notice` to its owner's queue (`owner_notices`), from which the bot sends
+    /// it: false (logged) when it could not be written.
+    pub async fn queue_notice(&self, notice: &Notice, now: DateTime<Utc>) -> bool {
+        let payload = match serde_json::to_string(notice) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(user_id = notice.user_id, error = %e, "a notice could not be written as JSON");
+                return false;
+            }
+        };
+        match self.store().queue_notice(notice.user_id, &payload, now).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::error!(user_id = notice.user_id, error = %e, "a notice for an account's owner could not be queued");
+                false
             }
         }
     }

@@ -55,7 +55,10 @@ impl Desk {
                 continue;
             }
             match self.reconcile_open(&order, now).await {
-                Ok(Some(n)) => notices.push(n),
+                Ok(Some(n)) => {
+                    self.queue_notice(&n, now).await;
+                    notices.push(n);
+                }
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(order_id = order.id, error = %e, "an unknown order could not be looked up")

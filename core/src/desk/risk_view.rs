@@ -147,7 +147,7 @@ fn view(
 }
 
 /// What the daily-limit check did for one account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DailyLimitCheck {
     pub daily: DailyLoss,
     /// Positions closed because the profile flattens on the limit.

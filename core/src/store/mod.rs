@@ -16,6 +16,7 @@
 //! | [`KeyFormStore`] | `key_forms.rs` | one-time links to the `/keys add` web form |
 //! | [`PositionStore`] | `positions.rs` | trading accounts (venue, paper run), positions, orders |
 //! | [`SettingsStore`] | `settings.rs` | per-account time zone, risk profile, limit overrides |
+//! | [`NoticeStore`] | `notices.rs` | private notices to account owners, sent once, never lost |
 //!
 //! [`Storage`] is all of them plus the engine's own operations (migrate, ping, backup);
 //! [`Store`] = `Arc<dyn Storage>` is what the rest of the program holds, and every
@@ -31,6 +32,7 @@ mod commands;
 mod engine;
 mod key_forms;
 mod keys;
+mod notices;
 mod positions;
 mod postgres;
 mod reports;
@@ -48,6 +50,7 @@ pub use chats::ChatStore;
 pub use commands::CommandStore;
 pub use key_forms::{KeyFormRecord, KeyFormStore, NewKeyForm, key_form_hash};
 pub use keys::{ExchangeKeyRecord, KeyAge, KeyStore, NewExchangeKey, Resealed};
+pub use notices::{NoticeStore, OwnerNoticeRecord};
 pub use positions::{
     MonitorPosition, NewOrder, NewPosition, OpenRecorded, OrderFill, OrderRecord, PositionClose,
     PositionRecord, PositionStore, TradingAccountRecord,
@@ -480,6 +483,7 @@ pub trait Storage:
     + KeyFormStore
     + PositionStore
     + SettingsStore
+    + NoticeStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -103,7 +103,7 @@ pub struct NewPosition {
     pub open_token: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct PositionRecord {
     pub id: i64,
     pub user_id: i64,

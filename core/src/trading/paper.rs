@@ -317,7 +317,7 @@ impl Position {
 }
 
 /// The result of closing a position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClosedTrade {
     pub exit: Decimal,
     /// Price move × quantity.

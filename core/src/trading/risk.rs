@@ -219,7 +219,7 @@ pub enum Violation {
 /// `loss = max(0, −(realized_pnl_today + Σ min(0, unrealized_pnl)))`: today's net
 /// realized PnL plus the losses of open positions (their unrealized gains do not offset
 /// anything), and `pct = loss / day_start_equity × 100`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DailyLoss {
     pub loss: Decimal,
     /// `None` when the day-start equity is not positive.
@@ -233,7 +233,7 @@ pub struct DailyLoss {
 }
 
 /// Whether new opens are allowed today.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KillSwitch {
     Armed,
     /// The loss reached the limit (or there was no equity at the day's start with a

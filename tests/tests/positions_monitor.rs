@@ -133,13 +133,65 @@ fn messages_to(calls: &[Call], chat: i64) -> Vec<String> {
 /// A directory whose `chainsignal.toml` runs the scheduler and the monitor every second,
 /// without schedules or alerts, for two `chainsignal run` processes.
 fn two_instances_dir() -> tempfile::TempDir {
+    instances_dir("")
+}
+
+/// [`two_instances_dir`] with more `[trading]` lines.
+fn instances_dir(trading: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("chainsignal.toml"),
-        "schedule = []\n[scheduler]\ntick_secs = 1\n[alerts]\nenabled = false\n[trading]\nmonitor_secs = 1\n",
+        format!(
+            "schedule = []\n[scheduler]\ntick_secs = 1\n[alerts]\nenabled = false\n[trading]\nmonitor_secs = 1\n{trading}"
+        ),
     )
     .unwrap();
     dir
+}
+
+/// OWNER's paper long 0.5 BTC at 100 (open fee 10 bps: 0.05), SL 95, TP `tp`, opened
+/// with `token`, and another trader's ETH long far from its SL (every tick keeps reading
+/// prices): the BTC position's id.
+async fn seed_btc_long_and_bystander(db: &str, tp: Option<&'static str>, token: &str) -> i64 {
+    let store = store::open(&SecretString::from(db.to_string()), 2).await.unwrap();
+    let user = positions_seed::trader(&store, OWNER).await;
+    let other = positions_seed::trader(&store, OWNER + 1).await;
+    positions_seed::open(
+        &store,
+        &Seed {
+            user_id: other,
+            venue: "paper",
+            symbol: "ETHUSDT",
+            side: "long",
+            qty: "1",
+            entry: "100",
+            lev: 1,
+            sl: Some("50"),
+            tp: None,
+            open_fee: "0.1",
+            token: "bystander".into(),
+        },
+    )
+    .await;
+    let id = positions_seed::open(
+        &store,
+        &Seed {
+            user_id: user,
+            venue: "paper",
+            symbol: "BTCUSDT",
+            side: "long",
+            qty: "0.5",
+            entry: "100",
+            lev: 1,
+            sl: Some("95"),
+            tp,
+            open_fee: "0.05",
+            token: token.into(),
+        },
+    )
+    .await;
+    store.close().await;
+    id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,48 +205,7 @@ async fn sl_crossed_closes_once_across_two_instances_and_the_owner_is_told_once(
     let dir = two_instances_dir();
 
     // A paper long 0.5 BTC at 100 (open fee 10 bps: 0.05), SL 95, TP 120.
-    let position_id = {
-        let store = store::open(&SecretString::from(db.url.clone()), 2).await.unwrap();
-        let user = positions_seed::trader(&store, OWNER).await;
-        // Another trader's ETH long far from its SL: every tick keeps reading prices.
-        let other = positions_seed::trader(&store, OWNER + 1).await;
-        positions_seed::open(
-            &store,
-            &Seed {
-                user_id: other,
-                venue: "paper",
-                symbol: "ETHUSDT",
-                side: "long",
-                qty: "1",
-                entry: "100",
-                lev: 1,
-                sl: Some("50"),
-                tp: None,
-                open_fee: "0.1",
-                token: "bystander".into(),
-            },
-        )
-        .await;
-        let id = positions_seed::open(
-            &store,
-            &Seed {
-                user_id: user,
-                venue: "paper",
-                symbol: "BTCUSDT",
-                side: "long",
-                qty: "0.5",
-                entry: "100",
-                lev: 1,
-                sl: Some("95"),
-                tp: Some("120"),
-                open_fee: "0.05",
-                token: "two-instances".into(),
-            },
-        )
-        .await;
-        store.close().await;
-        id
-    };
+    let position_id = seed_btc_long_and_bystander(&db.url, Some("120"), "two-instances").await;
 
     let (changed, _) = watch::channel(0u64);
     let a = spawn(dir.path(), &db.url, &ex_a, &telegram, &changed);
@@ -288,55 +299,8 @@ async fn the_owners_notice_outlives_an_instance_killed_while_sending_it() {
     };
     let telegram = FakeTelegram::start().await;
     let (ex_a, ex_b) = (exchange_with_btc().await, exchange_with_btc().await);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("chainsignal.toml"),
-        "schedule = []\n[scheduler]\ntick_secs = 1\n[alerts]\nenabled = false\n\
-         [trading]\nmonitor_secs = 1\nnotice_timeout_secs = 5\n",
-    )
-    .unwrap();
-    let position_id = {
-        let store = store::open(&SecretString::from(db.url.clone()), 2).await.unwrap();
-        let user = positions_seed::trader(&store, OWNER).await;
-        // Another trader's ETH long far from its SL: the survivor keeps reading prices.
-        let other = positions_seed::trader(&store, OWNER + 1).await;
-        positions_seed::open(
-            &store,
-            &Seed {
-                user_id: other,
-                venue: "paper",
-                symbol: "ETHUSDT",
-                side: "long",
-                qty: "1",
-                entry: "100",
-                lev: 1,
-                sl: Some("50"),
-                tp: None,
-                open_fee: "0.1",
-                token: "bystander-2".into(),
-            },
-        )
-        .await;
-        let id = positions_seed::open(
-            &store,
-            &Seed {
-                user_id: user,
-                venue: "paper",
-                symbol: "BTCUSDT",
-                side: "long",
-                qty: "0.5",
-                entry: "100",
-                lev: 1,
-                sl: Some("95"),
-                tp: None,
-                open_fee: "0.05",
-                token: "notice-survives".into(),
-            },
-        )
-        .await;
-        store.close().await;
-        id
-    };
+    let dir = instances_dir("notice_timeout_secs = 5\n");
+    let position_id = seed_btc_long_and_bystander(&db.url, None, "notice-survives").await;
 
     // The first message the bot sends (the notice) is never answered.
     telegram.hang_after("sendmessage", 0);

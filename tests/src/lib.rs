@@ -5,6 +5,7 @@ pub mod fake_discord;
 pub mod fake_openai;
 pub mod fake_telegram;
 pub mod positions_seed;
+pub mod run_process;
 pub mod trace_log;
 
 use std::path::PathBuf;

@@ -15,18 +15,17 @@ use chainsignal_core::exchange::{SpotSettings, Venue};
 use chainsignal_core::store::{self, NewExchangeKey, Store};
 use chainsignal_core::trading::{DEFAULT_MMR, Leverage, PositionSide, liquidation_price};
 use chainsignal_core::vault::{Binding, Vault};
+use chainsignal_tests::TempPostgres;
 use chainsignal_tests::fake_binance::{CommissionAsset, FakeBinance, MarketSpec};
 use chainsignal_tests::fake_telegram::{Call, CallbackPress, FakeTelegram, IncomingMessage};
 use chainsignal_tests::positions_seed::{self, Seed};
-use chainsignal_tests::{TempPostgres, chainsignal_bin};
+use chainsignal_tests::run_process::{self, Instance, spawn_run};
 use chrono::{Duration as Span, Utc};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use std::process::Stdio;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::watch;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -37,17 +36,6 @@ fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-struct Instance {
-    child: tokio::process::Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Instance {
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
 fn spawn(
     dir: &std::path::Path,
     db: &str,
@@ -55,38 +43,18 @@ fn spawn(
     telegram: &FakeTelegram,
     changed: &watch::Sender<u64>,
 ) -> Instance {
-    let mut child = tokio::process::Command::new(chainsignal_bin())
-        .arg("run")
-        .current_dir(dir)
-        .env_clear()
-        .env("DATABASE_URL", db)
-        .env("TELEGRAM_BOT_TOKEN", "4242:monitor-token")
-        .env("CHAINSIGNAL_TELEGRAM__API_URL", telegram.url())
-        .env("CHAINSIGNAL_TELEGRAM__POLL_TIMEOUT_SECS", "1")
-        .env("CHAINSIGNAL_MARKET__SOURCE", "demo")
-        .env("CHAINSIGNAL_MARKET__BINANCE_URL", exchange.url())
-        .env("CHAINSIGNAL_MARKET__BINANCE_TESTNET_URL", exchange.url())
-        .env("CHAINSIGNAL_HTTP__ENABLED", "false")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let log = Arc::new(Mutex::new(String::new()));
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let (sink, changed) = (log.clone(), changed.clone());
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-            drop(log);
-            changed.send_modify(|n| *n += 1);
-        }
-    });
-    Instance { child, log }
+    let env = [
+        ("DATABASE_URL", db.to_string()),
+        ("TELEGRAM_BOT_TOKEN", "4242:monitor-token".to_string()),
+        ("CHAINSIGNAL_TELEGRAM__API_URL", telegram.url()),
+        ("CHAINSIGNAL_TELEGRAM__POLL_TIMEOUT_SECS", "1".to_string()),
+        ("CHAINSIGNAL_MARKET__SOURCE", "demo".to_string()),
+        ("CHAINSIGNAL_MARKET__BINANCE_URL", exchange.url()),
+        ("CHAINSIGNAL_MARKET__BINANCE_TESTNET_URL", exchange.url()),
+        ("CHAINSIGNAL_HTTP__ENABLED", "false".to_string()),
+        ("RUST_LOG", "info".to_string()),
+    ];
+    spawn_run(dir, &env, changed)
 }
 
 /// Wait until `pred` holds over the two logs.
@@ -96,17 +64,7 @@ async fn wait_logs(
     changed: &watch::Sender<u64>,
     pred: impl Fn(&str, &str) -> bool,
 ) {
-    let mut rx = changed.subscribe();
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if pred(&a.log(), &b.log()) {
-                return;
-            }
-            rx.changed().await.unwrap();
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("logs never matched:\nA:\n{}\nB:\n{}", a.log(), b.log()));
+    run_process::wait_logs(a, b, changed, WAIT, pred).await;
 }
 
 async fn exchange_with_btc() -> FakeBinance {

@@ -712,6 +712,47 @@ impl FakeTelegram {
             .await;
         calls.into_iter().filter(|c| c.method == method).collect()
     }
+
+    /// `text` from `user` in their private chat; the next message the bot sends there
+    /// (and Telegram accepts) within `timeout`.
+    pub async fn ask_private(&self, user: i64, text: &str, timeout: Duration) -> Call {
+        let before = sends_to(&self.calls(), user).len();
+        self.push_message(&IncomingMessage::private(user, text));
+        let calls = self
+            .wait_until(timeout, |calls| sends_to(calls, user).len() > before)
+            .await;
+        sends_to(&calls, user)[before].clone()
+    }
+
+    /// Push `press` and wait for its answerCallbackQuery: the toast's text ("" when none).
+    pub async fn press_answered(&self, press: &CallbackPress, timeout: Duration) -> String {
+        let (_, id) = self.push_callback(press);
+        self.callback_answer(&id, timeout).await.body["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The answerCallbackQuery of callback query `id`, once it came (within `timeout`).
+    pub async fn callback_answer(&self, id: &str, timeout: Duration) -> Call {
+        let answer = |calls: &[Call]| {
+            calls
+                .iter()
+                .find(|c| c.method == "answercallbackquery" && c.body["callback_query_id"] == id)
+                .cloned()
+        };
+        let calls = self.wait_until(timeout, |calls| answer(calls).is_some()).await;
+        answer(&calls).expect("the condition just held")
+    }
+}
+
+/// The messages the bot sent to `chat` that Telegram accepted, oldest first.
+pub fn sends_to(calls: &[Call], chat: i64) -> Vec<Call> {
+    calls
+        .iter()
+        .filter(|c| c.method == "sendmessage" && c.chat_id() == Some(chat) && c.status == 200)
+        .cloned()
+        .collect()
 }
 
 fn list_calls(calls: &[Call]) -> String {

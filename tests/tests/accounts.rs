@@ -19,7 +19,7 @@ use chainsignal_core::market::Source;
 use chainsignal_core::store::{StoredRole, link_code_hash};
 use chainsignal_tests::TempPostgres;
 use chainsignal_tests::fake_discord::{FakeDiscord, Interaction, TOKEN, USER_ID, dm_channel};
-use chainsignal_tests::fake_telegram::{Call, CallbackPress, FakeTelegram, IncomingMessage};
+use chainsignal_tests::fake_telegram::{Call, CallbackPress, FakeTelegram, IncomingMessage, sends_to};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -102,22 +102,9 @@ async fn start(
 
 // ---------------------------- Telegram ----------------------------
 
-fn sends_to(calls: &[Call], chat: i64) -> Vec<Call> {
-    calls
-        .iter()
-        .filter(|c| c.method == "sendmessage" && c.chat_id() == Some(chat) && c.status == 200)
-        .cloned()
-        .collect()
-}
-
 /// `text` from `user` in their private chat; the next message the bot sends there.
 async fn tg_ask(fake: &FakeTelegram, user: i64, text: &str) -> Call {
-    let before = sends_to(&fake.calls(), user).len();
-    fake.push_message(&IncomingMessage::private(user, text));
-    let calls = fake
-        .wait_until(WAIT, |calls| sends_to(calls, user).len() > before)
-        .await;
-    sends_to(&calls, user)[before].clone()
+    fake.ask_private(user, text, WAIT).await
 }
 
 async fn tg_text(fake: &FakeTelegram, user: i64, text: &str) -> String {
@@ -130,18 +117,7 @@ async fn tg_text(fake: &FakeTelegram, user: i64, text: &str) -> String {
 
 /// Push a press and wait for its answerCallbackQuery; the toast ("" when none).
 async fn tg_press(fake: &FakeTelegram, press: &CallbackPress) -> String {
-    let (_, id) = fake.push_callback(press);
-    let answer = |calls: &[Call]| {
-        calls
-            .iter()
-            .find(|c| c.method == "answercallbackquery" && c.body["callback_query_id"] == id)
-            .cloned()
-    };
-    let calls = fake.wait_until(WAIT, |calls| answer(calls).is_some()).await;
-    answer(&calls).unwrap().body["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    fake.press_answered(press, WAIT).await
 }
 
 /// The code in a `/link` answer: the word after "Your link code: ".

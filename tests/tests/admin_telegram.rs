@@ -13,7 +13,7 @@ use chainsignal_core::config::Config;
 use chainsignal_core::market::Source;
 use chainsignal_core::store::{AuditEntry, AuditRecord, ChatKey, Outcome};
 use chainsignal_core::{Clock, SystemClock};
-use chainsignal_tests::fake_telegram::{Call, CallbackPress, FakeTelegram, IncomingMessage};
+use chainsignal_tests::fake_telegram::{Call, CallbackPress, FakeTelegram, sends_to};
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,38 +72,14 @@ impl Bot {
     }
 }
 
-fn sends_to(calls: &[Call], chat: i64) -> Vec<Call> {
-    calls
-        .iter()
-        .filter(|c| c.method == "sendmessage" && c.chat_id() == Some(chat) && c.status == 200)
-        .cloned()
-        .collect()
-}
-
 /// `text` from `user` in their private chat; the next message the bot sends there.
 async fn ask(fake: &FakeTelegram, user: i64, text: &str) -> Call {
-    let before = sends_to(&fake.calls(), user).len();
-    fake.push_message(&IncomingMessage::private(user, text));
-    let calls = fake
-        .wait_until(WAIT, |calls| sends_to(calls, user).len() > before)
-        .await;
-    sends_to(&calls, user)[before].clone()
+    fake.ask_private(user, text, WAIT).await
 }
 
 /// Push a press and return the text of its answerCallbackQuery ("" when none).
 async fn press(fake: &FakeTelegram, p: &CallbackPress) -> String {
-    let (_, id) = fake.push_callback(p);
-    let answer = |calls: &[Call]| {
-        calls
-            .iter()
-            .find(|c| c.method == "answercallbackquery" && c.body["callback_query_id"] == id)
-            .cloned()
-    };
-    let calls = fake.wait_until(WAIT, |calls| answer(calls).is_some()).await;
-    answer(&calls).unwrap().body["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    fake.press_answered(p, WAIT).await
 }
 
 fn discord_invocation(user: &str, command: &str) -> Invocation {

@@ -17,7 +17,7 @@ use chainsignal_core::store::{Identity, PositionRecord, Store};
 use chainsignal_tests::TEST_VAULT_KEY;
 use chainsignal_tests::fake_binance::{FakeBinance, MarketSpec, OrderFault, d};
 use chainsignal_tests::fake_discord::{FakeDiscord, Interaction, TOKEN, USER_ID};
-use chainsignal_tests::fake_telegram::{Call, CallbackPress, FakeTelegram, IncomingMessage};
+use chainsignal_tests::fake_telegram::{Call, CallbackPress, FakeTelegram, sends_to};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -176,13 +176,7 @@ impl Tg {
 
     /// `user` says `text` in their private chat; the next message the bot sends there.
     async fn ask(&self, user: i64, text: &str) -> Call {
-        let before = sends_to(&self.fake.calls(), user).len();
-        self.fake.push_message(&IncomingMessage::private(user, text));
-        let calls = self
-            .fake
-            .wait_until(WAIT, |calls| sends_to(calls, user).len() > before)
-            .await;
-        sends_to(&calls, user)[before].clone()
+        self.fake.ask_private(user, text, WAIT).await
     }
 
     /// Press `data` under `message` in `user`'s private chat; the callback answer's text.
@@ -194,14 +188,7 @@ impl Tg {
     }
 
     async fn answered(&self, id: &str) -> String {
-        let answer = |calls: &[Call]| {
-            calls
-                .iter()
-                .find(|c| c.method == "answercallbackquery" && c.body["callback_query_id"] == id)
-                .cloned()
-        };
-        let calls = self.fake.wait_until(WAIT, |calls| answer(calls).is_some()).await;
-        answer(&calls).unwrap().body["text"]
+        self.fake.callback_answer(id, WAIT).await.body["text"]
             .as_str()
             .unwrap_or_default()
             .to_owned()
@@ -227,14 +214,6 @@ impl Tg {
             text(&mode)
         );
     }
-}
-
-fn sends_to(calls: &[Call], chat: i64) -> Vec<Call> {
-    calls
-        .iter()
-        .filter(|c| c.method == "sendmessage" && c.chat_id() == Some(chat) && c.status == 200)
-        .cloned()
-        .collect()
 }
 
 /// The text of a Telegram message without HTML tags and entities.

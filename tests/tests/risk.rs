@@ -11,7 +11,7 @@ use chainsignal_core::market::Source;
 use chainsignal_core::store::Identity;
 use chainsignal_core::trading::LimitOverrides;
 use chainsignal_tests::fake_discord::{FakeDiscord, Interaction, TOKEN};
-use chainsignal_tests::fake_telegram::{Call, FakeTelegram, IncomingMessage};
+use chainsignal_tests::fake_telegram::FakeTelegram;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -111,22 +111,10 @@ impl TgBot {
     }
 }
 
-fn sends_to(calls: &[Call], chat: i64) -> Vec<Call> {
-    calls
-        .iter()
-        .filter(|c| c.method == "sendmessage" && c.chat_id() == Some(chat) && c.status == 200)
-        .cloned()
-        .collect()
-}
-
 /// `text` from `user` in their private chat; the text of the next message sent there.
 async fn ask(fake: &FakeTelegram, user: i64, text: &str) -> String {
-    let before = sends_to(&fake.calls(), user).len();
-    fake.push_message(&IncomingMessage::private(user, text));
-    let calls = fake
-        .wait_until(WAIT, |calls| sends_to(calls, user).len() > before)
-        .await;
-    sends_to(&calls, user)[before]
+    fake.ask_private(user, text, WAIT)
+        .await
         .text()
         .unwrap_or_default()
         .to_string()

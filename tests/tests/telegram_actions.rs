@@ -12,7 +12,7 @@ use chainsignal_core::market::Source;
 use chainsignal_core::store::AuditRecord;
 use chainsignal_tests::TempPostgres;
 use chainsignal_tests::fake_telegram::{
-    CANT_INITIATE, Call, CallbackPress, Failure, FakeTelegram, IncomingMessage, PressedMessage,
+    CANT_INITIATE, Call, CallbackPress, Failure, FakeTelegram, IncomingMessage, PressedMessage, sends_to,
 };
 use secrecy::SecretString;
 use serde_json::json;
@@ -99,14 +99,6 @@ async fn start(fake: &FakeTelegram, db: Option<&str>, tweak: impl FnOnce(&mut Co
     }
 }
 
-fn sends_to(calls: &[Call], chat: i64) -> Vec<Call> {
-    calls
-        .iter()
-        .filter(|c| c.method == "sendmessage" && c.chat_id() == Some(chat) && c.status == 200)
-        .cloned()
-        .collect()
-}
-
 /// Send `text` as `user` in `chat` (private when `chat == user`) and wait for the next
 /// message the bot sends to `reply_chat`.
 async fn ask(fake: &FakeTelegram, user: i64, chat: i64, text: &str, reply_chat: i64) -> Call {
@@ -170,14 +162,7 @@ async fn press(fake: &FakeTelegram, press: &CallbackPress) -> String {
 }
 
 async fn answered(fake: &FakeTelegram, id: &str) -> String {
-    let answer = |calls: &[Call]| {
-        calls
-            .iter()
-            .find(|c| c.method == "answercallbackquery" && c.body["callback_query_id"] == id)
-            .cloned()
-    };
-    let calls = fake.wait_until(WAIT, |calls| answer(calls).is_some()).await;
-    let call = answer(&calls).unwrap();
+    let call = fake.callback_answer(id, WAIT).await;
     if call.body.get("text").is_some() {
         assert_eq!(call.body["show_alert"], false, "a toast, not an alert");
     }

@@ -399,7 +399,8 @@ pub struct TradingConfig {
     pub monitor_secs: u64,
     /// How long one private notice to an account's owner may take to send. A notice is
     /// claimed for twice this: one whose sender died is sent by another instance then.
-    /// A failed send is tried again after this, doubling each time (at most an hour).
+    /// A failed send is tried again after this, doubling each time (at most an hour),
+    /// for about a day.
     pub notice_timeout_secs: u64,
     /// Whether `/mode live` may be granted at all (an admin still enables each account).
     pub live_enabled: bool,

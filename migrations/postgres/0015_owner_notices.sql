@@ -17,4 +17,4 @@ CREATE TABLE owner_notices (
     claim_until     TIMESTAMPTZ,
     sent_at         TIMESTAMPTZ
 );
-CREATE INDEX owner_notices_due ON owner_notices (status, next_attempt_at);
+CREATE INDEX owner_notices_due ON owner_notices (next_attempt_at) WHERE status = 'pending';

@@ -3,13 +3,13 @@
 //! answer is lost is never sent again and is reconciled later, a base-asset commission
 //! leaves the position net of it and its close shows the dust.
 
-use chainsignal_core::ManualClock;
 use chainsignal_core::desk::{Desk, DeskError, DeskSettings, Mode, NoticeKind};
 use chainsignal_core::exchange::{ApiKey, MarketOrder, OrderAmount, Side, SpotClient, SpotSettings, Venue};
 use chainsignal_core::store::{self, Identity, NewExchangeKey, Store};
 use chainsignal_core::symbol::Symbol;
 use chainsignal_core::trading::{Leverage, OrderRequest, PositionSide, Profile, SizeSpec};
 use chainsignal_core::vault::{Binding, Vault};
+use chainsignal_core::{Clock, ManualClock};
 use chainsignal_tests::TEST_VAULT_KEY;
 use chainsignal_tests::fake_binance::{CommissionAsset, FakeBinance, MarketSpec, OrderFault, d};
 use chrono::Utc;
@@ -627,4 +627,133 @@ async fn a_paper_reset_during_an_open_leaves_nothing_in_the_old_run() {
     assert_eq!(position.paper_epoch, 1);
     assert_eq!(position.status, "reset", "dropped with its run, not left open");
     assert!(s.store.open_positions(s.user, None).await.unwrap().is_empty());
+}
+
+/// An open whose outcome is unknown (it may have filled) holds back every other open of
+/// the account until the monitor has settled it: the risk check cannot count it.
+#[tokio::test]
+async fn no_new_open_while_an_earlier_ones_outcome_is_unknown() {
+    let s = setup().await;
+    let day = Utc::now() - chrono::Duration::hours(1);
+    s.fake.inject_order_fault(OrderFault::TimeoutBeforePlacing);
+    let first = "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5";
+    let e = s
+        .desk
+        .open(s.user, first, None, &btc(), &long("0.01"), &limits(), day)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DeskError::OutcomeUnknown), "{e:?}");
+    let posts = s.fake.requests_with("POST", "/api/v3/order");
+    let e = s
+        .desk
+        .open(
+            s.user,
+            "f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6",
+            None,
+            &btc(),
+            &long("0.01"),
+            &limits(),
+            day,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DeskError::OrderUnsettled), "{e:?}");
+    assert_eq!(
+        s.fake.requests_with("POST", "/api/v3/order"),
+        posts,
+        "nothing sent"
+    );
+    // Ten minutes on the exchange still has no such order: settled as not placed, and
+    // the next open goes.
+    s.clock.advance(chrono::Duration::minutes(11));
+    let notices = s.desk.reconcile(s.clock.now()).await.unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(
+        s.store.pending_notices().await.unwrap(),
+        1,
+        "the owner's notice is queued"
+    );
+    let opened = s
+        .desk
+        .open(
+            s.user,
+            "f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6",
+            None,
+            &btc(),
+            &long("0.01"),
+            &limits(),
+            day,
+        )
+        .await
+        .unwrap();
+    assert!(!opened.existing);
+    assert_eq!(s.fake.orders().len(), 1);
+}
+
+/// An account whose order lease another instance holds: a Confirm waits `lease_wait`,
+/// then says the account is busy and sends nothing; once that holder's lease has lapsed
+/// (it died: nobody renews it), the next Confirm takes it over.
+#[tokio::test]
+async fn a_lease_held_elsewhere_makes_the_account_busy_until_it_lapses() {
+    let s = setup().await;
+    let day = Utc::now() - chrono::Duration::hours(1);
+    let desk = Desk::new(
+        s.store.clone(),
+        settings(&s.fake.url(), Venue::Live),
+        settings(&s.fake.url(), Venue::Testnet),
+        settings(&s.fake.url(), Venue::Live),
+        Some(s.vault.clone()),
+        DeskSettings {
+            clock: s.clock.clone(),
+            lease_wait: Duration::from_millis(200),
+            ..DeskSettings::default()
+        },
+    )
+    .unwrap();
+    let now = s.clock.now();
+    assert!(
+        s.store
+            .claim_order_lease(
+                s.user,
+                "dead-instance:1",
+                now,
+                now + chrono::Duration::seconds(60)
+            )
+            .await
+            .unwrap()
+    );
+    let token = "a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7";
+    let e = desk
+        .open(s.user, token, None, &btc(), &long("0.01"), &limits(), day)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DeskError::AccountBusy), "{e:?}");
+    assert_eq!(s.fake.requests_with("POST", "/api/v3/order"), 0);
+    assert!(
+        s.store
+            .order_by_client_id(&format!("o{token}"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let e = desk.reset_paper(s.user).await.unwrap_err();
+    assert!(
+        matches!(e, DeskError::AccountBusy),
+        "a reset waits for it too: {e:?}"
+    );
+    s.clock.advance(chrono::Duration::seconds(61));
+    let opened = desk
+        .open(s.user, token, None, &btc(), &long("0.01"), &limits(), day)
+        .await
+        .unwrap();
+    assert!(!opened.existing);
+    assert_eq!(s.fake.orders().len(), 1);
+    let now = s.clock.now();
+    assert!(
+        s.store
+            .claim_order_lease(s.user, "someone-else", now, now + chrono::Duration::seconds(60))
+            .await
+            .unwrap(),
+        "free again after the open"
+    );
 }

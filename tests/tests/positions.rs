@@ -1179,9 +1179,9 @@ async fn telegram_daily_limit_told_once_and_the_admin_views() {
     let again = chainsignal::scheduler::monitor::daily_limits(&bot.app, now, true, vec![account]).await;
     assert_eq!(again, 0, "told once a day");
     // Queued, then sent by the notice sender (the scheduler's third monitor task).
-    let sent = chainsignal::scheduler::notices::send_due(&bot.app, now).await;
+    let sent = chainsignal::scheduler::notices::send_due(&bot.app, &chainsignal_core::SystemClock).await;
     assert_eq!((sent.sent, sent.failed), (1, 0));
-    let again = chainsignal::scheduler::notices::send_due(&bot.app, now).await;
+    let again = chainsignal::scheduler::notices::send_due(&bot.app, &chainsignal_core::SystemClock).await;
     assert_eq!((again.sent, again.failed), (0, 0), "sent once");
     let is_notice = |c: &Call| text(c).contains("Daily loss limit reached");
     let calls = bot

@@ -1759,8 +1759,8 @@ async fn positions_suite(store: &Store) {
             .iter()
             .map(|n| (n.id, n.payload.as_str(), n.attempts))
             .collect::<Vec<_>>(),
-        vec![(n1, r#"{"n":1}"#, 0), (n2, r#"{"n":2}"#, 0)],
-        "oldest first"
+        vec![(n1, r#"{"n":1}"#, 1), (n2, r#"{"n":2}"#, 1)],
+        "oldest first, an attempt counted at the claim"
     );
     assert!(
         store
@@ -1791,7 +1791,7 @@ async fn positions_suite(store: &Store) {
         .claim_notices("s2", t0 + minute * 5, t0 + minute * 6, 10)
         .await
         .unwrap();
-    assert_eq!((again.len(), again[0].id, again[0].attempts), (1, n2, 1));
+    assert_eq!((again.len(), again[0].id, again[0].attempts), (1, n2, 2));
     // s2 dies holding it: once its claim has expired, s3 takes it.
     assert!(
         store
@@ -1817,6 +1817,51 @@ async fn positions_suite(store: &Store) {
             .await
             .unwrap()
             .is_empty()
+    );
+    assert_eq!(store.given_up_notices(t0).await.unwrap(), 1);
+    assert_eq!(
+        store.given_up_notices(t0 + minute).await.unwrap(),
+        0,
+        "queued before"
+    );
+    // The daily-limit notice: claimed for its day and queued together, once.
+    let day = "2026-11-20";
+    assert!(
+        store
+            .claim_and_queue_risk_notice(alice, day, "daily_limit", "{}", t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_and_queue_risk_notice(alice, day, "daily_limit", "{}", t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_risk_notice(alice, day, "daily_limit", t0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.pending_notices().await.unwrap(), 1, "queued once");
+    let n3 = store.claim_notices("s5", t0, t0 + minute, 10).await.unwrap()[0].id;
+    assert!(store.notice_sent(n3, "s5", t0).await.unwrap());
+    // Pruned: sent ones queued before the first cut, given-up ones before the second.
+    assert_eq!(
+        store.prune_notices(t0, t0).await.unwrap(),
+        0,
+        "nothing queued before t0"
+    );
+    assert_eq!(
+        store.prune_notices(t0 + minute, t0).await.unwrap(),
+        2,
+        "the two sent"
+    );
+    assert_eq!(
+        store.prune_notices(t0 + minute, t0 + minute).await.unwrap(),
+        1,
+        "the given-up one"
     );
 
     let order = |cid: &str, purpose: &str, position_id: Option<i64>| NewOrder {
@@ -2158,6 +2203,72 @@ async fn positions_on_postgres() {
     };
     let store = store::open(&SecretString::from(db.url.clone()), 4).await.unwrap();
     positions_suite(&store).await;
+    store.close().await;
+    db.drop_db().await;
+}
+
+/// Two senders claim owner notices at the same moment, one at a time each, as the bot's
+/// senders do: every notice is claimed exactly once.
+async fn notices_claimed_once_by_concurrent_senders(store: &Store) {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+    let user = store
+        .ensure_user(&ident("telegram", "notice-race", None))
+        .await
+        .unwrap();
+    let mut queued = Vec::new();
+    for n in 0..60 {
+        queued.push(
+            store
+                .queue_notice(user, &format!("{{\"n\":{n}}}"), t0)
+                .await
+                .unwrap(),
+        );
+    }
+    let until = t0 + chrono::Duration::minutes(1);
+    let sender = |by: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut got = Vec::new();
+            while let Some(n) = store.claim_notices(by, t0, until, 1).await.unwrap().pop() {
+                got.push(n.id);
+                tokio::task::yield_now().await;
+            }
+            got
+        }
+    };
+    let (a, b, c) = tokio::join!(
+        tokio::spawn(sender("a")),
+        tokio::spawn(sender("b")),
+        tokio::spawn(sender("c"))
+    );
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    let mut all: Vec<i64> = a.iter().chain(&b).chain(&c).copied().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        queued,
+        "each once: a {} b {} c {}",
+        a.len(),
+        b.len(),
+        c.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_claimed_once_by_concurrent_senders_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = SecretString::from(format!("sqlite://{}", dir.path().join("n.sqlite").display()));
+    let store = store::open(&url, 4).await.unwrap();
+    notices_claimed_once_by_concurrent_senders(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_claimed_once_by_concurrent_senders_on_postgres() {
+    let Some(db) = chainsignal_tests::TempPostgres::create("notices_concurrent").await else {
+        return;
+    };
+    let store = store::open(&SecretString::from(db.url.clone()), 8).await.unwrap();
+    notices_claimed_once_by_concurrent_senders(&store).await;
     store.close().await;
     db.drop_db().await;
 }

@@ -216,6 +216,17 @@ impl Scheduler {
             Ok(n) => tracing::debug!(rows = n, "pruned expired key form links"),
             Err(e) => tracing::warn!(error = %e, "could not prune expired key form links"),
         }
+        // Owner notices carry positions and PnL: kept a month once sent (the audit of
+        // what was told), three once given up.
+        match self
+            .store()
+            .prune_notices(now - Duration::days(30), now - Duration::days(90))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "pruned old owner notices"),
+            Err(e) => tracing::warn!(error = %e, "could not prune old owner notices"),
+        }
     }
 
     /// Once an hour: the weekly reminder to owners of old exchange keys (claimed per

@@ -8,7 +8,7 @@ use super::notices;
 use crate::app::App;
 use crate::shutdown::Shutdown;
 use chainsignal_core::Clock;
-use chainsignal_core::desk::{Notice, NoticeKind, TickReport};
+use chainsignal_core::desk::{NoticeKind, TickReport};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,7 @@ pub async fn run(app: App, clock: Arc<dyn Clock>, every: Duration, shutdown: Shu
         let (app, clock, shutdown, queued) = (app.clone(), clock.clone(), shutdown.clone(), queued.clone());
         tokio::spawn(async move {
             loop {
-                guarded("owner notices", notices::send_due(&app, clock.now())).await;
+                guarded("owner notices", notices::send_due(&app, clock.as_ref())).await;
                 tokio::select! {
                     _ = queued.notified() => {}
                     _ = tokio::time::sleep(every) => {}
@@ -158,7 +158,13 @@ pub async fn daily_limits(app: &App, now: DateTime<Utc>, all: bool, mut users: V
         };
         let check = match services
             .desk
-            .check_daily_limit(user_id, &risk.limits, risk.day_start, &risk.day_label)
+            .check_daily_limit(
+                user_id,
+                &risk.limits,
+                risk.day_start,
+                &risk.day_label,
+                &risk.next_day_local,
+            )
             .await
         {
             Ok(c) => c,
@@ -167,17 +173,8 @@ pub async fn daily_limits(app: &App, now: DateTime<Utc>, all: bool, mut users: V
                 continue;
             }
         };
-        if !check.first_time {
-            continue;
-        }
-        let notice = Notice {
-            user_id,
-            kind: NoticeKind::DailyLimit {
-                check: Box::new(check),
-                next_day_local: risk.next_day_local,
-            },
-        };
-        if services.desk.queue_notice(&notice, now).await {
+        // Claimed and queued together by the desk.
+        if check.first_time {
             told += 1;
         }
     }

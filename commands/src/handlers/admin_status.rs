@@ -72,10 +72,18 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
             NONE.into()
         }
     };
-    let notices = match services.store.pending_notices().await {
-        Ok(n) => n.to_string(),
-        Err(e) => {
-            tracing::warn!(error = %e, "pending owner notices unavailable for /admin status");
+    let given_up = services
+        .store
+        .given_up_notices(now - chrono::Duration::days(7))
+        .await;
+    let notices = match (services.store.pending_notices().await, given_up) {
+        (Ok(n), Ok(0)) => n.to_string(),
+        (Ok(n), Ok(g)) => ctx.tr(
+            "admin-status-notices-given-up",
+            &[("pending", &n.to_string()), ("given_up", &g.to_string())],
+        ),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "owner notice counts unavailable for /admin status");
             NONE.into()
         }
     };

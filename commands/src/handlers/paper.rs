@@ -52,6 +52,10 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         reply.buttons = ctx.confirm_buttons(&ctx.args, CONFIRM_TTL).await?;
         return Ok(reply.into());
     }
-    let equity = desk.reset_paper(user_id).await.map_err(|e| desk_error(ctx, e))?;
+    let equity = desk.reset_paper(user_id).await.map_err(|e| match e {
+        // The open's sentence says "nothing was placed": a reset is not placed.
+        chainsignal_core::desk::DeskError::AccountBusy => CommandError::user("paper-reset-busy"),
+        e => desk_error(ctx, e),
+    })?;
     Ok(Reply::text(ctx.tr("paper-reset-done", &[("equity", &money(equity, ctx.locale))])).into())
 }

@@ -46,6 +46,7 @@ pub(crate) fn desk_error(ctx: &Ctx<'_>, e: DeskError) -> CommandError {
         DeskError::Busy => u("trade-busy"),
         DeskError::InProgress => u("trade-in-progress"),
         DeskError::AccountBusy => u("trade-account-busy"),
+        DeskError::OrderUnsettled => u("trade-order-unsettled"),
         DeskError::WrongQuote(asset) => with("trade-wrong-quote", vec![("asset", asset)]),
         DeskError::VenueChanged => u("trade-venue-changed"),
         DeskError::CloseUnknown => u("trade-close-unknown"),

@@ -21,7 +21,7 @@ mod reconcile;
 mod risk_view;
 
 pub use ledger::{Execution, execution_of, mark_of, paper_equity, position_of};
-pub use monitor::{Notice, NoticeKind, TickReport};
+pub use monitor::{Notice, NoticeDecodeError, NoticeKind, TickReport};
 pub use risk_view::{DailyLimitCheck, PositionRisk, RiskView};
 
 use crate::exchange::{
@@ -96,6 +96,9 @@ pub struct DeskSettings {
     pub mmr_per_symbol: HashMap<String, Decimal>,
     /// A close claim lasts this long (a crashed closer's claim then expires).
     pub claim_for: chrono::Duration,
+    /// How long a Confirm (or a paper reset) waits for another instance's open on the
+    /// same account before it says the account is busy.
+    pub lease_wait: Duration,
     /// "Now" for every record and every trading day (tests move it).
     pub clock: Arc<dyn crate::Clock>,
 }
@@ -109,6 +112,7 @@ impl Default for DeskSettings {
             mmr: crate::trading::DEFAULT_MMR,
             mmr_per_symbol: HashMap::new(),
             claim_for: chrono::Duration::seconds(60),
+            lease_wait: Duration::from_secs(15),
             clock: Arc::new(crate::SystemClock),
         }
     }
@@ -173,6 +177,10 @@ pub enum DeskError {
     /// not finish in time.
     #[error("another order of the account is being placed")]
     AccountBusy,
+    /// An earlier open of the account has an outcome not known yet (it may have filled):
+    /// no new open until it is settled.
+    #[error("an earlier order's outcome is not known yet")]
+    OrderUnsettled,
     #[error("the risk check refused the order")]
     Refused(Vec<Violation>),
     #[error("{0}")]
@@ -266,25 +274,55 @@ struct Inner {
     open_locks: std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-/// How long an account's order lease holds without renewal: longer than an open takes
-/// from its renewal (just before sending) to its record, timeouts and lookups included.
-const ORDER_LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(3);
-/// How long a Confirm waits for another instance's open on the same account.
-const LEASE_WAIT: Duration = Duration::from_secs(15);
+/// How long an account's order lease holds without renewal. Its holder renews it every
+/// [`LEASE_RENEW_EVERY`] for as long as it holds it (however long the exchange takes), so
+/// it lapses only when its holder died, and then soon.
+const ORDER_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+const LEASE_RENEW_EVERY: Duration = Duration::from_secs(15);
 
-/// An account's order lease, held by one open or reset (see [`Desk::open`]). Give it
-/// back with [`OrderLease::release`]; dropped without that (a cancelled open), it is
-/// given back in the background, and if that fails too it expires on its own.
+/// An account's order lease, held by one open or reset (see [`Desk::open`]) and renewed
+/// in the background while held. Give it back with [`OrderLease::release`]; dropped
+/// without that (a cancelled open), it is given back in the background, and if that
+/// fails too it expires on its own.
 struct OrderLease {
     store: Store,
     user_id: i64,
     by: String,
     released: bool,
+    /// The renewing task, once the lease is held.
+    renewal: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl OrderLease {
+    /// Renew the lease every [`LEASE_RENEW_EVERY`] until released or dropped.
+    fn keep_renewed(&mut self, clock: Arc<dyn crate::Clock>) {
+        let (store, user_id, by) = (self.store.clone(), self.user_id, self.by.clone());
+        self.renewal = Some(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE_RENEW_EVERY).await;
+                let now = clock.now();
+                match store
+                    .claim_order_lease(user_id, &by, now, now + ORDER_LEASE)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::error!(user_id, "an account's order lease was lost while held");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(user_id, error = %e, "an account's order lease could not be renewed")
+                    }
+                }
+            }
+        }));
+    }
+
     async fn release(mut self) {
         self.released = true;
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
         if let Err(e) = self.store.release_order_lease(self.user_id, &self.by).await {
             tracing::warn!(error = %e, user_id = self.user_id, "an order lease was not given back; it expires on its own");
         }
@@ -293,6 +331,9 @@ impl OrderLease {
 
 impl Drop for OrderLease {
     fn drop(&mut self) {
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
         if self.released {
             return;
         }
@@ -434,22 +475,24 @@ impl Desk {
     }
 
     /// Take the account's order lease (creating the account's row first), waiting up to
-    /// [`LEASE_WAIT`] for another instance's open to finish.
+    /// `lease_wait` for another instance's open to finish.
     async fn take_order_lease(&self, user_id: i64) -> Result<OrderLease, DeskError> {
         self.account(user_id).await?;
         let mut nonce = [0u8; 6];
         getrandom::fill(&mut nonce).map_err(|_| DeskError::Corrupt("no randomness for a lease"))?;
         let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-        let lease = OrderLease {
+        let mut lease = OrderLease {
             store: self.store().clone(),
             user_id,
             by: format!("{}:{nonce}", self.inner.instance),
             released: false,
+            renewal: None,
         };
-        let deadline = tokio::time::Instant::now() + LEASE_WAIT;
+        let deadline = tokio::time::Instant::now() + self.inner.settings.lease_wait;
         let mut pause = Duration::from_millis(50);
         loop {
             if self.renew_order_lease(&lease).await? {
+                lease.keep_renewed(self.inner.settings.clock.clone());
                 return Ok(lease);
             }
             if tokio::time::Instant::now() + pause > deadline {
@@ -781,6 +824,12 @@ impl Desk {
             return done;
         }
         let client_order_id = format!("o{token}");
+        // An earlier open whose outcome is not known yet may have filled: the risk check
+        // cannot count it, so nothing new goes until it is settled (looked up by the
+        // monitor, at most minutes).
+        if self.store().unsettled_opens(user_id, &client_order_id).await? > 0 {
+            return Err(DeskError::OrderUnsettled);
+        }
         let quote = self.quote(user_id, symbol, order, limits, day_start).await?;
         if expected.is_some_and(|m| m != quote.mode) {
             return Err(DeskError::VenueChanged);

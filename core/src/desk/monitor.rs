@@ -55,6 +55,69 @@ pub enum NoticeKind {
     },
 }
 
+/// The version of the JSON a notice is queued as ([`Notice::to_queued`]).
+const QUEUED_VERSION: u32 = 1;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Queued {
+    v: u32,
+    notice: Notice,
+}
+
+/// A queued notice that does not read: written by another version of Chainsignal (a
+/// newer instance may read it), or damaged.
+#[derive(Debug, thiserror::Error)]
+#[error("a queued notice does not read (version {version:?})")]
+pub struct NoticeDecodeError {
+    pub version: Option<u64>,
+}
+
+impl Notice {
+    /// The notice as queued in `owner_notices`: versioned JSON, without what the message
+    /// does not need (the Confirm token a position was opened with, close claims).
+    pub fn to_queued(&self) -> Result<String, serde_json::Error> {
+        let mut notice = self.clone();
+        notice.scrub();
+        serde_json::to_string(&Queued {
+            v: QUEUED_VERSION,
+            notice,
+        })
+    }
+
+    /// A notice read back from [`Notice::to_queued`]'s JSON.
+    pub fn from_queued(payload: &str) -> Result<Notice, NoticeDecodeError> {
+        match serde_json::from_str::<Queued>(payload) {
+            Ok(q) if q.v == QUEUED_VERSION => Ok(q.notice),
+            Ok(q) => Err(NoticeDecodeError {
+                version: Some(u64::from(q.v)),
+            }),
+            Err(_) => Err(NoticeDecodeError {
+                version: serde_json::from_str::<serde_json::Value>(payload)
+                    .ok()
+                    .and_then(|v| v["v"].as_u64()),
+            }),
+        }
+    }
+
+    fn scrub(&mut self) {
+        fn scrub(p: &mut PositionRecord) {
+            p.open_token.clear();
+            p.claimed_by = None;
+            p.claim_until = None;
+        }
+        match &mut self.kind {
+            NoticeKind::Closed(c) => scrub(&mut c.position),
+            NoticeKind::CloseFailing { position, .. } | NoticeKind::FoundFilled(position) => scrub(position),
+            NoticeKind::DailyLimit { check, .. } => {
+                for c in &mut check.flattened {
+                    scrub(&mut c.position);
+                }
+            }
+            NoticeKind::NotPlaced { .. } | NoticeKind::Unverifiable { .. } => {}
+        }
+    }
+}
+
 /// What one tick did.
 #[derive(Debug, Clone, Default)]
 pub struct TickReport {
@@ -324,7 +387,7 @@ impl Desk {
     /// Write `notice` to its owner's queue (`owner_notices`), from which the bot sends
     /// it: false (logged) when it could not be written.
     pub async fn queue_notice(&self, notice: &Notice, now: DateTime<Utc>) -> bool {
-        let payload = match serde_json::to_string(notice) {
+        let payload = match notice.to_queued() {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(user_id = notice.user_id, error = %e, "a notice could not be written as JSON");

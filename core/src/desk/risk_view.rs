@@ -168,6 +168,7 @@ impl Desk {
         limits: &RiskLimits,
         day_start: DateTime<Utc>,
         day: &str,
+        next_day_local: &str,
     ) -> Result<DailyLimitCheck, DeskError> {
         let mode = self.mode(user_id).await?;
         let book = self.book(user_id, mode).await?;
@@ -181,10 +182,6 @@ impl Desk {
         if daily.kill_switch != crate::trading::KillSwitch::Tripped {
             return Ok(out);
         }
-        out.first_time = self
-            .store()
-            .claim_risk_notice(user_id, day, "daily_limit", self.now())
-            .await?;
         if daily.flatten {
             for v in &book.positions {
                 match self.close(user_id, v.row.id, "limit").await {
@@ -196,6 +193,22 @@ impl Desk {
                 }
             }
         }
+        // Claimed and queued in one transaction, after the flattening (a crash before it
+        // leaves the notice to the next check, which flattens what is left and tells).
+        let notice = super::Notice {
+            user_id,
+            kind: super::NoticeKind::DailyLimit {
+                check: Box::new(out.clone()),
+                next_day_local: next_day_local.to_string(),
+            },
+        };
+        let payload = notice
+            .to_queued()
+            .map_err(|_| DeskError::Corrupt("a notice could not be written as JSON"))?;
+        out.first_time = self
+            .store()
+            .claim_and_queue_risk_notice(user_id, day, "daily_limit", &payload, self.now())
+            .await?;
         Ok(out)
     }
 }

@@ -5,7 +5,7 @@
 //! between sending and marking, sent twice rather than not at all).
 
 use super::StoreError;
-use super::engine::{Engine, sql};
+use super::engine::{Engine, WriteTx, sql};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -16,7 +16,8 @@ pub struct OwnerNoticeRecord {
     pub user_id: i64,
     /// The notice as JSON.
     pub payload: String,
-    /// Sends tried and failed before this one.
+    /// Sends tried, this one included (counted when claimed: a send that crashes its
+    /// sender counts too).
     pub attempts: i32,
 }
 
@@ -24,8 +25,20 @@ pub struct OwnerNoticeRecord {
 pub trait NoticeStore: Send + Sync {
     /// Queue a notice for `user_id`, due now: its id.
     async fn queue_notice(&self, user_id: i64, payload: &str, now: DateTime<Utc>) -> Result<i64, StoreError>;
+    /// Claim risk notice `kind` of `user_id` for trading day `day` (see
+    /// `PositionStore::claim_risk_notice`) and, if this caller got it, queue `payload` in
+    /// the same transaction: true when queued. Never claimed without being queued.
+    async fn claim_and_queue_risk_notice(
+        &self,
+        user_id: i64,
+        day: &str,
+        kind: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Claim up to `limit` due notices (pending, due by `now`, no live claim) for `by`
-    /// until `until`, oldest first: those this caller now holds.
+    /// until `until`, oldest first, counting an attempt each: those this caller now
+    /// holds.
     async fn claim_notices(
         &self,
         by: &str,
@@ -35,8 +48,8 @@ pub trait NoticeStore: Send + Sync {
     ) -> Result<Vec<OwnerNoticeRecord>, StoreError>;
     /// Mark a claimed notice sent: false when `by` no longer held it.
     async fn notice_sent(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// A claimed notice did not go: counted, and due again at `retry_at`; `None` gives
-    /// it up (logged by the caller).
+    /// A claimed notice did not go: due again at `retry_at`; `None` gives it up (logged
+    /// by the caller).
     async fn notice_failed(
         &self,
         id: i64,
@@ -45,6 +58,15 @@ pub trait NoticeStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Notices not sent yet (pending), for the operator's status.
     async fn pending_notices(&self) -> Result<i64, StoreError>;
+    /// Notices given up since `since`, for the operator's status.
+    async fn given_up_notices(&self, since: DateTime<Utc>) -> Result<i64, StoreError>;
+    /// Delete sent notices queued before `sent_before` and given-up ones queued before
+    /// `given_up_before`: how many.
+    async fn prune_notices(
+        &self,
+        sent_before: DateTime<Utc>,
+        given_up_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 }
 
 #[async_trait]
@@ -60,6 +82,38 @@ impl<E: Engine> NoticeStore for E {
         .write_one(self)
         .await?;
         Ok(id)
+    }
+
+    async fn claim_and_queue_risk_notice(
+        &self,
+        user_id: i64,
+        day: &str,
+        kind: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let claimed = sql(
+            "INSERT INTO risk_notices (user_id, day, kind, sent_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, day, kind) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(day)
+        .bind(kind)
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
+        if claimed != 1 {
+            return Ok(false);
+        }
+        sql("INSERT INTO owner_notices (user_id, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $3)")
+            .bind(user_id)
+            .bind(payload)
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn claim_notices(
@@ -80,8 +134,8 @@ impl<E: Engine> NoticeStore for E {
         for notice in due {
             // The same conditions again: another sender may have claimed it since.
             let n = sql(
-                "UPDATE owner_notices SET claimed_by = $1, claim_until = $2 WHERE id = $3 \
-                 AND status = 'pending' AND next_attempt_at <= $4 \
+                "UPDATE owner_notices SET claimed_by = $1, claim_until = $2, attempts = attempts + 1 \
+                 WHERE id = $3 AND status = 'pending' AND next_attempt_at <= $4 \
                  AND (claim_until IS NULL OR claim_until < $4)",
             )
             .bind(by)
@@ -91,7 +145,10 @@ impl<E: Engine> NoticeStore for E {
             .write(self)
             .await?;
             if n == 1 {
-                claimed.push(notice);
+                claimed.push(OwnerNoticeRecord {
+                    attempts: notice.attempts.saturating_add(1),
+                    ..notice
+                });
             }
         }
         Ok(claimed)
@@ -119,8 +176,8 @@ impl<E: Engine> NoticeStore for E {
         match retry_at {
             Some(at) => {
                 sql(
-                    "UPDATE owner_notices SET attempts = attempts + 1, next_attempt_at = $1, \
-                     claimed_by = NULL, claim_until = NULL WHERE id = $2 AND claimed_by = $3 AND status = 'pending'",
+                    "UPDATE owner_notices SET next_attempt_at = $1, claimed_by = NULL, claim_until = NULL \
+                     WHERE id = $2 AND claimed_by = $3 AND status = 'pending'",
                 )
                 .bind(at)
                 .bind(id)
@@ -130,8 +187,8 @@ impl<E: Engine> NoticeStore for E {
             }
             None => {
                 sql(
-                    "UPDATE owner_notices SET attempts = attempts + 1, status = 'given_up', \
-                     claimed_by = NULL, claim_until = NULL WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
+                    "UPDATE owner_notices SET status = 'given_up', claimed_by = NULL, claim_until = NULL \
+                     WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
                 )
                 .bind(id)
                 .bind(by)
@@ -147,5 +204,29 @@ impl<E: Engine> NoticeStore for E {
             .read_one(self)
             .await?;
         Ok(n)
+    }
+
+    async fn given_up_notices(&self, since: DateTime<Utc>) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            sql("SELECT COUNT(*) FROM owner_notices WHERE status = 'given_up' AND created_at >= $1")
+                .bind(since)
+                .read_one(self)
+                .await?;
+        Ok(n)
+    }
+
+    async fn prune_notices(
+        &self,
+        sent_before: DateTime<Utc>,
+        given_up_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(sql(
+            "DELETE FROM owner_notices WHERE (status = 'sent' AND created_at < $1) \
+             OR (status = 'given_up' AND created_at < $2)",
+        )
+        .bind(sent_before)
+        .bind(given_up_before)
+        .write(self)
+        .await?)
     }
 }

@@ -226,6 +226,9 @@ pub trait PositionStore: Send + Sync {
     ) -> Result<Vec<OrderRecord>, StoreError>;
     /// The account's orders, newest first.
     async fn orders_of(&self, user_id: i64, limit: i64) -> Result<Vec<OrderRecord>, StoreError>;
+    /// How many of the account's opening orders are not settled (`pending` or `unknown`:
+    /// they may have filled), leaving out the one with client id `except`.
+    async fn unsettled_opens(&self, user_id: i64, except: &str) -> Result<i64, StoreError>;
     /// Mark an order that did not fill (`failed`) or whose outcome is not known
     /// (`unknown`), with the error code and the answer, if any.
     async fn mark_order(
@@ -477,6 +480,18 @@ impl<E: Engine> PositionStore for E {
             .bind(limit)
             .read_all(self)
             .await?)
+    }
+
+    async fn unsettled_opens(&self, user_id: i64, except: &str) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sql(
+            "SELECT COUNT(*) FROM orders WHERE user_id = $1 AND purpose = 'open' \
+             AND status IN ('pending', 'unknown') AND client_order_id <> $2",
+        )
+        .bind(user_id)
+        .bind(except)
+        .read_one(self)
+        .await?;
+        Ok(n)
     }
 
     async fn mark_order(

@@ -194,6 +194,7 @@ mod tests {
             close_attempts: 0,
             next_attempt_at: None,
             failure_told: false,
+            split_from: None,
         }
     }
 

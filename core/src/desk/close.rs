@@ -169,7 +169,16 @@ impl Desk {
                 Ok(found) if found.executed_qty > Decimal::ZERO => {
                     let ordered = dec(&last.quantity)?;
                     return self
-                        .record_exchange_close(row, by, reason, position, mode, &key, (last.id, ordered), found)
+                        .record_exchange_close(
+                            row,
+                            by,
+                            reason,
+                            position,
+                            mode,
+                            &key,
+                            (last.id, ordered),
+                            found,
+                        )
                         .await;
                 }
                 Ok(found) => {
@@ -462,7 +471,9 @@ fn close_id(row: &PositionRecord, n: usize) -> Result<String, DeskError> {
 /// to 8 decimal places (half away from zero), never more than `open_fee`.
 pub(crate) fn open_fee_share(open_fee: Decimal, part: Decimal, qty: Decimal) -> Result<Decimal, DeskError> {
     if qty <= Decimal::ZERO || part < Decimal::ZERO || part > qty {
-        return Err(DeskError::Corrupt("a partial close sold more than the position held"));
+        return Err(DeskError::Corrupt(
+            "a partial close sold more than the position held",
+        ));
     }
     let share = open_fee
         .checked_mul(part)

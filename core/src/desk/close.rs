@@ -8,6 +8,14 @@
 //! after [`NOT_PLACED_AFTER_SECS`], the next attempt may go; otherwise the close waits
 //! (it is never sent blindly a second time). The claim is renewed just before sending, so
 //! a closer whose claim expired (a slow exchange) stops rather than sells twice.
+//!
+//! A thin book may fill a MARKET close only in part (`EXPIRED`, executedQty below what
+//! was asked). When the unsold rest is sellable (minQty and the minimum notional at the
+//! current price), the position stays open with the rest under its own id (its SL/TP
+//! still watched, its attempt numbering going on) and the sold part becomes a closed row
+//! of its own (`split_from`), with its share of the opening fee: both written with the
+//! closing order in one transaction. A rest that is not sellable closes with the
+//! position and is shown as left over.
 
 use super::ledger::{dec, mark_of, position_of, text};
 use super::{Closed, Desk, DeskError, Mode, definitely_not_placed, error_code, report_json};
@@ -502,6 +510,26 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()
+    }
+
+    /// A notice queued (as JSON in `owner_notices`) before partial closes existed still
+    /// reads: a whole close, no split.
+    #[test]
+    fn a_closed_queued_before_partial_closes_still_reads() {
+        let old = r#"{"position":{"id":5,"user_id":1,"venue":"testnet","paper_epoch":0,
+            "symbol":"BTCUSDT","side":"long","qty":"1","entry_price":"60010","leverage":1,
+            "sl":"59500","tp":null,"open_fee":"60.01","opened_at":"2026-11-24T10:00:00Z",
+            "open_token":"0123456789abcdef0123456789abcdef","key_id":3,"status":"closed",
+            "close_reason":"sl","exit_price":"59400","close_fee":"59.4","realized_pnl":"-729.41",
+            "dust":null,"closed_at":"2026-11-24T11:00:00Z","claimed_by":null,"claim_until":null,
+            "close_attempts":0,"next_attempt_at":null,"failure_told":false},
+            "trade":{"exit":"59400","gross_pnl":"-610","close_fee":"59.4","fees":"119.41",
+            "realized_pnl":"-729.41","realized_pct":"-1.21"},"dust":"0"}"#;
+        let closed: super::Closed = serde_json::from_str(old).unwrap();
+        assert_eq!(closed.remaining, None);
+        assert_eq!(closed.position.split_from, None);
+        assert_eq!(closed.position_id(), 5);
+        assert_eq!(closed.trade.realized_pnl, d("-729.41"));
     }
 
     #[test]

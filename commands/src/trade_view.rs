@@ -104,21 +104,29 @@ pub fn venue_word(i18n: &I18n, locale: Locale, venue: &str) -> String {
     )
 }
 
-/// The answer to a close: exit price, realized PnL in USDT and %, fees, dust.
+/// The answer to a close: exit price, realized PnL in USDT and %, fees, dust. A partial
+/// close (a thin book) says what sold, and what stays open in the same position; its
+/// numbers are the sold part's.
 pub fn closed_reply(i18n: &I18n, locale: Locale, closed: &Closed) -> Reply {
     let row = &closed.position;
     let t = &closed.trade;
-    let key = match row.close_reason.as_deref() {
-        Some("sl") => "closed-by-sl",
-        Some("tp") => "closed-by-tp",
-        Some("liquidation") => "closed-by-liquidation",
-        _ => "closed-manual",
+    let partial = closed.remaining.is_some();
+    let key = match (row.close_reason.as_deref(), partial) {
+        (Some("sl"), false) => "closed-by-sl",
+        (Some("tp"), false) => "closed-by-tp",
+        (Some("liquidation"), false) => "closed-by-liquidation",
+        (_, false) => "closed-manual",
+        (Some("sl"), true) => "closed-partial-by-sl",
+        (Some("tp"), true) => "closed-partial-by-tp",
+        (_, true) => "closed-partial-manual",
     };
+    // The base asset (positions are on USDT pairs only).
+    let base = row.symbol.strip_suffix("USDT").unwrap_or(&row.symbol);
     let mut reply = Reply::text(i18n.tr(
         locale,
         key,
         &[
-            ("id", &row.id.to_string()),
+            ("id", &closed.position_id().to_string()),
             ("symbol", &row.symbol),
             ("side", &side_word(i18n, locale, &row.side)),
             ("venue", &venue_word(i18n, locale, &row.venue)),
@@ -139,15 +147,27 @@ pub fn closed_reply(i18n: &I18n, locale: Locale, closed: &Closed) -> Reply {
             format!("{} USDT", money(t.fees, locale)),
         ),
     ]));
+    if let Some(rest) = closed.remaining {
+        let sold = row.qty.parse::<Decimal>().ok();
+        let of = sold.and_then(|s| s.checked_add(rest));
+        let shown = |d: Option<Decimal>| d.map(|d| exact(d, locale)).unwrap_or_else(|| row.qty.clone());
+        reply = reply.block(Block::Paragraph(i18n.tr(
+            locale,
+            "closed-partial-rest",
+            &[
+                ("sold", &shown(sold)),
+                ("qty", &shown(of)),
+                ("rest", &exact(rest, locale)),
+                ("symbol", base),
+                ("id", &closed.position_id().to_string()),
+            ],
+        )));
+    }
     if !closed.dust.is_zero() {
         reply = reply.block(Block::Paragraph(i18n.tr(
             locale,
             "closed-dust",
-            &[
-                ("dust", &exact(closed.dust, locale)),
-                // The base asset (positions are on USDT pairs only).
-                ("symbol", row.symbol.strip_suffix("USDT").unwrap_or(&row.symbol)),
-            ],
+            &[("dust", &exact(closed.dust, locale)), ("symbol", base)],
         )));
     }
     reply.tone = if t.realized_pnl.is_sign_negative() {

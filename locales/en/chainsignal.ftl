@@ -537,6 +537,11 @@ keys-remove-in-use = The key { $label } is what your { $count } open positions o
 paper-status = Paper account: equity { $equity } USDT, { $open } open positions, running since { $since } UTC. /paper reset starts it over.
 paper-reset-kill-switch = Today's loss limit is reached: the paper account cannot be reset before { $until }.
 sub-paper-status = Your paper account: equity and open positions
+closed-partial-manual = Partly closed #{ $id }: { $side } { $symbol } on { $venue }.
+closed-partial-by-sl = Stop-loss hit: #{ $id } { $side } { $symbol } on { $venue } was partly closed.
+closed-partial-by-tp = Take-profit hit: #{ $id } { $side } { $symbol } on { $venue } was partly closed.
+closed-partial-rest = Sold { $sold } of { $qty } { $symbol } (the book was thin); #{ $id } stays open with { $rest } { $symbol }, its SL/TP still watched. The PnL above is the sold part's.
+close-line-partial = #{ $id } { $symbol }: { $pnl } USDT, sold in part ({ $rest } still open)
 ## Risk: settings, profiles, liquidation prices (issue 16)
 cmd-settings = Your account's settings: the time zone of your trading day
 sub-settings-show = Show your settings

@@ -537,6 +537,11 @@ keys-remove-in-use = Klucz { $label } zamyka Twoje otwarte pozycje na giełdzie 
 paper-status = Konto paper: kapitał { $equity } USDT, otwarte pozycje: { $open }, działa od { $since } UTC. /paper reset zaczyna je od nowa.
 paper-reset-kill-switch = Dzisiejszy limit straty został osiągnięty: konta paper nie można zresetować przed { $until }.
 sub-paper-status = Twoje konto paper: kapitał i otwarte pozycje
+closed-partial-manual = Częściowo zamknięto #{ $id }: { $side } { $symbol } na { $venue }.
+closed-partial-by-sl = Zadziałał stop-loss: #{ $id } { $side } { $symbol } na { $venue } została częściowo zamknięta.
+closed-partial-by-tp = Zadziałał take-profit: #{ $id } { $side } { $symbol } na { $venue } została częściowo zamknięta.
+closed-partial-rest = Sprzedano { $sold } z { $qty } { $symbol } (za mała płynność w arkuszu zleceń); #{ $id } pozostaje otwarta z { $rest } { $symbol }, jej SL/TP nadal są pilnowane. Powyższy wynik dotyczy sprzedanej części.
+close-line-partial = #{ $id } { $symbol }: { $pnl } USDT, sprzedano częściowo (otwarte nadal { $rest })
 ## Ryzyko: ustawienia, profile, ceny likwidacji (issue 16)
 cmd-settings = Ustawienia Twojego konta: strefa czasowa dnia handlowego
 sub-settings-show = Pokaż Twoje ustawienia

@@ -681,6 +681,11 @@ pub struct FakeOrder {
     pub quote_qty: Decimal,
     pub fills: Vec<FakeFill>,
     pub transact_time: i64,
+    /// What was asked (`executed_qty` is what filled).
+    pub orig_qty: Decimal,
+    /// `FILLED`, or `EXPIRED` when a thin book (see [`FakeBinance::set_liquidity`])
+    /// filled less than asked, nothing included.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -717,6 +722,8 @@ struct Trading {
     /// Binance's real rule: a client id is a duplicate only among open orders, and a
     /// filled MARKET order is not open, so its id can be used again.
     open_only_duplicates: bool,
+    /// By symbol: the most a MARKET order fills (a thin book); absent: unlimited.
+    liquidity: HashMap<String, Decimal>,
 }
 
 impl Default for Trading {
@@ -734,6 +741,7 @@ impl Default for Trading {
             commission_bps: 10,
             bnb_price: d("500"),
             open_only_duplicates: false,
+            liquidity: HashMap::new(),
         }
     }
 }
@@ -840,6 +848,18 @@ impl FakeBinance {
     }
 
     /// The next order meets `fault` (queued: one per call).
+    /// A thin book: MARKET orders of `symbol` fill at most `max_qty` (rounded down to the
+    /// lot step), the rest expires as on Binance (status `EXPIRED`, `executedQty` below
+    /// `origQty`, or 0 when nothing fills); balances move only by what filled. `None`:
+    /// unlimited again.
+    pub fn set_liquidity(&self, symbol: &str, max_qty: Option<Decimal>) {
+        let mut t = self.trading();
+        match max_qty {
+            Some(q) => t.liquidity.insert(symbol.to_string(), q),
+            None => t.liquidity.remove(symbol),
+        };
+    }
+
     pub fn inject_order_fault(&self, fault: OrderFault) {
         self.trading().faults.push_back(fault);
     }
@@ -1172,11 +1192,11 @@ fn order_json(o: &FakeOrder, with_fills: bool) -> serde_json::Value {
         "clientOrderId": o.client_order_id,
         "transactTime": o.transact_time,
         "price": "0.00000000",
-        "origQty": format!("{:.8}", o.executed_qty),
+        "origQty": format!("{:.8}", o.orig_qty),
         "executedQty": format!("{:.8}", o.executed_qty),
         "origQuoteOrderQty": "0.00000000",
         "cummulativeQuoteQty": format!("{:.8}", o.quote_qty),
-        "status": "FILLED",
+        "status": o.status,
         "timeInForce": "GTC",
         "type": "MARKET",
         "side": o.side,
@@ -1199,6 +1219,17 @@ fn order_json(o: &FakeOrder, with_fills: bool) -> serde_json::Value {
             .collect();
     }
     v
+}
+
+/// `qty` rounded down to what LOT_SIZE allows (`minQty + k × stepSize`); 0 below minQty.
+fn lot_floor(m: &MarketSpec, qty: Decimal) -> Decimal {
+    if qty < m.min_qty || qty <= Decimal::ZERO {
+        return Decimal::ZERO;
+    }
+    if m.step_size.is_zero() {
+        return qty;
+    }
+    ((qty - m.min_qty) / m.step_size).floor() * m.step_size + m.min_qty
 }
 
 fn lot_size_ok(m: &MarketSpec, qty: Decimal) -> bool {
@@ -1309,6 +1340,13 @@ fn place_order(inner: &Inner, api_key: &str, p: &HashMap<String, String>) -> Pla
         if !lot_size_ok(&m, qty) {
             return refuse(StatusCode::BAD_REQUEST, -1013, "Filter failure: LOT_SIZE");
         }
+        // A thin book fills at most its liquidity, rounded down to the lot step.
+        let orig_qty = qty;
+        let qty = match t.liquidity.get(&m.symbol) {
+            Some(max) if *max < qty => lot_floor(&m, *max),
+            _ => qty,
+        };
+        let partial = qty < orig_qty;
         // Walk the book.
         let levels = if buy { &m.asks } else { &m.bids };
         let levels: Vec<(Decimal, Decimal)> = if levels.is_empty() {
@@ -1336,7 +1374,10 @@ fn place_order(inner: &Inner, api_key: &str, p: &HashMap<String, String>) -> Pla
         else {
             return refuse(StatusCode::BAD_REQUEST, -1013, "Filter failure: NOTIONAL");
         };
-        if notional < m.min_notional {
+        // The filter is the order's (what was asked, at the top of the book), not the
+        // part a thin book filled.
+        let asked = if partial { orig_qty * price } else { notional };
+        if asked < m.min_notional {
             return refuse(StatusCode::BAD_REQUEST, -1013, "Filter failure: NOTIONAL");
         }
         let rate = Decimal::from(t.commission_bps) / Decimal::from(10_000);
@@ -1379,13 +1420,15 @@ fn place_order(inner: &Inner, api_key: &str, p: &HashMap<String, String>) -> Pla
         } else {
             (m.base.clone(), qty)
         };
+        // A sell must hold what it asks to sell, whatever fills.
+        let needed = if buy { pay } else { orig_qty };
         let fee_from_pay = if fee_asset == pay_asset {
             fee
         } else {
             Decimal::ZERO
         };
         let fee_ok = fee_asset == pay_asset || fee_asset != "BNB" || have("BNB") >= fee;
-        if have(&pay_asset) < pay + fee_from_pay || !fee_ok {
+        if have(&pay_asset) < needed + fee_from_pay || !fee_ok {
             return refuse(
                 StatusCode::BAD_REQUEST,
                 -2010,
@@ -1399,7 +1442,10 @@ fn place_order(inner: &Inner, api_key: &str, p: &HashMap<String, String>) -> Pla
         };
         *key.balances.entry(pay_asset).or_default() -= pay;
         *key.balances.entry(get_asset).or_default() += get;
-        *key.balances.entry(fee_asset).or_default() -= fee;
+        if !fee_asset.is_empty() {
+            // Nothing filled (a thin book): no fill, no commission asset.
+            *key.balances.entry(fee_asset).or_default() -= fee;
+        }
         let order = FakeOrder {
             api_key: api_key.to_string(),
             order_id: t.next_id,
@@ -1410,6 +1456,8 @@ fn place_order(inner: &Inner, api_key: &str, p: &HashMap<String, String>) -> Pla
             quote_qty: notional,
             fills,
             transact_time: unix_now_ms(),
+            orig_qty,
+            status: if partial { "EXPIRED" } else { "FILLED" }.to_string(),
         };
         t.next_id += 1;
         t.orders.push(order.clone());

@@ -757,3 +757,404 @@ async fn a_lease_held_elsewhere_makes_the_account_busy_until_it_lapses() {
         "free again after the open"
     );
 }
+
+/// Open 1 BTC long on the testnet at the ask (60010), commission 0.1 % in USDT: the
+/// opening fee is 60.01 USDT. The account holds 200000 USDT before.
+async fn one_btc_long(s: &Setup, token: &str) -> chainsignal_core::store::PositionRecord {
+    s.fake.set_commission(CommissionAsset::Quote, 10);
+    s.fake.set_balance(KEY, "USDT", "200000");
+    let day = Utc::now() - chrono::Duration::hours(1);
+    let opened = s
+        .desk
+        .open(s.user, token, None, &btc(), &long("1"), &limits(), day)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            opened.position.qty.as_str(),
+            opened.position.entry_price.as_str(),
+            opened.position.open_fee.as_str()
+        ),
+        ("1", "60010", "60.01")
+    );
+    opened.position
+}
+
+/// A close the book fills only in part (Binance: EXPIRED, executedQty < origQty) keeps
+/// the sellable rest open in the same position, its SL/TP watched; the sold part is a
+/// closed row of its own. Closed later, the two rows realize exactly the whole round
+/// trip, and their opening fees sum exactly to the position's.
+#[tokio::test]
+async fn a_close_the_book_fills_in_part_keeps_the_rest_open() {
+    let s = setup().await;
+    let p = one_btc_long(&s, "1111111111111111aaaaaaaaaaaaaaaa").await;
+    let usdt_before_open = d("200000");
+    s.fake.set_price("BTCUSDT", "61000", "61010");
+    s.fake.set_liquidity("BTCUSDT", Some(d("0.6")));
+    let posts = s.fake.requests_with("POST", "/api/v3/order");
+    let closed = s.desk.close(s.user, p.id, "manual").await.unwrap();
+    assert_eq!(
+        s.fake.requests_with("POST", "/api/v3/order"),
+        posts + 1,
+        "one closing order"
+    );
+    // What the exchange did: asked 1, sold 0.6 at the bid, 0.1 % commission in USDT.
+    let sale = s.fake.orders()[1].clone();
+    assert_eq!(
+        (
+            sale.client_order_id.as_str(),
+            sale.status.as_str(),
+            sale.orig_qty,
+            sale.executed_qty
+        ),
+        (
+            format!("c{}-0", &p.open_token[..24]).as_str(),
+            "EXPIRED",
+            d("1"),
+            d("0.6")
+        )
+    );
+    let [f] = sale.fills.as_slice() else {
+        panic!("one fill: {:?}", sale.fills)
+    };
+    assert_eq!(
+        (f.price, f.commission, f.commission_asset.as_str()),
+        (d("61000"), d("36.6"), "USDT")
+    );
+    // By hand: the sold part carries 0.6 of the opening fee.
+    let sold_open_fee = d("60.01") * d("0.6"); // 36.006
+    let rest_open_fee = d("60.01") - sold_open_fee; // 24.004
+    let first_pnl = (f.price - d("60010")) * d("0.6") - sold_open_fee - f.commission;
+    assert_eq!(first_pnl, d("521.394"));
+
+    assert_eq!(closed.remaining, Some(d("0.4")));
+    assert_eq!(closed.dust, d("0"));
+    assert_eq!(closed.position_id(), p.id);
+    assert_eq!(closed.trade.realized_pnl, first_pnl);
+    let sold = &closed.position;
+    assert_ne!(sold.id, p.id);
+    assert_eq!(
+        (
+            sold.status.as_str(),
+            sold.split_from,
+            sold.qty.as_str(),
+            sold.open_fee.as_str(),
+            sold.close_reason.as_deref(),
+            sold.exit_price.as_deref()
+        ),
+        (
+            "closed",
+            Some(p.id),
+            "0.6",
+            "36.006",
+            Some("manual"),
+            Some("61000")
+        )
+    );
+    assert_eq!(sold.realized_pnl.as_deref(), Some("521.394"));
+    assert_eq!(
+        (
+            sold.symbol.as_str(),
+            sold.side.as_str(),
+            sold.entry_price.as_str(),
+            sold.leverage,
+            sold.sl.as_deref(),
+            sold.tp.as_deref(),
+            sold.key_id,
+            sold.venue.as_str(),
+            sold.opened_at
+        ),
+        (
+            "BTCUSDT",
+            "long",
+            "60010",
+            1,
+            Some("59500"),
+            Some("61000"),
+            p.key_id,
+            "testnet",
+            p.opened_at
+        )
+    );
+    // A fresh random token, not derived from the position's.
+    assert_eq!(sold.open_token.len(), 32);
+    assert!(sold.open_token.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(sold.open_token[..24], p.open_token[..24]);
+    let rest = s.store.position(p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            rest.status.as_str(),
+            rest.qty.as_str(),
+            rest.open_fee.as_str(),
+            rest.claimed_by.as_deref()
+        ),
+        ("open", "0.4", "24.004", None)
+    );
+    assert_eq!(d(&rest.open_fee), rest_open_fee);
+    // /positions shows the rest, /positions history the sold part.
+    let book = s.desk.book(s.user, Mode::Testnet).await.unwrap();
+    assert_eq!(
+        book.positions
+            .iter()
+            .map(|v| (v.row.id, v.position.qty))
+            .collect::<Vec<_>>(),
+        vec![(p.id, d("0.4"))]
+    );
+    let history = s.desk.history(s.user, 10).await.unwrap();
+    assert_eq!(
+        history.iter().map(|r| (r.id, r.split_from)).collect::<Vec<_>>(),
+        vec![(sold.id, Some(p.id))]
+    );
+    // The ledger: equity is the USDT balance plus the rest at its mark (the bid), and
+    // the day started (before the open) at the USDT balance then; nothing counted twice.
+    let day = Utc::now() - chrono::Duration::hours(1);
+    let state = s.desk.state_of(s.user, day, &book).await.unwrap();
+    let usdt = usdt_before_open - d("60010") - d("60.01") + d("0.6") * d("61000") - d("36.6");
+    assert_eq!(s.fake.balance(KEY, "USDT"), usdt);
+    assert_eq!(state.equity, usdt + d("0.4") * d("61000"));
+    assert_eq!(state.realized_pnl_today, first_pnl);
+    assert_eq!(state.day_start_equity, usdt_before_open);
+    // Realized + unrealized (net of the rest's opening fee) is the equity change.
+    let unrealized_net = (d("61000") - d("60010")) * d("0.4") - rest_open_fee;
+    assert_eq!(state.equity - usdt_before_open, first_pnl + unrealized_net);
+
+    // The book is deep again: the rest closes under the next attempt's client id.
+    s.fake.set_liquidity("BTCUSDT", None);
+    s.fake.set_price("BTCUSDT", "61500", "61510");
+    let closed = s.desk.close(s.user, p.id, "manual").await.unwrap();
+    let sale = s.fake.orders()[2].clone();
+    assert_eq!(
+        (sale.client_order_id, sale.status.as_str(), sale.executed_qty),
+        (format!("c{}-1", &p.open_token[..24]), "FILLED", d("0.4"))
+    );
+    let [f] = sale.fills.as_slice() else {
+        panic!("one fill: {:?}", sale.fills)
+    };
+    assert_eq!((f.price, f.commission), (d("61500"), d("24.6")));
+    let second_pnl = (f.price - d("60010")) * d("0.4") - rest_open_fee - f.commission;
+    assert_eq!(second_pnl, d("547.396"));
+    assert_eq!(closed.remaining, None);
+    assert_eq!(closed.dust, d("0"));
+    assert_eq!(
+        (
+            closed.position.id,
+            closed.position.status.as_str(),
+            closed.position.split_from
+        ),
+        (p.id, "closed", None)
+    );
+    assert_eq!(closed.trade.realized_pnl, second_pnl);
+    // The whole round trip by hand: paid 1 × 60010 + 60.01; received 0.6 × 61000 − 36.6
+    // and 0.4 × 61500 − 24.6.
+    let round_trip =
+        d("0.6") * d("61000") - d("36.6") + d("0.4") * d("61500") - d("24.6") - d("60010") - d("60.01");
+    assert_eq!(round_trip, d("1068.79"));
+    let rows = s.desk.history(s.user, 10).await.unwrap();
+    let realized: rust_decimal::Decimal = rows.iter().map(|r| d(r.realized_pnl.as_deref().unwrap())).sum();
+    assert_eq!(realized, round_trip);
+    let fees: rust_decimal::Decimal = rows.iter().map(|r| d(&r.open_fee)).sum();
+    assert_eq!(fees, d("60.01"), "the opening fees sum exactly to the position's");
+    assert_eq!(s.fake.balance(KEY, "USDT"), usdt_before_open + round_trip);
+    assert!(s.store.open_positions(s.user, None).await.unwrap().is_empty());
+    // Both closing orders are the position's, filled, numbered on.
+    let orders = s.store.close_orders(p.id).await.unwrap();
+    assert_eq!(
+        orders
+            .iter()
+            .map(|o| (o.status.as_str(), o.executed_qty.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![("filled", Some("0.6")), ("filled", Some("0.4"))]
+    );
+    assert_eq!(s.fake.requests_with("POST", "/api/v3/order"), posts + 2);
+}
+
+/// The monitor: the stop-loss is crossed on a thin book. The tick sells what the book
+/// takes, the owner is told it was partial and what stays open; the next tick (the book
+/// deep again) closes the rest.
+#[tokio::test]
+async fn the_monitor_closes_a_thin_book_in_parts() {
+    use chainsignal_commands::trade_view::notice_reply;
+    use chainsignal_commands::{I18n, Locale};
+    use chainsignal_core::desk::Notice;
+    let s = setup().await;
+    let p = one_btc_long(&s, "2222222222222222bbbbbbbbbbbbbbbb").await;
+    // Below the stop-loss (59500).
+    s.fake.set_price("BTCUSDT", "59400", "59410");
+    s.fake.set_liquidity("BTCUSDT", Some(d("0.6")));
+    let now = s.clock.now();
+    let report = s.desk.tick(now).await.unwrap();
+    assert_eq!((report.triggered, report.closed, report.failed), (1, 1, 0));
+    let [n] = report.notices.as_slice() else {
+        panic!("one notice: {:?}", report.notices)
+    };
+    let NoticeKind::Closed(c) = &n.kind else {
+        panic!("closed: {n:?}")
+    };
+    let first_pnl = (d("59400") - d("60010")) * d("0.6") - d("36.006") - d("35.64");
+    assert_eq!(first_pnl, d("-437.646"));
+    assert_eq!(
+        (
+            c.remaining,
+            c.position_id(),
+            c.position.close_reason.as_deref(),
+            c.trade.realized_pnl
+        ),
+        (Some(d("0.4")), p.id, Some("sl"), first_pnl)
+    );
+    let i18n = I18n::new();
+    let en = notice_reply(&i18n, Locale::En, n).to_plain_text();
+    assert!(
+        en.contains(&format!(
+            "#{} long BTCUSDT on Binance testnet was partly closed",
+            p.id
+        )),
+        "{en}"
+    );
+    assert!(
+        en.contains(&format!(
+            "Sold 0.6 of 1 BTC (the book was thin); #{} stays open with 0.4 BTC, its SL/TP still watched.",
+            p.id
+        )),
+        "{en}"
+    );
+    assert!(en.contains("-437.65"), "the sold part's PnL: {en}");
+    let pl = notice_reply(&i18n, Locale::Pl, n).to_plain_text();
+    assert!(
+        pl.contains(&format!(
+            "Sprzedano 0,6 z 1 BTC (za mała płynność w arkuszu zleceń); #{} pozostaje otwarta z 0,4 BTC",
+            p.id
+        )),
+        "{pl}"
+    );
+    // The queued notice (JSON in owner_notices) says the same.
+    let queued = s
+        .store
+        .claim_notices("t", now, now + chrono::Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    let [q] = queued.as_slice() else {
+        panic!("one queued: {queued:?}")
+    };
+    let q: Notice = serde_json::from_str(&q.payload).unwrap();
+    assert!(
+        matches!(&q.kind, NoticeKind::Closed(c) if c.remaining == Some(d("0.4")) && c.position_id() == p.id)
+    );
+    let rest = s.store.position(p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (rest.status.as_str(), rest.qty.as_str(), rest.open_fee.as_str()),
+        ("open", "0.4", "24.004")
+    );
+    assert_eq!(s.fake.orders().len(), 2);
+
+    // Next tick, the book deep again: the rest is sold under the next attempt.
+    s.fake.set_liquidity("BTCUSDT", None);
+    s.clock.advance(chrono::Duration::seconds(10));
+    let report = s.desk.tick(s.clock.now()).await.unwrap();
+    let [n] = report.notices.as_slice() else {
+        panic!("one notice: {:?}", report.notices)
+    };
+    let NoticeKind::Closed(c) = &n.kind else {
+        panic!("closed: {n:?}")
+    };
+    let second_pnl = (d("59400") - d("60010")) * d("0.4") - d("24.004") - d("23.76");
+    assert_eq!(
+        (
+            c.remaining,
+            c.position.id,
+            c.position.status.as_str(),
+            c.trade.realized_pnl
+        ),
+        (None, p.id, "closed", second_pnl)
+    );
+    let en = notice_reply(&i18n, Locale::En, n).to_plain_text();
+    assert!(!en.contains("partly"), "{en}");
+    let orders = s.fake.orders();
+    assert_eq!(orders.len(), 3);
+    assert_eq!(
+        (orders[2].client_order_id.clone(), orders[2].executed_qty),
+        (format!("c{}-1", &p.open_token[..24]), d("0.4"))
+    );
+    // Whole round trip: paid 60010 + 60.01, received 1 × 59400 − 0.1 % of it.
+    let round_trip = d("59400") - d("59.4") - d("60070.01");
+    assert_eq!(first_pnl + second_pnl, round_trip);
+    assert!(s.store.open_positions(s.user, None).await.unwrap().is_empty());
+    assert!(s.desk.tick(s.clock.now()).await.unwrap().notices.is_empty());
+}
+
+/// A thin book that fills nothing is a failed attempt (the position stays whole); one
+/// that leaves a rest the exchange would not take (below MIN_NOTIONAL at the price)
+/// closes the position whole, the rest shown as left over, as before.
+#[tokio::test]
+async fn a_rest_too_small_to_sell_is_closed_with_the_dust() {
+    let s = setup().await;
+    s.fake.set_commission(CommissionAsset::Quote, 10);
+    s.fake.add_market(
+        MarketSpec::new("ETHUSDT", "ETH", "USDT")
+            .price("3000", "3001")
+            .lot("0.01", "0.01", "9000")
+            .min_notional("100"),
+    );
+    let eth = Symbol::from_normalized("ETHUSDT");
+    let day = Utc::now() - chrono::Duration::hours(1);
+    let order = OrderRequest {
+        sl: Some(d("2900")),
+        tp: Some(d("3100")),
+        ..long("0.5")
+    };
+    let p = s
+        .desk
+        .open(
+            s.user,
+            "3333333333333333cccccccccccccccc",
+            None,
+            &eth,
+            &order,
+            &limits(),
+            day,
+        )
+        .await
+        .unwrap()
+        .position;
+    assert_eq!((p.qty.as_str(), p.open_fee.as_str()), ("0.5", "1.5005"));
+    // Nothing fills: EXPIRED with executedQty 0, the attempt failed, nothing changed.
+    s.fake.set_liquidity("ETHUSDT", Some(d("0")));
+    let e = s.desk.close(s.user, p.id, "manual").await.unwrap_err();
+    assert!(
+        matches!(&e, DeskError::NotFilled(status) if status == "EXPIRED"),
+        "{e:?}"
+    );
+    let row = s.store.position(p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.qty.as_str(), row.claimed_by.as_deref()),
+        ("open", "0.5", None)
+    );
+    assert_eq!(s.fake.balance(KEY, "ETH"), d("0.5"));
+    assert_eq!(s.fake.orders()[1].status, "EXPIRED");
+    // 0.47 fills; the rest 0.03 × 3000 = 90 USDT is below MIN_NOTIONAL (100).
+    s.fake.set_liquidity("ETHUSDT", Some(d("0.47")));
+    let closed = s.desk.close(s.user, p.id, "manual").await.unwrap();
+    assert_eq!(
+        (
+            closed.remaining,
+            closed.dust,
+            closed.position.id,
+            closed.position.status.as_str()
+        ),
+        (None, d("0.03"), p.id, "closed")
+    );
+    assert_eq!(closed.position.dust.as_deref(), Some("0.03"));
+    // The whole opening fee is this close's.
+    let expected = (d("3000") - d("3001")) * d("0.47") - d("1.5005") - d("0.47") * d("3000") * d("0.001");
+    assert_eq!(closed.trade.realized_pnl, expected);
+    assert_eq!(
+        s.fake.orders()[2].client_order_id,
+        format!("c{}-1", &p.open_token[..24])
+    );
+    assert_eq!(s.fake.balance(KEY, "ETH"), d("0.03"), "left in the balance");
+    assert!(s.store.open_positions(s.user, None).await.unwrap().is_empty());
+    let history = s.desk.history(s.user, 10).await.unwrap();
+    assert_eq!(
+        history.iter().map(|r| (r.id, r.split_from)).collect::<Vec<_>>(),
+        vec![(p.id, None)]
+    );
+}

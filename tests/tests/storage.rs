@@ -2186,6 +2186,294 @@ async fn positions_suite(store: &Store) {
     );
     assert_eq!(store.open_position_count(Some(alice)).await.unwrap(), 0);
     assert_eq!(store.closed_since(alice, "paper", t0).await.unwrap().len(), 1);
+
+    // A close that filled in part: the position stays open with the rest (same id, its
+    // share of the open fee, its claim given back, its retry backoff cleared) and the sold
+    // part is a closed row of its own linked to it; all of it or nothing, by the claim's
+    // holder only, once.
+    {
+        use chainsignal_core::store::{
+            NewOrder, NewPosition, OpenRecorded, OrderFill, PositionClose, PositionSplit,
+        };
+        let bob = store
+            .ensure_user(&ident("telegram", "pos-bob", None))
+            .await
+            .unwrap();
+        store.trading_account(bob, "10000", t0).await.unwrap();
+        let order = |cid: &str, purpose: &str, position_id: Option<i64>| NewOrder {
+            user_id: bob,
+            position_id,
+            key_id: Some(7),
+            venue: "testnet".into(),
+            symbol: "BTCUSDT".into(),
+            side: if purpose == "open" { "BUY" } else { "SELL" }.into(),
+            purpose: purpose.into(),
+            client_order_id: cid.into(),
+            quantity: "1".into(),
+            request: "{}".into(),
+            created_at: t0,
+        };
+        let open_fill = OrderFill {
+            exchange_order_id: Some(1),
+            executed_qty: "1".into(),
+            avg_price: "60010".into(),
+            fee_usdt: "60.01".into(),
+            response: r#"{"status":"FILLED"}"#.into(),
+        };
+        let token = "0123456789abcdef0123456789abcdef";
+        let o = store
+            .insert_order(&order("obob", "open", None))
+            .await
+            .unwrap()
+            .unwrap();
+        let OpenRecorded::Opened(p) = store
+            .record_open(
+                o,
+                &open_fill,
+                &NewPosition {
+                    user_id: bob,
+                    key_id: Some(7),
+                    venue: "testnet".into(),
+                    paper_epoch: 0,
+                    symbol: "BTCUSDT".into(),
+                    side: "long".into(),
+                    qty: "1".into(),
+                    entry_price: "60010".into(),
+                    leverage: 1,
+                    sl: Some("59500".into()),
+                    tp: Some("61000".into()),
+                    open_fee: "60.01".into(),
+                    opened_at: t0,
+                    open_token: token.into(),
+                },
+                t0,
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("opens");
+        };
+        // An earlier close failed (told, backing off); a person's close holds the claim now.
+        let minute = Duration::minutes(1);
+        assert!(store.claim_close(p, "m1", t0, t0 + minute, false).await.unwrap());
+        store.release_close(p, "m1", t0 + minute * 5, true).await.unwrap();
+        assert!(store.claim_close(p, "m2", t0, t0 + minute, true).await.unwrap());
+        let c = store
+            .insert_order(&order("cbob-0", "close", Some(p)))
+            .await
+            .unwrap()
+            .unwrap();
+        let close_fill = OrderFill {
+            exchange_order_id: Some(2),
+            executed_qty: "0.6".into(),
+            avg_price: "61000".into(),
+            fee_usdt: "36.6".into(),
+            response: r#"{"status":"EXPIRED"}"#.into(),
+        };
+        let closed_at = t0 + Duration::seconds(30);
+        let split = |sold_token: &str, expected_qty: &str| PositionSplit {
+            expected_qty: expected_qty.into(),
+            expected_open_fee: "60.01".into(),
+            rest_qty: "0.4".into(),
+            rest_open_fee: "24.004".into(),
+            sold_qty: "0.6".into(),
+            sold_open_fee: "36.006".into(),
+            sold_token: sold_token.into(),
+            close: PositionClose {
+                status: "closed".into(),
+                reason: "manual".into(),
+                exit_price: "61000".into(),
+                close_fee: "36.6".into(),
+                realized_pnl: "521.394".into(),
+                dust: None,
+                closed_at,
+            },
+        };
+        let untouched = |store: &Store| {
+            let store = store.clone();
+            async move {
+                let r = store.position(p).await.unwrap().unwrap();
+                assert_eq!(
+                    (
+                        r.status.as_str(),
+                        r.qty.as_str(),
+                        r.open_fee.as_str(),
+                        r.claimed_by.as_deref(),
+                        r.close_attempts
+                    ),
+                    ("open", "1", "60.01", Some("m2"), 1)
+                );
+                assert!(store.closed_positions(bob, 10).await.unwrap().is_empty());
+                assert_eq!(store.close_orders(p).await.unwrap()[0].status, "pending");
+            }
+        };
+        let fresh = "fedcba9876543210fedcba9876543210";
+        // Not the claim's holder, or the position no longer as read: nothing written.
+        assert_eq!(
+            store
+                .record_partial_close(p, "m1", &split(fresh, "1"), (c, &close_fill))
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .record_partial_close(p, "m2", &split(fresh, "0.9"), (c, &close_fill))
+                .await
+                .unwrap(),
+            None
+        );
+        untouched(store).await;
+        // The sold part's row cannot be written (its token is taken): the position is not
+        // changed either, nor the order.
+        assert!(
+            store
+                .record_partial_close(p, "m2", &split(token, "1"), (c, &close_fill))
+                .await
+                .is_err()
+        );
+        untouched(store).await;
+
+        let sold = store
+            .record_partial_close(p, "m2", &split(fresh, "1"), (c, &close_fill))
+            .await
+            .unwrap()
+            .expect("written");
+        let rest = store.position(p).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                rest.status.as_str(),
+                rest.qty.as_str(),
+                rest.open_fee.as_str(),
+                rest.open_token.as_str(),
+                rest.split_from
+            ),
+            ("open", "0.4", "24.004", token, None)
+        );
+        assert_eq!(
+            (
+                rest.claimed_by.as_deref(),
+                rest.claim_until,
+                rest.close_attempts,
+                rest.next_attempt_at,
+                rest.failure_told
+            ),
+            (None, None, 0, None, false),
+            "claim given back, backoff cleared"
+        );
+        let row = store.position(sold).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                row.status.as_str(),
+                row.qty.as_str(),
+                row.open_fee.as_str(),
+                row.open_token.as_str(),
+                row.split_from
+            ),
+            ("closed", "0.6", "36.006", fresh, Some(p))
+        );
+        assert_eq!(
+            (
+                row.close_reason.as_deref(),
+                row.exit_price.as_deref(),
+                row.close_fee.as_deref(),
+                row.realized_pnl.as_deref(),
+                row.dust.as_deref(),
+                row.closed_at
+            ),
+            (
+                Some("manual"),
+                Some("61000"),
+                Some("36.6"),
+                Some("521.394"),
+                None,
+                Some(closed_at)
+            )
+        );
+        // Everything else is the position's.
+        assert_eq!(
+            (
+                row.user_id,
+                row.venue.as_str(),
+                row.paper_epoch,
+                row.symbol.as_str(),
+                row.side.as_str(),
+                row.entry_price.as_str(),
+                row.leverage,
+                row.sl.as_deref(),
+                row.tp.as_deref(),
+                row.key_id,
+                row.opened_at
+            ),
+            (
+                bob,
+                "testnet",
+                0,
+                "BTCUSDT",
+                "long",
+                "60010",
+                1,
+                Some("59500"),
+                Some("61000"),
+                Some(7),
+                t0
+            )
+        );
+        assert_eq!((row.claimed_by, row.close_attempts), (None, 0));
+        // The closing order is filled and stays the position's (attempt numbering goes on).
+        let orders = store.close_orders(p).await.unwrap();
+        assert_eq!(
+            orders
+                .iter()
+                .map(|o| (o.id, o.status.as_str(), o.position_id, o.executed_qty.as_deref()))
+                .collect::<Vec<_>>(),
+            vec![(c, "filled", Some(p), Some("0.6"))]
+        );
+        assert!(store.close_orders(sold).await.unwrap().is_empty());
+        // Once: the claim was given back.
+        assert_eq!(
+            store
+                .record_partial_close(
+                    p,
+                    "m2",
+                    &split("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "1"),
+                    (c, &close_fill)
+                )
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .open_positions(bob, None)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.id, r.qty.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(p, "0.4")]
+        );
+        assert_eq!(
+            store
+                .closed_positions(bob, 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>(),
+            vec![sold]
+        );
+        assert_eq!(store.closed_since(bob, "testnet", t0).await.unwrap().len(), 1);
+        // The monitor sees the rest at once.
+        assert!(
+            store
+                .monitor_positions(closed_at)
+                .await
+                .unwrap()
+                .iter()
+                .any(|m| m.id == p && m.qty == "0.4")
+        );
+    }
 }
 
 #[tokio::test]

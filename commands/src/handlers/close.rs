@@ -2,7 +2,7 @@
 //! Confirm. The answer carries the realized PnL in USDT and %, fees included.
 
 use super::trade::{desk_error, mode_word};
-use crate::format::{money, money_signed};
+use crate::format::{exact, money, money_signed};
 use crate::reply::{Block, Tone};
 use crate::trade_view::closed_reply;
 use crate::{CONFIRM_TTL, CommandError, Ctx, Handled, Phase, Reply};
@@ -105,14 +105,26 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         .map(|c| {
             total = total.checked_add(c.trade.realized_pnl).unwrap_or(total);
             fees = fees.checked_add(c.trade.fees).unwrap_or(fees);
-            ctx.tr(
-                "close-line",
-                &[
-                    ("id", &c.position.id.to_string()),
-                    ("symbol", &c.position.symbol),
-                    ("pnl", &money_signed(c.trade.realized_pnl, l)),
-                ],
-            )
+            match c.remaining {
+                // Sold in part (a thin book): the rest stays open in the same position.
+                Some(rest) => ctx.tr(
+                    "close-line-partial",
+                    &[
+                        ("id", &c.position_id().to_string()),
+                        ("symbol", &c.position.symbol),
+                        ("pnl", &money_signed(c.trade.realized_pnl, l)),
+                        ("rest", &exact(rest, l)),
+                    ],
+                ),
+                None => ctx.tr(
+                    "close-line",
+                    &[
+                        ("id", &c.position_id().to_string()),
+                        ("symbol", &c.position.symbol),
+                        ("pnl", &money_signed(c.trade.realized_pnl, l)),
+                    ],
+                ),
+            }
         })
         .collect();
     let mut reply = Reply::text(ctx.tr("close-many", &[("count", &closed.len().to_string())]))

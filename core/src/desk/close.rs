@@ -8,11 +8,19 @@
 //! after [`NOT_PLACED_AFTER_SECS`], the next attempt may go; otherwise the close waits
 //! (it is never sent blindly a second time). The claim is renewed just before sending, so
 //! a closer whose claim expired (a slow exchange) stops rather than sells twice.
+//!
+//! A thin book may fill a MARKET close only in part (`EXPIRED`, executedQty below what
+//! was asked). When the unsold rest is sellable (minQty and the minimum notional at the
+//! current price), the position stays open with the rest under its own id (its SL/TP
+//! still watched, its attempt numbering going on) and the sold part becomes a closed row
+//! of its own (`split_from`), with its share of the opening fee: both written with the
+//! closing order in one transaction. A rest that is not sellable closes with the
+//! position and is shown as left over.
 
-use super::ledger::{mark_of, position_of, text};
+use super::ledger::{dec, mark_of, position_of, text};
 use super::{Closed, Desk, DeskError, Mode, definitely_not_placed, error_code, report_json};
 use crate::exchange::{ApiKey, BookTicker, ExchangeError, MarketOrder, OrderAmount, OrderReport, Side};
-use crate::store::{NewOrder, OrderFill, PositionClose, PositionRecord};
+use crate::store::{NewOrder, OrderFill, PositionClose, PositionRecord, PositionSplit};
 use crate::symbol::Symbol;
 use crate::trading::{ClosedTrade, Overflow, PaperFill, Position, fill_price};
 use rust_decimal::Decimal;
@@ -167,8 +175,18 @@ impl Desk {
                 .await
             {
                 Ok(found) if found.executed_qty > Decimal::ZERO => {
+                    let ordered = dec(&last.quantity)?;
                     return self
-                        .record_exchange_close(row, by, reason, position, mode, &key, last.id, found)
+                        .record_exchange_close(
+                            row,
+                            by,
+                            reason,
+                            position,
+                            mode,
+                            &key,
+                            (last.id, ordered),
+                            found,
+                        )
                         .await;
                 }
                 Ok(found) => {
@@ -220,13 +238,17 @@ impl Desk {
                 return Err(DeskError::CloseUnknown);
             }
         };
-        self.record_exchange_close(row, by, reason, position, mode, &key, order_id, report)
+        self.record_exchange_close(row, by, reason, position, mode, &key, (order_id, sell), report)
             .await
     }
 
     /// A closing order's answer (or the order found) as the position's close. Nothing
-    /// executed: the attempt failed. A partial fill closes what sold; the rest stays in
-    /// the exchange balance and is shown as left over.
+    /// executed: the attempt failed. `order`: the order row's id and the quantity it
+    /// asked for. A partial fill (a thin book) whose unsold rest is sellable (minQty and
+    /// the minimum notional at the current price) is a partial close: the position stays
+    /// open with the rest, the sold part is closed as a row of its own. A rest that is
+    /// not sellable is closed with the rest: it stays in the exchange balance and is
+    /// shown as left over.
     #[allow(clippy::too_many_arguments)]
     async fn record_exchange_close(
         &self,
@@ -236,7 +258,7 @@ impl Desk {
         position: &Position,
         mode: Mode,
         key: &ApiKey,
-        order_id: i64,
+        (order_id, ordered): (i64, Decimal),
         mut report: OrderReport,
     ) -> Result<Closed, DeskError> {
         let symbol = Symbol::from_normalized(row.symbol.clone());
@@ -266,9 +288,12 @@ impl Desk {
         }
         let filters = self.client(mode).exchange_info(&symbol).await?;
         let exec = self.execution(mode, &report, &filters).await?;
-        let sold = Position {
-            qty: exec.executed_qty,
-            ..position.clone()
+        let filled = OrderFill {
+            exchange_order_id: Some(report.order_id),
+            executed_qty: text(exec.executed_qty),
+            avg_price: text(exec.price),
+            fee_usdt: text(exec.fee_quote),
+            response: report_json(&report),
         };
         let fill = PaperFill {
             side: position.side.close_side(),
@@ -277,22 +302,89 @@ impl Desk {
             notional: exec.executed_qty.checked_mul(exec.price).ok_or(Overflow)?,
             fee: exec.fee_quote,
         };
-        let trade = sold.close(&fill)?;
-        let dust = position
+        let rest = position
             .qty
             .checked_sub(exec.executed_qty)
             .ok_or(Overflow)?
             .max(Decimal::ZERO);
-        let close = self.position_close(reason, &trade, dust);
-        let filled = OrderFill {
-            exchange_order_id: Some(report.order_id),
-            executed_qty: text(exec.executed_qty),
-            avg_price: text(exec.price),
-            fee_usdt: text(exec.fee_quote),
-            response: report_json(&report),
+        if exec.executed_qty < ordered && !rest.is_zero() {
+            // At the price the rest would sell at now; the fill's when the book does not
+            // read (what sold is recorded whatever the book says).
+            let price = match self.client(mode).book_ticker(&symbol).await {
+                Ok(book) => mark_of(position.side, &book),
+                Err(e) => {
+                    tracing::warn!(position_id = row.id, error = %e, "no price for a partial close's rest; the fill's is used");
+                    exec.price
+                }
+            };
+            if filters.market_quantity(rest, price).is_ok() {
+                return self
+                    .record_partial_close(row, by, reason, position, rest, (order_id, filled), fill)
+                    .await;
+            }
+        }
+        // Closed whole: the sold part carries the whole opening fee.
+        let sold = Position {
+            qty: exec.executed_qty,
+            ..position.clone()
         };
-        self.finish_close(row, by, close, Some((order_id, filled)), trade, dust)
+        let trade = sold.close(&fill)?;
+        let close = self.position_close(reason, &trade, rest);
+        self.finish_close(row, by, close, Some((order_id, filled)), trade, rest)
             .await
+    }
+
+    /// A partial fill whose `rest` stays open: the sold part (with its share of the
+    /// opening fee) becomes a closed row of its own, in one transaction with the rest
+    /// and the closing order.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_partial_close(
+        &self,
+        row: &PositionRecord,
+        by: &str,
+        reason: &str,
+        position: &Position,
+        rest: Decimal,
+        (order_id, filled): (i64, OrderFill),
+        fill: PaperFill,
+    ) -> Result<Closed, DeskError> {
+        let sold_open_fee = open_fee_share(position.open_fee, fill.qty, position.qty)?;
+        let rest_open_fee = position.open_fee.checked_sub(sold_open_fee).ok_or(Overflow)?;
+        let sold = Position {
+            qty: fill.qty,
+            open_fee: sold_open_fee,
+            ..position.clone()
+        };
+        let trade = sold.close(&fill)?;
+        let split = PositionSplit {
+            expected_qty: row.qty.clone(),
+            expected_open_fee: row.open_fee.clone(),
+            rest_qty: text(rest),
+            rest_open_fee: text(rest_open_fee),
+            sold_qty: text(fill.qty),
+            sold_open_fee: text(sold_open_fee),
+            sold_token: fresh_token()?,
+            close: self.position_close(reason, &trade, Decimal::ZERO),
+        };
+        let Some(sold_id) = self
+            .store()
+            .record_partial_close(row.id, by, &split, (order_id, &filled))
+            .await?
+        else {
+            return Err(DeskError::Busy);
+        };
+        tracing::info!(position_id = row.id, sold_id, sold = %fill.qty, rest = %rest, "a close filled in part; the rest stays open");
+        let position = self
+            .store()
+            .position(sold_id)
+            .await?
+            .ok_or(DeskError::NoSuchPosition)?;
+        Ok(Closed {
+            position,
+            trade,
+            dust: Decimal::ZERO,
+            remaining: Some(rest),
+        })
     }
 
     fn position_close(&self, reason: &str, trade: &ClosedTrade, dust: Decimal) -> PositionClose {
@@ -364,6 +456,7 @@ impl Desk {
             position,
             trade,
             dust,
+            remaining: None,
         })
     }
 }
@@ -380,4 +473,76 @@ fn close_id(row: &PositionRecord, n: usize) -> Result<String, DeskError> {
         return Err(DeskError::Corrupt("a position's open token is too short"));
     }
     Ok(format!("c{prefix}-{n}"))
+}
+
+/// The share of `open_fee` that `part` of `qty` carries: `open_fee × part / qty`, rounded
+/// to 8 decimal places (half away from zero), never more than `open_fee`.
+pub(crate) fn open_fee_share(open_fee: Decimal, part: Decimal, qty: Decimal) -> Result<Decimal, DeskError> {
+    if qty <= Decimal::ZERO || part < Decimal::ZERO || part > qty {
+        return Err(DeskError::Corrupt(
+            "a partial close sold more than the position held",
+        ));
+    }
+    let share = open_fee
+        .checked_mul(part)
+        .and_then(|x| x.checked_div(qty))
+        .ok_or(Overflow)?
+        .round_dp_with_strategy(8, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    Ok(if open_fee >= Decimal::ZERO {
+        share.clamp(Decimal::ZERO, open_fee)
+    } else {
+        share.clamp(open_fee, Decimal::ZERO)
+    })
+}
+
+/// A fresh random open token (32 hex) for the sold part of a partial close: never
+/// derived from the position's, whose first 24 characters its close client ids carry.
+fn fresh_token() -> Result<String, DeskError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| DeskError::Corrupt("no randomness for a token"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_fee_share;
+    use rust_decimal::Decimal;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// A notice queued (as JSON in `owner_notices`) before partial closes existed still
+    /// reads: a whole close, no split.
+    #[test]
+    fn a_closed_queued_before_partial_closes_still_reads() {
+        let old = r#"{"position":{"id":5,"user_id":1,"venue":"testnet","paper_epoch":0,
+            "symbol":"BTCUSDT","side":"long","qty":"1","entry_price":"60010","leverage":1,
+            "sl":"59500","tp":null,"open_fee":"60.01","opened_at":"2026-11-24T10:00:00Z",
+            "open_token":"0123456789abcdef0123456789abcdef","key_id":3,"status":"closed",
+            "close_reason":"sl","exit_price":"59400","close_fee":"59.4","realized_pnl":"-729.41",
+            "dust":null,"closed_at":"2026-11-24T11:00:00Z","claimed_by":null,"claim_until":null,
+            "close_attempts":0,"next_attempt_at":null,"failure_told":false},
+            "trade":{"exit":"59400","gross_pnl":"-610","close_fee":"59.4","fees":"119.41",
+            "realized_pnl":"-729.41","realized_pct":"-1.21"},"dust":"0"}"#;
+        let closed: super::Closed = serde_json::from_str(old).unwrap();
+        assert_eq!(closed.remaining, None);
+        assert_eq!(closed.position.split_from, None);
+        assert_eq!(closed.position_id(), 5);
+        assert_eq!(closed.trade.realized_pnl, d("-729.41"));
+    }
+
+    #[test]
+    fn the_open_fee_shares_sum_exactly_to_the_fee() {
+        // Terminating: exact.
+        assert_eq!(open_fee_share(d("60.01"), d("0.6"), d("1")).unwrap(), d("36.006"));
+        // Not terminating: 8 dp, and the rest takes the difference.
+        let share = open_fee_share(d("1"), d("1"), d("3")).unwrap();
+        assert_eq!(share, d("0.33333333"));
+        assert_eq!(share + (d("1") - share), d("1"));
+        assert_eq!(open_fee_share(d("1"), d("2"), d("3")).unwrap(), d("0.66666667"));
+        assert_eq!(open_fee_share(d("0"), d("0.5"), d("1")).unwrap(), d("0"));
+        assert!(open_fee_share(d("1"), d("2"), d("1")).is_err());
+        assert!(open_fee_share(d("1"), d("1"), d("0")).is_err());
+    }
 }

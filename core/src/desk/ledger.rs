@@ -194,6 +194,7 @@ mod tests {
             close_attempts: 0,
             next_attempt_at: None,
             failure_told: false,
+            split_from: None,
         }
     }
 
@@ -246,6 +247,54 @@ mod tests {
             let realized: Decimal = closed.iter().map(|r| realized_of(r).unwrap()).sum();
             let unrealized: Decimal = open.iter().map(|(p, m)| p.unrealized_pnl(*m).unwrap() - p.open_fee).sum();
             prop_assert_eq!(ledger - s.starting_equity, realized + unrealized);
+        }
+    }
+
+    proptest! {
+        /// A position closed in two parts (a thin book: the sold part carries its share
+        /// of the opening fee, the rest the remainder) realizes, over both rows, exactly
+        /// what the cash moved: the same as closing it whole at those fills would, to the
+        /// last digit; and the two opening fees sum exactly to the position's.
+        #[test]
+        fn a_close_in_two_parts_realizes_the_cash_change(
+            long in any::<bool>(),
+            entry in amount(1, 10_000_000, 2),
+            exit1 in amount(1, 10_000_000, 2),
+            exit2 in amount(1, 10_000_000, 2),
+            qty in amount(2, 10_000_000, 6),
+            part in 1u32..1000,
+            fee_bps in 0u32..=50,
+        ) {
+            let s = PaperSettings {
+                fee_bps: Decimal::from(fee_bps),
+                slippage_bps: Decimal::ZERO,
+                starting_equity: Decimal::from(10_000),
+            };
+            let side = if long { PositionSide::Long } else { PositionSide::Short };
+            // The sold part: a fraction of the quantity, at least one unit of its scale.
+            let sold_qty = (qty * Decimal::from(part) / Decimal::from(1000)).round_dp(6)
+                .clamp(Decimal::new(1, 6), qty - Decimal::new(1, 6));
+            let rest_qty = qty - sold_qty;
+            let opening = PaperFill::at(side.open_side(), entry, qty, &s).unwrap();
+            let p = Position::from_fill(side, &opening, Leverage::NONE, None, None);
+            let share = super::super::close::open_fee_share(p.open_fee, sold_qty, qty).unwrap();
+            let rest_fee = p.open_fee - share;
+            prop_assert_eq!(share + rest_fee, p.open_fee);
+            prop_assert!(share >= Decimal::ZERO && rest_fee >= Decimal::ZERO);
+            let sold = Position { qty: sold_qty, open_fee: share, ..p.clone() };
+            let rest = Position { qty: rest_qty, open_fee: rest_fee, ..p.clone() };
+            let f1 = PaperFill::at(side.close_side(), exit1, sold_qty, &s).unwrap();
+            let f2 = PaperFill::at(side.close_side(), exit2, rest_qty, &s).unwrap();
+            let r1 = sold.close(&f1).unwrap().realized_pnl;
+            let r2 = rest.close(&f2).unwrap().realized_pnl;
+            let sign = if long { Decimal::ONE } else { -Decimal::ONE };
+            let cash = -(sign * opening.notional + opening.fee)
+                + (sign * f1.notional - f1.fee)
+                + (sign * f2.notional - f2.fee);
+            prop_assert_eq!(r1 + r2, cash);
+            // In the ledger: both rows closed, nothing open.
+            let ledger = paper_equity(s.starting_equity, &[closed_row(r1), closed_row(r2)], &[]).unwrap();
+            prop_assert_eq!(ledger - s.starting_equity, cash);
         }
     }
 

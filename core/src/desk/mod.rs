@@ -233,10 +233,25 @@ pub struct Opened {
 /// A position closed by [`Desk::close`] or the monitor.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Closed {
+    /// The closed row: the position itself, or, after a partial close, the new row of
+    /// the part that sold (its `split_from` is the position's id, which stays open).
     pub position: PositionRecord,
+    /// The closed row's numbers: the sold part's only, after a partial close.
     pub trade: ClosedTrade,
     /// Base quantity left over after rounding to the step (exchange only).
     pub dust: Decimal,
+    /// A partial close (a thin book; exchange only): the base quantity still open in
+    /// the position `position.split_from`, its SL/TP still watched. `None`: closed whole.
+    #[serde(default)]
+    pub remaining: Option<Decimal>,
+}
+
+impl Closed {
+    /// The id of the position the trader knows: the one closed, or the one that stays
+    /// open with the rest after a partial close.
+    pub fn position_id(&self) -> i64 {
+        self.position.split_from.unwrap_or(self.position.id)
+    }
 }
 
 /// An open position valued at its mark.

@@ -53,7 +53,7 @@ pub use keys::{ExchangeKeyRecord, KeyAge, KeyStore, NewExchangeKey, Resealed};
 pub use notices::{NoticeStore, OwnerNoticeRecord};
 pub use positions::{
     MonitorPosition, NewOrder, NewPosition, OpenRecorded, OrderFill, OrderRecord, PositionClose,
-    PositionRecord, PositionStore, TradingAccountRecord,
+    PositionRecord, PositionSplit, PositionStore, TradingAccountRecord,
 };
 pub use postgres::PgStore;
 pub use reports::ReportStore;

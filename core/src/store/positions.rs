@@ -132,6 +132,11 @@ pub struct PositionRecord {
     pub close_attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub failure_told: bool,
+    /// The position this closed row was sold from, when a close filled only in part
+    /// (see [`PositionStore::record_partial_close`]); `None` otherwise. Absent from
+    /// notices queued before it existed.
+    #[serde(default)]
+    pub split_from: Option<i64>,
 }
 
 /// What the monitor reads of an open position each tick: the numbers only (no times:
@@ -165,6 +170,28 @@ pub struct PositionClose {
     pub closed_at: DateTime<Utc>,
 }
 
+/// A close that sold only part of a position (a thin book) whose rest is sellable: the
+/// position stays open with the rest, and the sold part becomes a closed row of its own.
+/// The two open fees always sum exactly to the position's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionSplit {
+    /// The position's quantity and open fee as the closer read them: the split is only
+    /// written if they are still so (never twice, never on a changed position).
+    pub expected_qty: String,
+    pub expected_open_fee: String,
+    /// What stays open.
+    pub rest_qty: String,
+    pub rest_open_fee: String,
+    /// The sold part: its quantity, its share of the open fee, and a fresh random open
+    /// token (32 hex; never derived from the position's, since close client ids are
+    /// built from a token's first 24 characters).
+    pub sold_qty: String,
+    pub sold_open_fee: String,
+    pub sold_token: String,
+    /// How the sold part closed (`status` is `closed`, `dust` is `None`).
+    pub close: PositionClose,
+}
+
 /// The outcome of writing an opening fill.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenRecorded {
@@ -179,7 +206,8 @@ macro_rules! positions_sql {
         concat!(
             "SELECT id, user_id, venue, paper_epoch, symbol, side, qty, entry_price, leverage, sl, tp, \
              open_fee, opened_at, open_token, key_id, status, close_reason, exit_price, close_fee, realized_pnl, \
-             dust, closed_at, claimed_by, claim_until, close_attempts, next_attempt_at, failure_told FROM positions ",
+             dust, closed_at, claimed_by, claim_until, close_attempts, next_attempt_at, failure_told, split_from \
+             FROM positions ",
             $tail
         )
     };
@@ -355,6 +383,20 @@ pub trait PositionStore: Send + Sync {
         close: &PositionClose,
         order: Option<(i64, &OrderFill)>,
     ) -> Result<bool, StoreError>;
+    /// Record a close that sold only part of a claimed position, in one transaction:
+    /// the position (same id) stays open with the rest and its claim is given back (its
+    /// retry backoff cleared: a partial fill is not a failure); a new closed row holds
+    /// the sold part (`split_from` = the position's id); the closing order `order` becomes
+    /// filled and stays the position's (its attempt numbering goes on for the rest). The
+    /// new row's id, or `None` (nothing written) when `by` no longer holds the position
+    /// open or its quantity or open fee is no longer what `split` expects.
+    async fn record_partial_close(
+        &self,
+        position_id: i64,
+        by: &str,
+        split: &PositionSplit,
+        order: (i64, &OrderFill),
+    ) -> Result<Option<i64>, StoreError>;
 }
 
 #[async_trait]
@@ -845,6 +887,67 @@ impl<E: Engine> PositionStore for E {
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn record_partial_close(
+        &self,
+        position_id: i64,
+        by: &str,
+        split: &PositionSplit,
+        (order_id, fill): (i64, &OrderFill),
+    ) -> Result<Option<i64>, StoreError> {
+        let c = &split.close;
+        let mut tx = self.begin_write().await?;
+        // The sold part first, copied from the position while it is still open, ours, and
+        // as the closer read it: no row when any of that changed.
+        let inserted: Option<(i64,)> = sql(
+            "INSERT INTO positions (user_id, venue, paper_epoch, symbol, side, qty, entry_price, leverage, \
+             sl, tp, open_fee, opened_at, open_token, key_id, status, close_reason, exit_price, close_fee, \
+             realized_pnl, dust, closed_at, split_from) \
+             SELECT user_id, venue, paper_epoch, symbol, side, $1, entry_price, leverage, sl, tp, $2, opened_at, \
+             $3, key_id, $4, $5, $6, $7, $8, NULL, $9, id FROM positions \
+             WHERE id = $10 AND status = 'open' AND claimed_by = $11 AND qty = $12 AND open_fee = $13 \
+             RETURNING id",
+        )
+        .bind(&split.sold_qty)
+        .bind(&split.sold_open_fee)
+        .bind(&split.sold_token)
+        .bind(&c.status)
+        .bind(&c.reason)
+        .bind(&c.exit_price)
+        .bind(&c.close_fee)
+        .bind(&c.realized_pnl)
+        .bind(c.closed_at)
+        .bind(position_id)
+        .bind(by)
+        .bind(&split.expected_qty)
+        .bind(&split.expected_open_fee)
+        .fetch_optional(&mut tx)
+        .await?;
+        let Some((sold_id,)) = inserted else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let n = sql(
+            "UPDATE positions SET qty = $1, open_fee = $2, claimed_by = NULL, claim_until = NULL, \
+             close_attempts = 0, next_attempt_at = NULL, failure_told = FALSE \
+             WHERE id = $3 AND status = 'open' AND claimed_by = $4 AND qty = $5 AND open_fee = $6",
+        )
+        .bind(&split.rest_qty)
+        .bind(&split.rest_open_fee)
+        .bind(position_id)
+        .bind(by)
+        .bind(&split.expected_qty)
+        .bind(&split.expected_open_fee)
+        .execute(&mut tx)
+        .await?;
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        fill_order(&mut tx, order_id, Some(position_id), fill, c.closed_at).await?;
+        tx.commit().await?;
+        Ok(Some(sold_id))
     }
 }
 

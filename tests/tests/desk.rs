@@ -1035,7 +1035,7 @@ async fn the_monitor_closes_a_thin_book_in_parts() {
     let [q] = queued.as_slice() else {
         panic!("one queued: {queued:?}")
     };
-    let q: Notice = serde_json::from_str(&q.payload).unwrap();
+    let q = Notice::from_queued(&q.payload).unwrap();
     assert!(
         matches!(&q.kind, NoticeKind::Closed(c) if c.remaining == Some(d("0.4")) && c.position_id() == p.id)
     );

@@ -262,7 +262,11 @@ pub fn history_block(i18n: &I18n, locale: Locale, rows: &[PositionRecord]) -> Bl
             .iter()
             .map(|r| {
                 vec![
-                    r.id.to_string(),
+                    // A part sold by a partial close shows the position it was part of.
+                    match r.split_from {
+                        Some(of) => format!("{of}*"),
+                        None => r.id.to_string(),
+                    },
                     r.symbol.clone(),
                     side_word(i18n, locale, &r.side),
                     r.qty

@@ -541,7 +541,7 @@ closed-partial-manual = Partly closed #{ $id }: { $side } { $symbol } on { $venu
 closed-partial-by-sl = Stop-loss hit: #{ $id } { $side } { $symbol } on { $venue } was partly closed.
 closed-partial-by-tp = Take-profit hit: #{ $id } { $side } { $symbol } on { $venue } was partly closed.
 closed-partial-rest = Sold { $sold } of { $qty } { $symbol } (the book was thin); #{ $id } stays open with { $rest } { $symbol }, its SL/TP still watched. The PnL above is the sold part's.
-close-line-partial = #{ $id } { $symbol }: { $pnl } USDT, sold in part ({ $rest } still open)
+close-line-partial = #{ $id } { $symbol }: { $pnl } USDT, sold in part ({ $rest } { $symbol } still open)
 ## Risk: settings, profiles, liquidation prices (issue 16)
 cmd-settings = Your account's settings: the time zone of your trading day
 sub-settings-show = Show your settings

@@ -541,7 +541,7 @@ closed-partial-manual = Częściowo zamknięto #{ $id }: { $side } { $symbol } n
 closed-partial-by-sl = Zadziałał stop-loss: #{ $id } { $side } { $symbol } na { $venue } została częściowo zamknięta.
 closed-partial-by-tp = Zadziałał take-profit: #{ $id } { $side } { $symbol } na { $venue } została częściowo zamknięta.
 closed-partial-rest = Sprzedano { $sold } z { $qty } { $symbol } (za mała płynność w arkuszu zleceń); #{ $id } pozostaje otwarta z { $rest } { $symbol }, jej SL/TP nadal są pilnowane. Powyższy wynik dotyczy sprzedanej części.
-close-line-partial = #{ $id } { $symbol }: { $pnl } USDT, sprzedano częściowo (otwarte nadal { $rest })
+close-line-partial = #{ $id } { $symbol }: { $pnl } USDT, sprzedano częściowo (otwarte nadal { $rest } { $symbol })
 ## Ryzyko: ustawienia, profile, ceny likwidacji (issue 16)
 cmd-settings = Ustawienia Twojego konta: strefa czasowa dnia handlowego
 sub-settings-show = Pokaż Twoje ustawienia

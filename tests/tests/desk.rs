@@ -1046,9 +1046,14 @@ async fn the_monitor_closes_a_thin_book_in_parts() {
     );
     assert_eq!(s.fake.orders().len(), 2);
 
-    // Next tick, the book deep again: the rest is sold under the next attempt.
+    // The rest waits 30 s (a thin book is not sold in a slice every tick)...
     s.fake.set_liquidity("BTCUSDT", None);
     s.clock.advance(chrono::Duration::seconds(10));
+    let report = s.desk.tick(s.clock.now()).await.unwrap();
+    assert!(report.notices.is_empty(), "{:?}", report.notices);
+    assert_eq!(s.fake.orders().len(), 2);
+    // ... then, the book deep again, it is sold under the next attempt.
+    s.clock.advance(chrono::Duration::seconds(21));
     let report = s.desk.tick(s.clock.now()).await.unwrap();
     let [n] = report.notices.as_slice() else {
         panic!("one notice: {:?}", report.notices)
@@ -1157,4 +1162,35 @@ async fn a_rest_too_small_to_sell_is_closed_with_the_dust() {
         history.iter().map(|r| (r.id, r.split_from)).collect::<Vec<_>>(),
         vec![(p.id, None)]
     );
+}
+
+/// The partial close of a thin book whose answer is lost: found by its client id (the
+/// lookup reads EXPIRED, 0.6 of 1, and the fills from the trade list), it is recorded as
+/// the same partial close, the quantity asked taken from the stored order row, and the
+/// order is never sent twice.
+#[tokio::test]
+async fn a_partial_close_whose_answer_is_lost_is_found_and_split() {
+    let s = setup().await;
+    let p = one_btc_long(&s, "4444444444444444dddddddddddddddd").await;
+    s.fake.set_price("BTCUSDT", "61000", "61010");
+    s.fake.set_liquidity("BTCUSDT", Some(d("0.6")));
+    s.fake.inject_order_fault(OrderFault::TimeoutAfterPlacing);
+    let posts = s.fake.requests_with("POST", "/api/v3/order");
+    let closed = s.desk.close(s.user, p.id, "manual").await.unwrap();
+    assert_eq!(
+        s.fake.requests_with("POST", "/api/v3/order"),
+        posts + 1,
+        "sent once"
+    );
+    assert!(
+        s.fake.requests_with("GET", "/api/v3/order") >= 1,
+        "looked up by its client id"
+    );
+    assert_eq!(closed.remaining, Some(d("0.4")));
+    assert_eq!(closed.position.qty, "0.6");
+    assert_eq!(closed.position.split_from, Some(p.id));
+    let expected = (d("61000") - d("60010")) * d("0.6") - d("60.01") * d("0.6") - d("36.6");
+    assert_eq!(closed.trade.realized_pnl, expected);
+    let rest = s.store.position(p.id).await.unwrap().unwrap();
+    assert_eq!((rest.status.as_str(), rest.qty.as_str()), ("open", "0.4"));
 }

@@ -2288,6 +2288,7 @@ async fn positions_suite(store: &Store) {
                 dust: None,
                 closed_at,
             },
+            next_attempt_at: None,
         };
         let untouched = |store: &Store| {
             let store = store.clone();

@@ -28,6 +28,8 @@ use rust_decimal::Decimal;
 /// An earlier attempt not found on the exchange this long after it was sent was never
 /// placed.
 const NOT_PLACED_AFTER_SECS: i64 = 120;
+/// After a partial close by the monitor, the rest is tried again this much later.
+const PARTIAL_REST_WAIT_SECS: i64 = 30;
 
 impl Desk {
     /// Close an open position of `user_id` at market on its venue (a person's `/close`:
@@ -84,6 +86,16 @@ impl Desk {
         liquidation: Option<Decimal>,
         book: Option<&BookTicker>,
     ) -> Result<Closed, DeskError> {
+        // The row as it is now that the claim is held: `row` was read before the claim,
+        // and another closer may have closed part of it since (a partial close keeps the
+        // position open with less and gives its claim back).
+        let fresh = self
+            .store()
+            .position(row.id)
+            .await?
+            .filter(|r| r.status == "open" && r.claimed_by.as_deref() == Some(by))
+            .ok_or(DeskError::Busy)?;
+        let row = &fresh;
         let position = position_of(row)?;
         let mode = Mode::parse(&row.venue).ok_or(DeskError::Corrupt("a stored venue does not read"))?;
         if let Some(price) = liquidation {
@@ -286,8 +298,54 @@ impl Desk {
                 .await?;
             return Err(DeskError::CloseUnknown);
         }
+        // The fills must account for all that executed (a trade list read too early can
+        // be short): otherwise it is looked up again later, never guessed.
+        let listed = report
+            .fills
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, f| sum.checked_add(f.qty))
+            .ok_or(Overflow)?;
+        if listed != report.executed_qty {
+            self.store()
+                .mark_order(
+                    order_id,
+                    "unknown",
+                    Some("fills_incomplete"),
+                    Some(&report_json(&report)),
+                    self.now(),
+                )
+                .await?;
+            return Err(DeskError::CloseUnknown);
+        }
+        // Still executing (found by a lookup while it fills): looked up again later.
+        if matches!(report.status.as_str(), "NEW" | "PARTIALLY_FILLED" | "PENDING_NEW") {
+            self.store()
+                .mark_order(
+                    order_id,
+                    "unknown",
+                    Some("not_final"),
+                    Some(&report_json(&report)),
+                    self.now(),
+                )
+                .await?;
+            return Err(DeskError::CloseUnknown);
+        }
         let filters = self.client(mode).exchange_info(&symbol).await?;
         let exec = self.execution(mode, &report, &filters).await?;
+        if exec.executed_qty > position.qty {
+            // More sold than the position holds: never booked as this position's.
+            tracing::error!(position_id = row.id, sold = %exec.executed_qty, held = %position.qty, "a close sold more than its position holds");
+            self.store()
+                .mark_order(
+                    order_id,
+                    "unknown",
+                    Some("oversold"),
+                    Some(&report_json(&report)),
+                    self.now(),
+                )
+                .await?;
+            return Err(DeskError::CloseUnknown);
+        }
         let filled = OrderFill {
             exchange_order_id: Some(report.order_id),
             executed_qty: text(exec.executed_qty),
@@ -307,7 +365,12 @@ impl Desk {
             .checked_sub(exec.executed_qty)
             .ok_or(Overflow)?
             .max(Decimal::ZERO);
-        if exec.executed_qty < ordered && !rest.is_zero() {
+        // A partial fill only in a final state (the rest of the order will never fill).
+        let final_partial = matches!(
+            report.status.as_str(),
+            "EXPIRED" | "EXPIRED_IN_MATCH" | "CANCELED"
+        );
+        if final_partial && exec.executed_qty < ordered && !rest.is_zero() {
             // At the price the rest would sell at now; the fill's when the book does not
             // read (what sold is recorded whatever the book says).
             let price = match self.client(mode).book_ticker(&symbol).await {
@@ -317,7 +380,11 @@ impl Desk {
                     exec.price
                 }
             };
-            if filters.market_quantity(rest, price).is_ok() {
+            // Sellable with a margin (at half the price): a rest just over the minimum
+            // would not stay sellable in the falling, thin book that left it, and would
+            // then be stuck open; such a rest is closed as left over instead.
+            let margin_price = price.checked_div(Decimal::TWO).unwrap_or(Decimal::ZERO);
+            if filters.market_quantity(rest, margin_price).is_ok() {
                 return self
                     .record_partial_close(row, by, reason, position, rest, (order_id, filled), fill)
                     .await;
@@ -365,6 +432,9 @@ impl Desk {
             sold_open_fee: text(sold_open_fee),
             sold_token: fresh_token()?,
             close: self.position_close(reason, &trade, Decimal::ZERO),
+            // A person's close may try the rest at once; the monitor waits a little.
+            next_attempt_at: (reason != "manual")
+                .then(|| self.now() + chrono::Duration::seconds(PARTIAL_REST_WAIT_SECS)),
         };
         let Some(sold_id) = self
             .store()
@@ -539,8 +609,16 @@ mod tests {
         // Not terminating: 8 dp, and the rest takes the difference.
         let share = open_fee_share(d("1"), d("1"), d("3")).unwrap();
         assert_eq!(share, d("0.33333333"));
-        assert_eq!(share + (d("1") - share), d("1"));
-        assert_eq!(open_fee_share(d("1"), d("2"), d("3")).unwrap(), d("0.66666667"));
+        // The two parts' shares, each rounded, differ from the fee by at most 1e-8 (the
+        // store gives the rest `fee − share`, exactly, never its own rounded share).
+        let other = open_fee_share(d("1"), d("2"), d("3")).unwrap();
+        assert_eq!(other, d("0.66666667"));
+        assert!((share + other - d("1")).abs() <= d("0.00000001"));
+        // A fee with more than 8 decimals (a BNB commission converted at its price).
+        let bnb = d("0.123456789123");
+        let part = open_fee_share(bnb, d("0.25"), d("1")).unwrap();
+        assert_eq!(part, d("0.03086420"));
+        assert!(part <= bnb);
         assert_eq!(open_fee_share(d("0"), d("0.5"), d("1")).unwrap(), d("0"));
         assert!(open_fee_share(d("1"), d("2"), d("1")).is_err());
         assert!(open_fee_share(d("1"), d("1"), d("0")).is_err());

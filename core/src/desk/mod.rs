@@ -5,14 +5,19 @@
 //! What keeps money right:
 //! - an order is written (`orders`, status `pending`) before anything is sent, under a
 //!   client order id derived from what was confirmed (`o` + the Confirm token for an
-//!   open, `c` + the position id for a close), UNIQUE in storage: a second press, a
-//!   second instance or a retry finds that row instead of trading again;
+//!   open; `c` + 24 characters of the position's open token + `-N` for close attempt N),
+//!   UNIQUE in storage: a second press, a second instance or a retry finds that row
+//!   instead of trading again;
 //! - an exchange order is sent at most once; a lost answer is looked up by its client
 //!   id, and when the exchange has no such order the row stays `unknown` (the monitor
 //!   looks again later) rather than sending a second time;
 //! - a filled order and its position are written in one transaction: nothing
 //!   half-written, whatever the exchange answered;
-//! - a position is closed by whoever holds its claim, once (see `store::positions`).
+//! - one open (or paper reset) at a time per account, across instances: the account's
+//!   order lease, renewed while held; no open while an earlier one's outcome is unknown;
+//! - a position is closed by whoever holds its claim, which re-reads the row once it
+//!   holds it (a partial close keeps a position open with less and gives its claim
+//!   back); see `close.rs` and `store::positions`.
 
 mod close;
 mod ledger;

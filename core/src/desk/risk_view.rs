@@ -185,6 +185,14 @@ impl Desk {
         if daily.flatten {
             for v in &book.positions {
                 match self.close(user_id, v.row.id, "limit").await {
+                    // A part sold (a thin book): the rest stays open and is closed by the
+                    // next check; only what closed whole is told as closed.
+                    Ok(c) if c.remaining.is_some() => {
+                        tracing::info!(
+                            position_id = v.row.id,
+                            "flattening sold a part; the rest at the next check"
+                        )
+                    }
                     Ok(c) => out.flattened.push(c),
                     Err(DeskError::Busy | DeskError::NoSuchPosition) => {}
                     Err(e) => {

@@ -190,6 +190,9 @@ pub struct PositionSplit {
     pub sold_token: String,
     /// How the sold part closed (`status` is `closed`, `dust` is `None`).
     pub close: PositionClose,
+    /// When the monitor may try the rest (`None`: at once). A thin book that keeps
+    /// filling in part is not sold in slices every tick.
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// The outcome of writing an opening fill.
@@ -930,7 +933,7 @@ impl<E: Engine> PositionStore for E {
         };
         let n = sql(
             "UPDATE positions SET qty = $1, open_fee = $2, claimed_by = NULL, claim_until = NULL, \
-             close_attempts = 0, next_attempt_at = NULL, failure_told = FALSE \
+             close_attempts = 0, next_attempt_at = CASE WHEN $8 THEN $7 ELSE NULL END, failure_told = FALSE \
              WHERE id = $3 AND status = 'open' AND claimed_by = $4 AND qty = $5 AND open_fee = $6",
         )
         .bind(&split.rest_qty)
@@ -939,6 +942,8 @@ impl<E: Engine> PositionStore for E {
         .bind(by)
         .bind(&split.expected_qty)
         .bind(&split.expected_open_fee)
+        .bind(split.next_attempt_at.unwrap_or(split.close.closed_at))
+        .bind(split.next_attempt_at.is_some())
         .execute(&mut tx)
         .await?;
         if n != 1 {

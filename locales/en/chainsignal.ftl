@@ -480,6 +480,7 @@ positions-title = Open positions ({ $venue })
 positions-none = No open positions.
 positions-history = Closed positions
 positions-history-none = No closed positions yet.
+positions-history-part = * a part of that position, sold when the book was too thin for all of it.
 col-id = #
 col-symbol = Symbol
 col-side = Side

@@ -480,6 +480,7 @@ positions-title = Otwarte pozycje ({ $venue })
 positions-none = Brak otwartych pozycji.
 positions-history = Zamknięte pozycje
 positions-history-none = Nie ma jeszcze zamkniętych pozycji.
+positions-history-part = * część tej pozycji, sprzedana, gdy arkusz zleceń był za płytki na całość.
 col-id = #
 col-symbol = Symbol
 col-side = Strona

@@ -17,9 +17,15 @@ pub(crate) async fn run(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
         if rows.is_empty() {
             return Ok(Reply::text(ctx.t("positions-history-none")).into());
         }
-        return Ok(Reply::text(ctx.t("positions-history"))
-            .block(history_block(&ctx.services.i18n, ctx.locale, &rows))
-            .into());
+        let mut reply = Reply::text(ctx.t("positions-history")).block(history_block(
+            &ctx.services.i18n,
+            ctx.locale,
+            &rows,
+        ));
+        if rows.iter().any(|r| r.split_from.is_some()) {
+            reply = reply.block(crate::Block::Footer(ctx.t("positions-history-part")));
+        }
+        return Ok(reply.into());
     }
     let current = desk.mode(user_id).await.map_err(|e| desk_error(ctx, e))?;
     let open = ctx.services.store.open_positions(user_id, None).await?;

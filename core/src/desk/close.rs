@@ -287,16 +287,7 @@ impl Desk {
             return Err(DeskError::NotFilled(report.status.clone()));
         }
         if report.fills.is_empty() {
-            self.store()
-                .mark_order(
-                    order_id,
-                    "unknown",
-                    Some("no_fills_yet"),
-                    Some(&report_json(&report)),
-                    self.now(),
-                )
-                .await?;
-            return Err(DeskError::CloseUnknown);
+            return self.close_unknown(order_id, "no_fills_yet", &report).await;
         }
         // The fills must account for all that executed (a trade list read too early can
         // be short): otherwise it is looked up again later, never guessed.
@@ -306,45 +297,18 @@ impl Desk {
             .try_fold(Decimal::ZERO, |sum, f| sum.checked_add(f.qty))
             .ok_or(Overflow)?;
         if listed != report.executed_qty {
-            self.store()
-                .mark_order(
-                    order_id,
-                    "unknown",
-                    Some("fills_incomplete"),
-                    Some(&report_json(&report)),
-                    self.now(),
-                )
-                .await?;
-            return Err(DeskError::CloseUnknown);
+            return self.close_unknown(order_id, "fills_incomplete", &report).await;
         }
         // Still executing (found by a lookup while it fills): looked up again later.
         if matches!(report.status.as_str(), "NEW" | "PARTIALLY_FILLED" | "PENDING_NEW") {
-            self.store()
-                .mark_order(
-                    order_id,
-                    "unknown",
-                    Some("not_final"),
-                    Some(&report_json(&report)),
-                    self.now(),
-                )
-                .await?;
-            return Err(DeskError::CloseUnknown);
+            return self.close_unknown(order_id, "not_final", &report).await;
         }
         let filters = self.client(mode).exchange_info(&symbol).await?;
         let exec = self.execution(mode, &report, &filters).await?;
         if exec.executed_qty > position.qty {
             // More sold than the position holds: never booked as this position's.
             tracing::error!(position_id = row.id, sold = %exec.executed_qty, held = %position.qty, "a close sold more than its position holds");
-            self.store()
-                .mark_order(
-                    order_id,
-                    "unknown",
-                    Some("oversold"),
-                    Some(&report_json(&report)),
-                    self.now(),
-                )
-                .await?;
-            return Err(DeskError::CloseUnknown);
+            return self.close_unknown(order_id, "oversold", &report).await;
         }
         let filled = OrderFill {
             exchange_order_id: Some(report.order_id),
@@ -455,6 +419,26 @@ impl Desk {
             dust: Decimal::ZERO,
             remaining: Some(rest),
         })
+    }
+
+    /// Leave a closing order `unknown` with `code` and the exchange's answer: it is
+    /// looked up again before any new attempt, never guessed.
+    async fn close_unknown(
+        &self,
+        order_id: i64,
+        code: &str,
+        report: &OrderReport,
+    ) -> Result<Closed, DeskError> {
+        self.store()
+            .mark_order(
+                order_id,
+                "unknown",
+                Some(code),
+                Some(&report_json(report)),
+                self.now(),
+            )
+            .await?;
+        Err(DeskError::CloseUnknown)
     }
 
     fn position_close(&self, reason: &str, trade: &ClosedTrade, dust: Decimal) -> PositionClose {

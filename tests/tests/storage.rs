@@ -2134,7 +2134,13 @@ async fn positions_suite(store: &Store) {
 
     // What /admin risk-compare reads: realized PnL per account, refused opens.
     let realized = store.realized_since_all(t0).await.unwrap();
-    assert_eq!(realized, vec![(alice, Some("-1.39670123".to_string()))]);
+    assert_eq!(
+        realized
+            .iter()
+            .map(|(u, pnl, _)| (*u, pnl.clone()))
+            .collect::<Vec<_>>(),
+        vec![(alice, Some("-1.39670123".to_string()))]
+    );
     assert!(
         store
             .realized_since_all(retry + Duration::seconds(1))
@@ -2373,6 +2379,16 @@ async fn positions_suite(store: &Store) {
             ),
             ("closed", "0.6", "36.006", fresh, Some(p))
         );
+        // /admin risk-compare counts the part as a trade of the position it was part of.
+        let parts: Vec<i64> = store
+            .realized_since_all(closed_at)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(u, _, _)| *u == row.user_id)
+            .map(|(_, _, trade)| trade)
+            .collect();
+        assert_eq!(parts, vec![p]);
         assert_eq!(
             (
                 row.close_reason.as_deref(),

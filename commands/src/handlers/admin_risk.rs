@@ -149,7 +149,8 @@ pub(crate) async fn compare(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     #[derive(Default)]
     struct Row {
         accounts: BTreeSet<i64>,
-        trades: u64,
+        /// A position closed in parts (a thin book) is one trade.
+        trades: BTreeSet<i64>,
         pnl: Decimal,
         refused: i64,
     }
@@ -160,19 +161,19 @@ pub(crate) async fn compare(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
     let mut profiles: BTreeMap<i64, &'static str> = BTreeMap::new();
     for user in realized
         .iter()
-        .map(|(u, _)| *u)
+        .map(|(u, _, _)| *u)
         .chain(refused.iter().map(|(u, _)| *u))
     {
         if let std::collections::btree_map::Entry::Vacant(e) = profiles.entry(user) {
             e.insert(services.store.account_settings(user).await?.risk_profile.as_str());
         }
     }
-    for (user, pnl) in &realized {
+    for (user, pnl, trade) in &realized {
         let Some(row) = profiles.get(user).and_then(|p| by.get_mut(p)) else {
             continue;
         };
         row.accounts.insert(*user);
-        row.trades += 1;
+        row.trades.insert(*trade);
         let pnl = pnl
             .as_deref()
             .and_then(|p| p.parse::<Decimal>().ok())
@@ -194,7 +195,7 @@ pub(crate) async fn compare(ctx: &Ctx<'_>) -> Result<Handled, CommandError> {
             vec![
                 ctx.t(&format!("profile-{}", p.as_str())),
                 r.accounts.len().to_string(),
-                r.trades.to_string(),
+                r.trades.len().to_string(),
                 money_signed(r.pnl, l),
                 r.refused.to_string(),
             ]

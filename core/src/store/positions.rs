@@ -312,11 +312,12 @@ pub trait PositionStore: Send + Sync {
     /// one: the paper account's realized ledger.
     async fn paper_ledger(&self, user_id: i64, epoch: i64) -> Result<Vec<PositionRecord>, StoreError>;
 
-    /// Every account's positions ended since `since`: (account, realized PnL text).
+    /// Every account's positions ended since `since`: (account, realized PnL text, the
+    /// trade: the position's id, the same for the parts of one closed in parts).
     async fn realized_since_all(
         &self,
         since: DateTime<Utc>,
-    ) -> Result<Vec<(i64, Option<String>)>, StoreError>;
+    ) -> Result<Vec<(i64, Option<String>, i64)>, StoreError>;
     /// Opens the risk check refused since `since` (in the preview or at Confirm), by
     /// account: from the audit log.
     async fn refused_opens_since(&self, since: DateTime<Utc>) -> Result<Vec<(i64, i64)>, StoreError>;
@@ -708,10 +709,10 @@ impl<E: Engine> PositionStore for E {
     async fn realized_since_all(
         &self,
         since: DateTime<Utc>,
-    ) -> Result<Vec<(i64, Option<String>)>, StoreError> {
+    ) -> Result<Vec<(i64, Option<String>, i64)>, StoreError> {
         Ok(sql(
-            "SELECT user_id, realized_pnl FROM positions WHERE status IN ('closed', 'liquidated') \
-             AND closed_at >= $1 ORDER BY id",
+            "SELECT user_id, realized_pnl, COALESCE(split_from, id) FROM positions \
+             WHERE status IN ('closed', 'liquidated') AND closed_at >= $1 ORDER BY id",
         )
         .bind(since)
         .read_all(self)

@@ -2,8 +2,27 @@
 //! its fill and the position in one transaction), as the desk records them, for the
 //! SL/TP monitor's tests and benchmark: no chat, no Confirm, any leverage.
 
+use crate::fake_binance::{FakeBinance, MarketSpec};
 use chainsignal_core::store::{Identity, NewOrder, NewPosition, OpenRecorded, OrderFill, Store, StoredRole};
 use chrono::Utc;
+
+/// BTCUSDT 50 000 / 50 010 (step 0.001, min 0.001, min notional 10) and ETHUSDT
+/// 3 000 / 3 000.5 (step 0.0001, min notional 5) on `fake`: the markets the chat's
+/// position tests trade.
+pub fn add_markets_at_50k(fake: &FakeBinance) {
+    fake.add_market(
+        MarketSpec::new("BTCUSDT", "BTC", "USDT")
+            .price("50000", "50010")
+            .lot("0.001", "0.001", "9000")
+            .min_notional("10"),
+    );
+    fake.add_market(
+        MarketSpec::new("ETHUSDT", "ETH", "USDT")
+            .price("3000", "3000.5")
+            .lot("0.0001", "0.0001", "9000")
+            .min_notional("5"),
+    );
+}
 
 /// A trader reachable on Telegram as `telegram_id`: the account id.
 pub async fn trader(store: &Store, telegram_id: i64) -> i64 {

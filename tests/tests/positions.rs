@@ -73,18 +73,7 @@ fn cents_signed(v: Decimal) -> String {
 /// notional 5). The test account's key is registered with 10 000 USDT.
 async fn exchange() -> FakeBinance {
     let fake = FakeBinance::start_testnet().await;
-    fake.add_market(
-        MarketSpec::new("BTCUSDT", "BTC", "USDT")
-            .price("50000", "50010")
-            .lot("0.001", "0.001", "9000")
-            .min_notional("10"),
-    );
-    fake.add_market(
-        MarketSpec::new("ETHUSDT", "ETH", "USDT")
-            .price("3000", "3000.5")
-            .lot("0.0001", "0.0001", "9000")
-            .min_notional("5"),
-    );
+    chainsignal_tests::positions_seed::add_markets_at_50k(&fake);
     fake.add_market(
         MarketSpec::new("XRPUSDT", "XRP", "USDT")
             .price("0.5", "0.5001")

@@ -88,6 +88,29 @@ fn messages_to(calls: &[Call], chat: i64) -> Vec<String> {
         .collect()
 }
 
+/// BTCUSDT's bid and ask set to `(bid, ask)` on every exchange (the bid falls through
+/// the position's SL), then, once one of the two instances logged its close: the
+/// position's row, asserted closed by its SL.
+async fn sl_crossed_on_both(
+    exchanges: &[&FakeBinance],
+    (bid, ask): (&str, &str),
+    (a, b, changed): (&Instance, &Instance, &watch::Sender<u64>),
+    store: &Store,
+    position_id: i64,
+) -> chainsignal_core::store::PositionRecord {
+    for ex in exchanges {
+        ex.set_price("BTCUSDT", bid, ask);
+    }
+    wait_logs(a, b, changed, |a, b| {
+        a.contains("position closed by the monitor") || b.contains("position closed by the monitor")
+    })
+    .await;
+    let row = store.position(position_id).await.unwrap().unwrap();
+    assert_eq!(row.status, "closed");
+    assert_eq!(row.close_reason.as_deref(), Some("sl"));
+    row
+}
+
 /// A directory whose `chainsignal.toml` runs the scheduler and the monitor every second,
 /// without schedules or alerts, for two `chainsignal run` processes.
 fn two_instances_dir() -> tempfile::TempDir {
@@ -178,16 +201,14 @@ async fn sl_crossed_closes_once_across_two_instances_and_the_owner_is_told_once(
     let store = store::open(&SecretString::from(db.url.clone()), 2).await.unwrap();
     assert_eq!(store.position(position_id).await.unwrap().unwrap().status, "open");
 
-    // The bid falls through the SL on both exchanges.
-    ex_a.set_price("BTCUSDT", "94", "94.1");
-    ex_b.set_price("BTCUSDT", "94", "94.1");
-    wait_logs(&a, &b, &changed, |a, b| {
-        a.contains("position closed by the monitor") || b.contains("position closed by the monitor")
-    })
+    let row = sl_crossed_on_both(
+        &[&ex_a, &ex_b],
+        ("94", "94.1"),
+        (&a, &b, &changed),
+        &store,
+        position_id,
+    )
     .await;
-    let row = store.position(position_id).await.unwrap().unwrap();
-    assert_eq!(row.status, "closed");
-    assert_eq!(row.close_reason.as_deref(), Some("sl"));
     // Sold at the bid moved 2 bps against the trader, 10 bps fee on each side.
     let exit = d("94") * (Decimal::ONE - d("0.0002"));
     let close_fee = exit * d("0.5") * d("0.001");
@@ -324,18 +345,7 @@ async fn the_owners_notice_outlives_an_instance_killed_while_sending_it() {
 /// prices a conservative account may open 0.01 BTC at from the chat.
 async fn exchange_at_50k() -> FakeBinance {
     let fake = FakeBinance::start().await;
-    fake.add_market(
-        MarketSpec::new("BTCUSDT", "BTC", "USDT")
-            .price("50000", "50010")
-            .lot("0.001", "0.001", "9000")
-            .min_notional("10"),
-    );
-    fake.add_market(
-        MarketSpec::new("ETHUSDT", "ETH", "USDT")
-            .price("3000", "3000.5")
-            .lot("0.0001", "0.0001", "9000")
-            .min_notional("5"),
-    );
+    positions_seed::add_markets_at_50k(&fake);
     fake
 }
 
@@ -496,16 +506,14 @@ async fn sl_of_a_position_opened_in_the_chat_closes_once_across_two_instances() 
     ex_b.wait_for_path_requests(TICKER, nb + 2, WAIT).await;
     assert_eq!(store.position(position_id).await.unwrap().unwrap().status, "open");
 
-    // The bid falls through the SL on both exchanges.
-    ex_a.set_price("BTCUSDT", "48900", "48910");
-    ex_b.set_price("BTCUSDT", "48900", "48910");
-    wait_logs(&a, &b, &changed, |a, b| {
-        a.contains("position closed by the monitor") || b.contains("position closed by the monitor")
-    })
+    let row = sl_crossed_on_both(
+        &[&ex_a, &ex_b],
+        ("48900", "48910"),
+        (&a, &b, &changed),
+        &store,
+        position_id,
+    )
     .await;
-    let row = store.position(position_id).await.unwrap().unwrap();
-    assert_eq!(row.status, "closed");
-    assert_eq!(row.close_reason.as_deref(), Some("sl"));
     // Sold at the bid moved 2 bps against the trader, 10 bps fee on each side:
     // (48 890.22 − 50 020.002) × 0.01 − 0.50020002 − 0.4889022 = −12.28692222
     let exit = d("48900") * (Decimal::ONE - d("0.0002"));

@@ -314,17 +314,25 @@ struct OrderLease {
 }
 
 impl OrderLease {
+    /// Take or extend the lease for another [`ORDER_LEASE`] from `clock`'s now: false
+    /// when another holder has it.
+    async fn renew(
+        store: &Store,
+        clock: &dyn crate::Clock,
+        user_id: i64,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        let now = clock.now();
+        store.claim_order_lease(user_id, by, now, now + ORDER_LEASE).await
+    }
+
     /// Renew the lease every [`LEASE_RENEW_EVERY`] until released or dropped.
     fn keep_renewed(&mut self, clock: Arc<dyn crate::Clock>) {
         let (store, user_id, by) = (self.store.clone(), self.user_id, self.by.clone());
         self.renewal = Some(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(LEASE_RENEW_EVERY).await;
-                let now = clock.now();
-                match store
-                    .claim_order_lease(user_id, &by, now, now + ORDER_LEASE)
-                    .await
-                {
+                match Self::renew(&store, clock.as_ref(), user_id, &by).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::error!(user_id, "an account's order lease was lost while held");
@@ -529,11 +537,13 @@ impl Desk {
     /// Take or extend `lease` for another [`ORDER_LEASE`] from now: false when another
     /// holder has it.
     async fn renew_order_lease(&self, lease: &OrderLease) -> Result<bool, DeskError> {
-        let now = self.now();
-        Ok(self
-            .store()
-            .claim_order_lease(lease.user_id, &lease.by, now, now + ORDER_LEASE)
-            .await?)
+        Ok(OrderLease::renew(
+            self.store(),
+            self.inner.settings.clock.as_ref(),
+            lease.user_id,
+            &lease.by,
+        )
+        .await?)
     }
 
     async fn key_row(&self, user_id: i64, mode: Mode) -> Result<ExchangeKeyRecord, DeskError> {

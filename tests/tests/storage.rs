@@ -1840,7 +1840,7 @@ async fn positions_suite(store: &Store) {
     );
     assert!(
         !store
-            .claim_risk_notice(alice, day, "daily_limit", t0)
+            .claim_and_queue_risk_notice(alice, day, "daily_limit", "{}", t0)
             .await
             .unwrap()
     );
@@ -2170,19 +2170,19 @@ async fn positions_suite(store: &Store) {
     // The daily-limit notice is claimed once per account and day.
     assert!(
         store
-            .claim_risk_notice(alice, "2026-11-24", "daily_limit", t0)
+            .claim_and_queue_risk_notice(alice, "2026-11-24", "daily_limit", "{}", t0)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .claim_risk_notice(alice, "2026-11-24", "daily_limit", t0)
+            .claim_and_queue_risk_notice(alice, "2026-11-24", "daily_limit", "{}", t0)
             .await
             .unwrap()
     );
     assert!(
         store
-            .claim_risk_notice(alice, "2026-11-25", "daily_limit", t0)
+            .claim_and_queue_risk_notice(alice, "2026-11-25", "daily_limit", "{}", t0)
             .await
             .unwrap()
     );

@@ -25,9 +25,9 @@ pub struct OwnerNoticeRecord {
 pub trait NoticeStore: Send + Sync {
     /// Queue a notice for `user_id`, due now: its id.
     async fn queue_notice(&self, user_id: i64, payload: &str, now: DateTime<Utc>) -> Result<i64, StoreError>;
-    /// Claim risk notice `kind` of `user_id` for trading day `day` (see
-    /// `PositionStore::claim_risk_notice`) and, if this caller got it, queue `payload` in
-    /// the same transaction: true when queued. Never claimed without being queued.
+    /// Claim risk notice `kind` of `user_id` for trading day `day` (`risk_notices`: one
+    /// per account, day and kind) and, if this caller got it, queue `payload` in the same
+    /// transaction: true for the one caller that did. Never claimed without being queued.
     async fn claim_and_queue_risk_notice(
         &self,
         user_id: i64,

@@ -321,15 +321,6 @@ pub trait PositionStore: Send + Sync {
     /// Opens the risk check refused since `since` (in the preview or at Confirm), by
     /// account: from the audit log.
     async fn refused_opens_since(&self, since: DateTime<Utc>) -> Result<Vec<(i64, i64)>, StoreError>;
-    /// Claim the risk notice `kind` of `user_id` for trading day `day`: true for the one
-    /// caller that may send it.
-    async fn claim_risk_notice(
-        &self,
-        user_id: i64,
-        day: &str,
-        kind: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
     /// Accounts with a position closed since `since` or open now (what the daily limit
     /// may concern).
     async fn trading_accounts_active_since(&self, since: DateTime<Utc>) -> Result<Vec<i64>, StoreError>;
@@ -727,26 +718,6 @@ impl<E: Engine> PositionStore for E {
         .bind(since)
         .read_all(self)
         .await?)
-    }
-
-    async fn claim_risk_notice(
-        &self,
-        user_id: i64,
-        day: &str,
-        kind: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let n = sql(
-            "INSERT INTO risk_notices (user_id, day, kind, sent_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, day, kind) DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(day)
-        .bind(kind)
-        .bind(now)
-        .write(self)
-        .await?;
-        Ok(n == 1)
     }
 
     async fn trading_accounts_active_since(&self, since: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
